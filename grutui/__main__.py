@@ -1,0 +1,3 @@
+from grutui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Training configuration: one dataclass, JSON round-trip, validation, presets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from grutui.core.errors import ConfigError
+from grutui.core.tasks import TaskConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    hidden: int = 1
+    epochs: int = 3000
+    batch_size: int = 256
+    seed: int = 37
+    # Adam
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    grad_clip: float | None = 2.0  # max global grad norm; None disables
+    # ReduceLROnPlateau on the test loss, stepped at evaluation epochs only
+    plateau_factor: float | None = 0.5  # None disables the schedule
+    plateau_patience: int = 5
+    min_lr: float = 1e-6
+    eval_every: int = 49  # evaluate when epoch % eval_every == 0
+    init: str = "blog"  # "blog": orthogonal GRU weights, zero biases, xavier read-out
+    device: str = "auto"  # "auto" → cuda when available, else cpu
+    snapshot_every: int = 1  # weight snapshot stride in epochs (the last epoch always)
+    threads: int = 0  # torch threads in the training thread; 0 → all cores
+
+    def validate(self) -> None:
+        self.task.validate()
+        positive = ("hidden", "epochs", "batch_size", "eval_every", "snapshot_every")
+        for name in positive:
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"grad_clip must be positive (or none), got {self.grad_clip}")
+        if self.plateau_factor is not None and not 0 < self.plateau_factor < 1:
+            raise ConfigError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        if self.plateau_patience < 0:
+            raise ConfigError(f"plateau_patience must be >= 0, got {self.plateau_patience}")
+        if self.min_lr < 0:
+            raise ConfigError(f"min_lr must be >= 0, got {self.min_lr}")
+        if self.init not in ("blog", "torch"):
+            raise ConfigError(f"init must be 'blog' or 'torch', got {self.init!r}")
+        if self.device != "auto" and not (
+            self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")
+        ):
+            raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if self.threads < 0:
+            raise ConfigError(f"threads must be >= 0, got {self.threads}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown config option(s): {', '.join(sorted(unknown))}")
+        task = TaskConfig.from_dict(d.pop("task", {}))
+        return cls(task=task, **d)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config is not valid JSON: {exc}") from None
+        if not isinstance(d, dict):
+            raise ConfigError("config JSON must be an object")
+        return cls.from_dict(d)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        task_changes = {k[5:]: changes.pop(k) for k in list(changes) if k.startswith("task.")}
+        cfg = replace(self, **changes)
+        if task_changes:
+            cfg = replace(cfg, task=replace(cfg.task, **task_changes))
+        return cfg
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The blog's experiment, exactly (see background.md §1).
+    "blog": TrainConfig(),
+    # A variable-length, variable-flag variant of the same experiment.
+    "general": TrainConfig(task=TaskConfig(flavour="general"), hidden=8, epochs=1000),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None

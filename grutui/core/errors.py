@@ -1,0 +1,25 @@
+"""Errors the CLI and the app turn into one clear line (never a traceback)."""
+
+
+class GrutuiError(Exception):
+    """Base class for user-facing errors."""
+
+
+class ConfigError(GrutuiError, ValueError):
+    """An invalid training configuration value."""
+
+
+class SessionError(GrutuiError):
+    """A missing, corrupt, foreign or too-new session."""
+
+
+class SequenceError(GrutuiError, ValueError):
+    """A malformed sequence typed by the user.
+
+    ``column`` is the 0-based offset in the text where the problem starts, so a UI can
+    point at it without clearing what was typed.
+    """
+
+    def __init__(self, message: str, column: int = 0) -> None:
+        super().__init__(message)
+        self.column = column

@@ -1,0 +1,175 @@
+"""The one GRU gate function (numpy, float32), PyTorch's equations and gate order.
+
+    r  = σ(W_ir x + b_ir + W_hr h + b_hr)
+    z  = σ(W_iz x + b_iz + W_hz h + b_hz)
+    n  = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+    h' = (1 − z) ⊙ n + z ⊙ h
+
+``gru_trace`` returns every intermediate term for a batch, so the debugger, the
+analyses and the trainer's reference check all use the same arithmetic. It needs no
+torch: browsing and debugging start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+GATES = ("r", "z", "n")
+
+# PyTorch parameter names of the model (one layer GRU + linear read-out).
+PARAM_NAMES = (
+    "gru.weight_ih_l0",
+    "gru.weight_hh_l0",
+    "gru.bias_ih_l0",
+    "gru.bias_hh_l0",
+    "linear.weight",
+    "linear.bias",
+)
+
+
+@dataclass(frozen=True)
+class GRUWeights:
+    w_ih: np.ndarray  # (3H, I), rows r, z, n
+    w_hh: np.ndarray  # (3H, H)
+    b_ih: np.ndarray  # (3H,)
+    b_hh: np.ndarray  # (3H,)
+    w_out: np.ndarray  # (O, H)
+    b_out: np.ndarray  # (O,)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.w_hh.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.w_ih.shape[1])
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, np.ndarray]) -> GRUWeights:
+        """From a ``{pytorch parameter name: array}`` mapping (a state dict)."""
+        missing = [n for n in PARAM_NAMES if n not in params]
+        if missing:
+            raise KeyError(f"missing parameters: {', '.join(missing)}")
+        a = [np.asarray(params[n], dtype=np.float32) for n in PARAM_NAMES]
+        return cls(*a)
+
+    def gate(self, gate: str) -> dict[str, np.ndarray]:
+        """The blocks of one gate: ``W_i``, ``W_h``, ``b_i``, ``b_h``."""
+        k = GATES.index(gate)
+        hs = self.hidden_size
+        sl = slice(k * hs, (k + 1) * hs)
+        return {
+            "W_i": self.w_ih[sl],
+            "W_h": self.w_hh[sl],
+            "b_i": self.b_ih[sl],
+            "b_h": self.b_hh[sl],
+        }
+
+
+@dataclass
+class GateTrace:
+    """Every term of one gate for a batch: arrays of shape (B, T, H)."""
+
+    input: np.ndarray  # W_i x + b_i
+    hidden: np.ndarray  # W_h h_{t-1} + b_h
+    pre: np.ndarray  # pre-activation (for n: input + r ⊙ hidden)
+    act: np.ndarray  # σ(pre) or tanh(pre)
+
+
+@dataclass
+class Trace:
+    r: GateTrace
+    z: GateTrace
+    n: GateTrace
+    h: np.ndarray  # (B, T, H) hidden state after each step
+    h0: np.ndarray  # (B, H)
+    output: np.ndarray  # (B, O) read-out at the last valid step
+    lengths: np.ndarray  # (B,)
+
+    def gate(self, name: str) -> GateTrace:
+        trace: GateTrace = getattr(self, name)
+        return trace
+
+    @property
+    def gated_hidden_n(self) -> np.ndarray:
+        """``r ⊙ (W_hn h + b_hn)``: the hidden contribution to n's pre-activation."""
+        return self.r.act * self.n.hidden
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp of a large positive number overflows to inf and 1/(1+inf) is the right 0;
+    # silence only that warning.
+    with np.errstate(over="ignore"):
+        out: np.ndarray = np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+    return out
+
+
+def gru_trace(
+    weights: GRUWeights,
+    x: np.ndarray,
+    lengths: np.ndarray | None = None,
+    h0: np.ndarray | None = None,
+) -> Trace:
+    """Run the GRU on ``x`` (B, T, I) — already scaled model input — keeping every term.
+
+    ``lengths`` (B,) selects the step whose hidden state feeds the read-out (default:
+    the last). Steps past a sequence's length are computed but do not affect its output.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    b, t, _ = x.shape
+    hs = weights.hidden_size
+    if lengths is None:
+        lengths = np.full(b, t, dtype=np.int64)
+    h = np.zeros((b, hs), np.float32) if h0 is None else np.asarray(h0, np.float32).copy()
+    h_start = h.copy()
+    # the input terms of every step at once: (B, T, 3H)
+    gi = x @ weights.w_ih.T + weights.b_ih
+    shape = (b, t, hs)
+    terms = {k: np.empty(shape, np.float32) for k in ("ri", "rh", "zi", "zh", "ni", "nh")}
+    pre = {g: np.empty(shape, np.float32) for g in GATES}
+    act = {g: np.empty(shape, np.float32) for g in GATES}
+    hist = np.empty(shape, np.float32)
+    for step in range(t):
+        gh = h @ weights.w_hh.T + weights.b_hh
+        i_r, i_z, i_n = gi[:, step, :hs], gi[:, step, hs : 2 * hs], gi[:, step, 2 * hs :]
+        h_r, h_z, h_n = gh[:, :hs], gh[:, hs : 2 * hs], gh[:, 2 * hs :]
+        r = sigmoid(i_r + h_r)
+        z = sigmoid(i_z + h_z)
+        n_pre = i_n + r * h_n
+        n = np.tanh(n_pre)
+        h = (np.float32(1.0) - z) * n + z * h
+        for key, val in (
+            ("ri", i_r),
+            ("rh", h_r),
+            ("zi", i_z),
+            ("zh", h_z),
+            ("ni", i_n),
+            ("nh", h_n),
+        ):
+            terms[key][:, step] = val
+        pre["r"][:, step] = i_r + h_r
+        pre["z"][:, step] = i_z + h_z
+        pre["n"][:, step] = n_pre
+        act["r"][:, step], act["z"][:, step], act["n"][:, step] = r, z, n
+        hist[:, step] = h
+    last = hist[np.arange(b), np.asarray(lengths) - 1]
+    output = last @ weights.w_out.T + weights.b_out
+    return Trace(
+        r=GateTrace(terms["ri"], terms["rh"], pre["r"], act["r"]),
+        z=GateTrace(terms["zi"], terms["zh"], pre["z"], act["z"]),
+        n=GateTrace(terms["ni"], terms["nh"], pre["n"], act["n"]),
+        h=hist,
+        h0=h_start,
+        output=output,
+        lengths=np.asarray(lengths),
+    )
+
+
+def gru_output(weights: GRUWeights, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Only the read-out (B, O): the same arithmetic as ``gru_trace``."""
+    return gru_trace(weights, x, lengths).output

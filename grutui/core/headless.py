@@ -1,0 +1,97 @@
+"""Headless training: the ``train`` generator into a session, with a progress callback.
+
+The rich progress bar lives in the CLI-facing function below but rich is imported
+lazily there, so ``grutui.core`` itself never imports it at module level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from grutui.core.config import TrainConfig
+from grutui.core.session import SessionWriter
+from grutui.core.train import EpochRecord, train
+
+
+def record_run(
+    records: Iterator[EpochRecord],
+    writer: SessionWriter,
+    on_record: Callable[[EpochRecord], None] | None = None,
+) -> str:
+    """Write every record to ``writer``; return how the run ended
+    (``finished``, ``diverged`` or ``interrupted``). The session keeps every epoch
+    written before an interruption."""
+    last: EpochRecord | None = None
+    try:
+        for rec in records:
+            writer.append(rec)
+            last = rec
+            if on_record is not None:
+                on_record(rec)
+    except KeyboardInterrupt:
+        writer.event("stop", last.epoch if last else None, reason="interrupted")
+        return "interrupted"
+    if last is not None and last.diverged:
+        writer.event("stop", last.epoch, reason="diverged")
+        return "diverged"
+    writer.event("finish", last.epoch if last else None)
+    return "finished"
+
+
+def train_headless(
+    cfg: TrainConfig, out: Path, *, overwrite: bool = False, show_progress: bool = True
+) -> int:
+    """``grutui train``: returns the process exit status."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    with SessionWriter(out, cfg, overwrite=overwrite) as writer:
+        writer.event("start", None, source="cli", config=cfg.to_dict())
+        test = "n/a"
+        progress = Progress(
+            TextColumn("epoch"),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TextColumn("train {task.fields[train]}  test {task.fields[test]}"),
+            TextColumn("{task.fields[rate]} ep/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not show_progress,
+            refresh_per_second=5,
+        )
+        with progress:
+            task = progress.add_task("train", total=cfg.epochs, train="n/a", test=test, rate="-")
+
+            def update(rec: EpochRecord) -> None:
+                nonlocal test
+                if rec.test_loss is not None:
+                    test = f"{float(rec.test_loss[0]):.4g}"
+                rate = (rec.epoch + 1) / rec.wall_time if rec.wall_time > 0 else 0.0
+                progress.update(
+                    task,
+                    completed=rec.epoch + 1,
+                    train=f"{float(rec.train_loss[0]):.4g}",
+                    test=test,
+                    rate=f"{rate:.1f}",
+                )
+
+            outcome = record_run(train(cfg), writer, update)
+        summary: dict[str, Any] = {
+            "finished": "done",
+            "diverged": "stopped: loss diverged",
+            "interrupted": "interrupted",
+        }
+        console.print(f"{summary[outcome]}: {writer.n_epochs} epochs in {out}")
+    return 0 if outcome == "finished" else (1 if outcome == "diverged" else 130)

@@ -1,0 +1,422 @@
+"""The session store: one directory per run, an HDF5 file plus an append-only event log.
+
+Layout (documented in the README; readable with plain h5py, no pickle anywhere)::
+
+    NAME/session.h5
+      attrs: format="grutui-session", format_version, config (JSON), created, members, ...
+      metrics/epoch        int64   (E,)
+      metrics/train_loss   float64 (E, K)
+      metrics/test_loss    float64 (E, K)   NaN where not evaluated
+      metrics/lr           float64 (E, K)
+      metrics/wall_time    float64 (E,)
+      weights/epoch        int64   (S,)     epoch of each snapshot row
+      weights/<param>      float32 (S, K, *shape)   by PyTorch name, e.g. gru.weight_ih_l0
+      init/<param>         float32 (K, *shape)      weights before the first epoch
+    NAME/events.jsonl      one JSON object per line: {"t", "kind", "epoch", ...}
+
+The writer uses HDF5's single-writer/multiple-reader mode and flushes after each
+append, so a killed process leaves a readable file and another process can read a
+session while it grows. Readers take the shortest of the growing datasets, so a write
+interrupted half-way is simply not seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from grutui import __version__
+from grutui.core.config import TrainConfig
+from grutui.core.errors import ConfigError, SessionError
+
+FORMAT = "grutui-session"
+FORMAT_VERSION = 1
+H5_NAME = "session.h5"
+EVENTS_NAME = "events.jsonl"
+METRICS = ("train_loss", "test_loss", "lr")
+_CHUNK = 256
+
+
+def session_file(path: str | Path) -> Path:
+    """The HDF5 file of a session given its directory (or the file itself)."""
+    p = Path(path)
+    return p / H5_NAME if p.is_dir() or p.suffix != ".h5" else p
+
+
+def find_sessions(root: str | Path = "sessions") -> list[Path]:
+    """Session directories under ``root``, newest first."""
+    r = Path(root)
+    if not r.is_dir():
+        return []
+    found = [d for d in r.iterdir() if (d / H5_NAME).is_file()]
+    return sorted(found, key=lambda d: (d / H5_NAME).stat().st_mtime, reverse=True)
+
+
+class EventLog:
+    """Append-only JSON-lines log; a torn last line (killed writer) is skipped on read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = path.open("a", encoding="utf-8")
+
+    def append(self, kind: str, epoch: int | None = None, **data: Any) -> dict[str, Any]:
+        ev = {"t": time.time(), "kind": kind, "epoch": epoch, **data}
+        self._fh.write(json.dumps(ev, default=_jsonable) + "\n")
+        self._fh.flush()
+        return ev
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            ev = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a kill
+        if isinstance(ev, dict) and "kind" in ev:
+            events.append(ev)
+    return events
+
+
+class SessionWriter:
+    """Writes one session. Datasets are created from the first record's shapes."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: TrainConfig,
+        *,
+        overwrite: bool = False,
+        flush_interval: float = 0.0,
+    ) -> None:
+        self.dir = Path(path)
+        if (self.dir / H5_NAME).exists() and not overwrite:
+            raise SessionError(f"session {self.dir} already exists (choose another --out)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.flush_interval = flush_interval
+        self._last_flush = 0.0
+        self._f = h5py.File(self.dir / H5_NAME, "w", libver="latest")
+        a = self._f.attrs
+        a["format"] = FORMAT
+        a["format_version"] = FORMAT_VERSION
+        a["config"] = config.to_json()
+        a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+        a["grutui_version"] = __version__
+        self.events = EventLog(self.dir / EVENTS_NAME)
+        self._started = False
+        self.n_epochs = 0
+        self.n_snapshots = 0
+
+    def _create(self, rec: Any) -> None:
+        f = self._f
+        k = rec.members
+        f.attrs["members"] = k
+        m = f.create_group("metrics")
+        m.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(_CHUNK,))
+        m.create_dataset("wall_time", (0,), np.float64, maxshape=(None,), chunks=(_CHUNK,))
+        for name in METRICS:
+            m.create_dataset(
+                name, (0, k), np.float64, maxshape=(None, k), chunks=(_CHUNK, k), fillvalue=np.nan
+            )
+        w = f.create_group("weights")
+        w.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(_CHUNK,))
+        init = f.create_group("init")
+        for name, arr in rec.weights.items():
+            shape = arr.shape  # (K, *param)
+            per = max(1, int(_CHUNK * 64 // max(1, int(np.prod(shape)))))
+            w.create_dataset(
+                name,
+                (0, *shape),
+                np.float32,
+                maxshape=(None, *shape),
+                chunks=(min(_CHUNK, per), *shape),
+            )
+            if rec.initial_weights is not None:
+                init.create_dataset(name, data=np.asarray(rec.initial_weights[name], np.float32))
+        f.swmr_mode = True
+        self._started = True
+
+    @staticmethod
+    def _append(ds: h5py.Dataset, row: Any) -> None:
+        n = ds.shape[0]
+        ds.resize(n + 1, axis=0)
+        ds[n] = row
+
+    def append(self, rec: Any) -> None:
+        """Append an ``EpochRecord``: weights first, then metrics, so a reader that sees
+        epoch e in the metrics also sees its snapshot."""
+        if not self._started:
+            self._create(rec)
+        last = rec.epoch == self.config.epochs - 1 or rec.diverged
+        if rec.epoch % self.config.snapshot_every == 0 or last:
+            w = self._f["weights"]
+            for name, arr in rec.weights.items():
+                self._append(w[name], np.asarray(arr, np.float32))
+            self._append(w["epoch"], rec.epoch)
+            self.n_snapshots += 1
+        m = self._f["metrics"]
+        k = rec.members
+        self._append(m["train_loss"], rec.train_loss)
+        self._append(
+            m["test_loss"], rec.test_loss if rec.test_loss is not None else np.full(k, np.nan)
+        )
+        self._append(m["lr"], rec.lr)
+        self._append(m["wall_time"], rec.wall_time)
+        self._append(m["epoch"], rec.epoch)  # last: this row is now complete
+        self.n_epochs += 1
+        for ev in rec.events:
+            ev = dict(ev)
+            self.events.append(ev.pop("kind"), rec.epoch, **ev)
+        now = time.monotonic()
+        if now - self._last_flush >= self.flush_interval or last:
+            self._f.flush()
+            self._last_flush = now
+
+    def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
+        self.events.append(kind, epoch, **data)
+
+    def close(self) -> None:
+        if self._f.id.valid:
+            self._f.flush()
+            self._f.close()
+        self.events.close()
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Metrics:
+    epoch: np.ndarray  # (E,)
+    train_loss: np.ndarray  # (E, K)
+    test_loss: np.ndarray  # (E, K), NaN where not evaluated
+    lr: np.ndarray  # (E, K)
+    wall_time: np.ndarray  # (E,)
+
+
+class Session:
+    """A recorded (or growing) session, opened read-only.
+
+    Small sessions are loaded into memory at open so that scrubbing never waits on the
+    disk; ``refresh()`` picks up epochs a live writer appended since.
+    """
+
+    IN_MEMORY_BYTES = 256 * 2**20
+
+    def __init__(self, path: str | Path) -> None:
+        p = Path(path)
+        if not p.exists():
+            raise SessionError(f"no session at {p}")
+        h5 = session_file(p)
+        if not h5.is_file():
+            raise SessionError(f"{p} is not a grutui session (no {H5_NAME} in it)")
+        self.path = h5
+        self.dir = h5.parent
+        self.name = self.dir.name
+        try:
+            self._f = h5py.File(h5, "r", libver="latest", swmr=True)
+        except OSError as exc:
+            try:  # a file never switched to SWMR mode (e.g. written by other tools)
+                self._f = h5py.File(h5, "r")
+            except OSError:
+                raise SessionError(
+                    f"{h5} is not a readable HDF5 file (empty, truncated or corrupt): {exc}"
+                ) from None
+        a = self._f.attrs
+        if a.get("format") != FORMAT:
+            self._f.close()
+            raise SessionError(f"{h5} is an HDF5 file but not a grutui session")
+        version = int(a.get("format_version", 0))
+        if version > FORMAT_VERSION:
+            self._f.close()
+            raise SessionError(
+                f"{h5} was written by a newer grutui (session format {version}; this "
+                f"version reads up to {FORMAT_VERSION}): upgrade grutui"
+            )
+        try:
+            self.config_dict: dict[str, Any] = json.loads(a["config"])
+            self.config = TrainConfig.from_dict(self.config_dict)
+        except (KeyError, json.JSONDecodeError, ConfigError, TypeError) as exc:
+            self._f.close()
+            raise SessionError(f"{h5}: unreadable config attribute ({exc})") from None
+        self.created = str(a.get("created", ""))
+        self.members = int(a.get("members", 1))
+        self.high = self.config.task.high
+        self.param_names: list[str] = []
+        self.param_shapes: dict[str, tuple[int, ...]] = {}
+        self._weights: dict[str, np.ndarray] | None = None
+        self.refresh()
+
+    # -- reading ---------------------------------------------------------------
+    def _ds(self, path: str) -> h5py.Dataset | None:
+        obj = self._f.get(path)
+        if isinstance(obj, h5py.Dataset):
+            if self._f.swmr_mode:
+                obj.refresh()
+            return obj
+        return None
+
+    def _need(self, path: str) -> h5py.Dataset:
+        ds = self._ds(path)
+        if ds is None:
+            raise SessionError(f"{self.path}: missing dataset {path!r} (corrupt session?)")
+        return ds
+
+    def refresh(self) -> bool:
+        """Re-read the growing datasets; True if new epochs appeared."""
+        before = getattr(self, "n_epochs", -1)
+        if self._ds("metrics/epoch") is None:  # created, but no epoch written yet
+            k = self.members
+            self.metrics = Metrics(
+                np.zeros(0, np.int64),
+                np.zeros((0, k)),
+                np.zeros((0, k)),
+                np.zeros((0, k)),
+                np.zeros(0),
+            )
+            self.snapshot_epochs = np.zeros(0, np.int64)
+            self.n_epochs = 0
+            return False
+        try:
+            eds = self._need("metrics/epoch")
+            ds = {n: self._need(f"metrics/{n}") for n in (*METRICS, "wall_time")}
+            names = [n for n in self._f["weights"] if n != "epoch"]
+            wds = {n: self._need(f"weights/{n}") for n in names}
+            wep = self._need("weights/epoch")
+            # a row is complete only once every dataset has it (a killed writer may
+            # have resized some datasets and not others)
+            n = min(eds.shape[0], *(d.shape[0] for d in ds.values()))
+            s = min(wep.shape[0], *(d.shape[0] for d in wds.values()))
+            self.metrics = Metrics(
+                eds[:n],
+                ds["train_loss"][:n],
+                ds["test_loss"][:n],
+                ds["lr"][:n],
+                ds["wall_time"][:n],
+            )
+            snap = wep[:s]
+        except (KeyError, OSError) as exc:
+            raise SessionError(f"{self.path}: unreadable session data ({exc})") from None
+        self.param_names = names
+        self.n_epochs = int(n)
+        # only snapshots whose metrics row is complete
+        keep = int(np.searchsorted(snap, self.metrics.epoch[-1], side="right")) if n else 0
+        self.snapshot_epochs = snap[:keep]
+        self.param_shapes = {k: tuple(d.shape[2:]) for k, d in wds.items()}
+        nbytes = sum(keep * d.dtype.itemsize * int(np.prod(d.shape[1:])) for d in wds.values())
+        if nbytes <= self.IN_MEMORY_BYTES:
+            self._weights = {k: d[:keep] for k, d in wds.items()}
+        else:
+            self._weights = None
+        return self.n_epochs != before
+
+    @property
+    def last_epoch(self) -> int:
+        return int(self.metrics.epoch[-1]) if self.n_epochs else -1
+
+    def snapshot_index(self, epoch: int) -> int:
+        """Row of the latest snapshot at or before ``epoch``."""
+        if not len(self.snapshot_epochs):
+            raise SessionError(f"{self.name}: no weight snapshots recorded yet")
+        i = int(np.searchsorted(self.snapshot_epochs, epoch, side="right")) - 1
+        if i < 0:
+            raise SessionError(f"{self.name}: no snapshot at or before epoch {epoch}")
+        return i
+
+    def resolve_epoch(self, epoch: int | str) -> int:
+        """``last`` or an epoch number (negative counts from the end) → a recorded epoch."""
+        if not self.n_epochs:
+            raise SessionError(f"{self.name}: no epochs recorded yet")
+        if epoch == "last":
+            return int(self.snapshot_epochs[-1]) if len(self.snapshot_epochs) else self.last_epoch
+        try:
+            e = int(epoch)
+        except (TypeError, ValueError):
+            raise SessionError(f"epoch must be a number or 'last', got {epoch!r}") from None
+        first, last = int(self.metrics.epoch[0]), self.last_epoch
+        if e < 0:
+            e = last + 1 + e
+        if not first <= e <= last:
+            raise SessionError(
+                f"epoch {epoch} out of range: {self.name} has epochs {first}..{last}"
+            )
+        return e
+
+    def weights(self, epoch: int, member: int = 0) -> dict[str, np.ndarray]:
+        """Parameters at ``epoch`` (the latest snapshot at or before it)."""
+        self._check_member(member)
+        i = self.snapshot_index(epoch)
+        if self._weights is not None:
+            return {k: v[i, member] for k, v in self._weights.items()}
+        return {k: self._f[f"weights/{k}"][i, member] for k in self.param_names}
+
+    def weight_history(self, name: str, member: int = 0) -> np.ndarray:
+        """All snapshots of one parameter: (S, *shape), rows at ``snapshot_epochs``."""
+        self._check_member(member)
+        if self._weights is not None:
+            return self._weights[name][:, member]
+        return np.asarray(self._f[f"weights/{name}"][: len(self.snapshot_epochs), member])
+
+    def initial_weights(self, member: int = 0) -> dict[str, np.ndarray] | None:
+        g = self._f.get("init")
+        if not isinstance(g, h5py.Group) or not len(g):
+            return None
+        return {k: np.asarray(g[k][member]) for k in g}
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_events(self.dir / EVENTS_NAME)
+
+    def final_losses(self, member: int = 0) -> dict[str, float | None]:
+        m = self.metrics
+        if not self.n_epochs:
+            return {"train_loss": None, "test_loss": None}
+        tl = m.test_loss[:, member]
+        ok = np.flatnonzero(~np.isnan(tl))
+        last_test = float(tl[ok[-1]]) if len(ok) else None
+        return {
+            "train_loss": _finite_or_none(float(m.train_loss[-1, member])),
+            "test_loss": last_test,
+        }
+
+    def _check_member(self, member: int) -> None:
+        if not 0 <= member < self.members:
+            raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
+
+    def close(self) -> None:
+        if self._f.id.valid:
+            self._f.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _finite_or_none(v: float) -> float | None:
+    return v if math.isfinite(v) else None

@@ -1,0 +1,255 @@
+"""The adding problem: ``(value, flag)`` sequences, target = sum of flagged values.
+
+Two flavours:
+
+* ``blog`` reproduces the blog's generator call for call, including its quirk of
+  drawing the sequence length and the flag count once for the whole data set, and its
+  exact consumption of numpy's legacy RNG (so seed 37 gives the blog's data).
+* ``general`` draws a length in ``[min_len, max_len]`` and a flag count in
+  ``[min_flags, max_flags]`` per sample.
+
+Sequences are stored right-padded with zeros plus a ``lengths`` array; the model reads
+its output at step ``length - 1``, which makes padding irrelevant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from grutui.core.errors import ConfigError
+
+Flavour = Literal["blog", "general"]
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    flavour: Flavour = "blog"
+    n_samples: int = 10_000
+    train_split: float = 0.8
+    high: int = 100
+    # blog flavour: nominal length and the blog's length jitter ``delta``
+    seq_len: int = 4
+    delta: float = 0.0
+    # general flavour
+    min_len: int = 2
+    max_len: int = 8
+    min_flags: int = 1
+    max_flags: int = 4
+
+    def validate(self) -> None:
+        if self.flavour not in ("blog", "general"):
+            raise ConfigError(f"task flavour must be 'blog' or 'general', not {self.flavour!r}")
+        if self.n_samples < 2:
+            raise ConfigError(f"n_samples must be at least 2, got {self.n_samples}")
+        if not 0.0 < self.train_split < 1.0:
+            raise ConfigError(f"train_split must be in (0, 1), got {self.train_split}")
+        n_train = int(self.train_split * self.n_samples)
+        if n_train < 1 or n_train >= self.n_samples:
+            raise ConfigError("train_split leaves an empty train or test set")
+        if self.high < 1:
+            raise ConfigError(f"high must be at least 1, got {self.high}")
+        if self.flavour == "blog":
+            if not 0.0 <= self.delta < 1.0:
+                raise ConfigError(f"delta must be in [0, 1), got {self.delta}")
+            lo = int(self.seq_len * (1 - self.delta)) if self.delta > 0 else self.seq_len
+            if lo < 4:
+                # the blog's randint(2, min(len - 1, 4)) needs len >= 4
+                raise ConfigError(f"blog flavour needs sequences of length >= 4, got {lo}")
+        else:
+            if not 1 <= self.min_len <= self.max_len:
+                raise ConfigError(
+                    f"need 1 <= min_len <= max_len, got min_len={self.min_len} "
+                    f"max_len={self.max_len}"
+                )
+            if not 0 <= self.min_flags <= self.max_flags:
+                raise ConfigError(
+                    f"need 0 <= min_flags <= max_flags, got min_flags={self.min_flags} "
+                    f"max_flags={self.max_flags}"
+                )
+            if self.min_flags > self.max_len:
+                raise ConfigError(
+                    f"min_flags={self.min_flags} cannot fit in sequences of at most "
+                    f"{self.max_len} steps"
+                )
+
+    def in_distribution(self, length: int, flags: int) -> bool:
+        """Whether a (length, flag count) cell can occur in the training data."""
+        if self.flavour == "blog":
+            if self.delta > 0:
+                lo = int(self.seq_len * (1 - self.delta))
+                hi = int(self.seq_len * (1 + self.delta)) - 1
+            else:
+                lo = hi = self.seq_len
+            # num_ones = randint(2, min(L - 1, 4)) -> 2 .. min(L-1, 4) - 1
+            return lo <= length <= hi and 2 <= flags <= max(2, min(length - 1, 4) - 1)
+        return self.min_len <= length <= self.max_len and self.min_flags <= flags <= min(
+            self.max_flags, length
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TaskConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown task option(s): {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+@dataclass
+class Dataset:
+    """Raw sequences: ``x[..., 0]`` values (not divided by high), ``x[..., 1]`` flags."""
+
+    x: np.ndarray  # float32 (N, T, 2), right-padded
+    y: np.ndarray  # float32 (N,), raw sum of flagged values
+    lengths: np.ndarray  # int64 (N,)
+    high: int = 100
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def fixed_length(self) -> bool:
+        return bool(np.all(self.lengths == self.x.shape[1]))
+
+    def model_input(self) -> np.ndarray:
+        """What the network sees: ``value / high`` (float32, as torch divides) and flag."""
+        x = self.x.copy()
+        x[..., 0] /= np.float32(self.high)
+        return x
+
+    def subset(self, sl: slice) -> Dataset:
+        return Dataset(self.x[sl], self.y[sl], self.lengths[sl], self.high, dict(self.meta))
+
+
+def blog_generator(
+    rng: np.random.RandomState, n: int, seq_len: int = 6, high: int = 1, delta: float = 0.6
+) -> tuple[np.ndarray, np.ndarray]:
+    """The blog's ``adding_problem_generator``, drawing from ``rng`` in the same order.
+
+    Returns the blog's ``X`` (float64, N×L×2) and ``Y`` (float64, N×1) unchanged.
+    """
+    actual_seq_len = (
+        rng.randint(int(seq_len * (1 - delta)), int(seq_len * (1 + delta)))
+        if delta > 0
+        else seq_len
+    )
+    num_ones = rng.randint(2, min(actual_seq_len - 1, 4))
+    x_num = rng.randint(low=0, high=high, size=(n, actual_seq_len, 1))
+    x_mask = np.zeros((n, actual_seq_len, 1))
+    y = np.ones((n, 1))
+    for i in range(n):
+        positions = rng.choice(actual_seq_len, size=num_ones, replace=False)
+        x_mask[i, positions] = 1
+        y[i, 0] = np.sum(x_num[i, positions])
+    return np.append(x_num, x_mask, axis=2), y
+
+
+def general_generator(
+    rng: np.random.Generator,
+    n: int,
+    min_len: int,
+    max_len: int,
+    min_flags: int,
+    max_flags: int,
+    low: int,
+    high: int,
+) -> Dataset:
+    """Per-sample length and flag count; values uniform in ``[low, high)``."""
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    flags = rng.integers(min_flags, max_flags + 1, size=n)
+    flags = np.minimum(flags, lengths)
+    values = rng.integers(low, high, size=(n, max_len)).astype(np.float32)
+    steps = np.arange(max_len)
+    valid = steps[None, :] < lengths[:, None]
+    # random positions among the valid steps: rank random keys, flag the k smallest
+    keys = np.where(valid, rng.random((n, max_len)), np.inf)
+    ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
+    mask = (ranks < flags[:, None]) & valid
+    values = np.where(valid, values, 0.0).astype(np.float32)
+    x = np.stack([values, mask.astype(np.float32)], axis=2)
+    y = (values * mask).sum(axis=1).astype(np.float32)
+    return Dataset(x, y, lengths.astype(np.int64), high)
+
+
+def make_datasets(task: TaskConfig, seed: int) -> tuple[Dataset, Dataset]:
+    """Train and test sets for ``task``.
+
+    For ``blog`` this consumes ``np.random.RandomState(seed)`` exactly as the blog's
+    script consumes the global RNG after ``np.random.seed(seed)``.
+    """
+    task.validate()
+    if task.flavour == "blog":
+        x64, y64 = blog_generator(
+            np.random.RandomState(seed), task.n_samples, task.seq_len, task.high, task.delta
+        )
+        x = x64.astype(np.float32)
+        y = y64[:, 0].astype(np.float32)
+        full = Dataset(x, y, np.full(len(x), x.shape[1], dtype=np.int64), task.high)
+    else:
+        full = general_generator(
+            np.random.default_rng(seed),
+            task.n_samples,
+            task.min_len,
+            task.max_len,
+            task.min_flags,
+            task.max_flags,
+            0,
+            task.high,
+        )
+    n_train = int(task.train_split * task.n_samples)
+    return full.subset(slice(0, n_train)), full.subset(slice(n_train, None))
+
+
+@dataclass
+class OODGrid:
+    """The out-of-distribution grid: one block of ``n_per_cell`` sequences per cell."""
+
+    cells: list[tuple[int, int]]  # (length, flags) per cell, row-major
+    data: Dataset  # all cells concatenated, cell c at rows [c*n, (c+1)*n)
+    n_per_cell: int
+
+    def cell_index(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.cells)), self.n_per_cell)
+
+
+def ood_grid(
+    lengths: range = range(1, 9),
+    flags: range = range(1, 5),
+    n_per_cell: int = 200,
+    low: int = 10,
+    high: int = 90,
+    scale: int = 100,
+    seed: int = 0,
+) -> OODGrid:
+    """Sequences for every (length, flag count) cell with ``flags <= length``.
+
+    Values are drawn from ``[low, high)`` (10–89 by default, as the blog), each cell
+    from its own seeded stream so a cell's sample does not depend on the grid's extent.
+    ``scale`` is the model's ``high`` (inputs are divided by it).
+    """
+    if n_per_cell < 1:
+        raise ConfigError(f"sample size per cell must be at least 1, got {n_per_cell}")
+    t_max = max(lengths)
+    cells: list[tuple[int, int]] = []
+    xs, ys, ls = [], [], []
+    for length in lengths:
+        for k in flags:
+            if k > length:
+                continue
+            rng = np.random.default_rng([seed, length, k])
+            block = general_generator(rng, n_per_cell, length, length, k, k, low, high)
+            pad = np.zeros((n_per_cell, t_max, 2), dtype=np.float32)
+            pad[:, :length] = block.x
+            cells.append((length, k))
+            xs.append(pad)
+            ys.append(block.y)
+            ls.append(block.lengths)
+    data = Dataset(np.concatenate(xs), np.concatenate(ys), np.concatenate(ls), scale)
+    return OODGrid(cells, data, n_per_cell)
