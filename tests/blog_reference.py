@@ -62,7 +62,17 @@ def adding_problem_generator(N, seq_len=6, high=1, delta=0.6):  # type: ignore[n
     return X, Y
 
 
-def run_blog(num_epochs: int = 3000, seed: int = 37) -> dict[str, Any]:
+def run_blog(
+    num_epochs: int = 3000,
+    seed: int = 37,
+    n_samples: int = 10000,
+    eval_every: int = 49,
+    patience: int = 5,
+    hidden_size: int = 1,
+    lr: float = 1e-4,
+) -> dict[str, Any]:
+    """The blog's script; the keyword arguments only replace its constants so tests can
+    exercise evaluation and LR changes within a few epochs (defaults = the blog's)."""
     RANDOM_SEED = seed
     np.random.seed(RANDOM_SEED)
     torch.manual_seed(RANDOM_SEED)
@@ -72,14 +82,14 @@ def run_blog(num_epochs: int = 3000, seed: int = 37) -> dict[str, Any]:
     DELTA = 0
     SEQ_LEN = 4
     HIGH = 100
-    N_SAMPLES = 10000
+    N_SAMPLES = n_samples
     TRAIN_SPLIT = 0.8
     BATCH_SIZE = 256
-    LEARNING_RATE = 1e-4
+    LEARNING_RATE = lr
     WEIGHT_DECAY = 1e-5
     CLIP_VALUE = 2.0
     NUM_EPOCHS = num_epochs
-    HIDDEN_SIZE = 1
+    HIDDEN_SIZE = hidden_size
     OUTPUT_SIZE = 1
     INPUT_SIZE = 2
 
@@ -114,7 +124,7 @@ def run_blog(num_epochs: int = 3000, seed: int = 37) -> dict[str, Any]:
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=0.5, patience=5, min_lr=1e-6
+        optimizer, mode="min", factor=0.5, patience=patience, min_lr=1e-6
     )
     train_losses: list[float] = []
     test_losses: list[float | None] = []
@@ -135,7 +145,7 @@ def run_blog(num_epochs: int = 3000, seed: int = 37) -> dict[str, Any]:
             running_loss += loss.item() * inputs.size(0)
         epoch_loss = running_loss / len(train_loader.dataset)
         train_losses.append(epoch_loss)
-        if epoch % 49 == 0:
+        if epoch % eval_every == 0:
             test_loss = evaluate(model, test_loader, criterion, HIGH)
             test_losses.append(test_loss)
             scheduler.step(test_loss)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,43 @@ def find_sessions(root: str | Path = "sessions") -> list[Path]:
         return []
     found = [d for d in r.iterdir() if (d / H5_NAME).is_file()]
     return sorted(found, key=lambda d: (d / H5_NAME).stat().st_mtime, reverse=True)
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _stored_eof(path: Path) -> int | None:
+    """End-of-file address recorded in a version 2/3 superblock (None if not such a file)."""
+    with path.open("rb") as fh:
+        head = fh.read(48)
+    if len(head) < 48 or not head.startswith(_HDF5_SIGNATURE) or head[8] not in (2, 3):
+        return None
+    if head[9] != 8:  # size of offsets
+        return None
+    base, _ext, eof = struct.unpack_from("<QQQ", head, 12)
+    return int(base + eof)
+
+
+def _check_not_truncated(path: Path) -> None:
+    """Refuse a file shorter than its superblock says.
+
+    HDF5 skips this check for SWMR readers and then retries every failed metadata read
+    with back-off, which makes a truncated file hang for minutes instead of failing.
+    A live writer can be mid-flush, so look again briefly before calling it truncated.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise SessionError(f"{path} is not a readable HDF5 file (empty, truncated or corrupt)")
+    for attempt in range(4):
+        eof = _stored_eof(path)
+        size = path.stat().st_size
+        if eof is None or size >= eof:
+            return
+        time.sleep(0.05 * (attempt + 1))
+    raise SessionError(
+        f"{path} is not a readable HDF5 file (empty, truncated or corrupt): "
+        f"{size} bytes on disk, {eof} expected"
+    )
 
 
 class EventLog:
@@ -238,6 +276,7 @@ class Session:
         self.path = h5
         self.dir = h5.parent
         self.name = self.dir.name
+        _check_not_truncated(h5)
         try:
             self._f = h5py.File(h5, "r", libver="latest", swmr=True)
         except OSError as exc:
