@@ -11,13 +11,16 @@ from grutui.core.sequence import Step, format_sequence, parse_sequence, to_array
 EXPECTED = [Step(12, 0), Step(37, 1), Step(12, 0), Step(21, 1)]
 
 
-@pytest.mark.parametrize("text", [
-    "12:0 37:1 12:0 21:1",
-    "12,0 37,1 12,0 21,1",
-    "12 0; 37 1; 12 0; 21 1",
-    "  12:0   37:1\t12:0 21:1  ",
-    "12:0; 37:1; 12:0; 21:1;",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12:0 37:1 12:0 21:1",
+        "12,0 37,1 12,0 21,1",
+        "12 0; 37 1; 12 0; 21 1",
+        "  12:0   37:1\t12:0 21:1  ",
+        "12:0; 37:1; 12:0; 21:1;",
+    ],
+)
 def test_accepted_forms(text: str) -> None:
     assert parse_sequence(text) == EXPECTED
 
@@ -28,15 +31,18 @@ def test_decimals_and_round_trip() -> None:
     assert parse_sequence(format_sequence(steps)) == steps
 
 
-@pytest.mark.parametrize("text, column, needle", [
-    ("12:0 37:2", 8, "flag must be 0 or 1"),
-    ("12:0 abc:1", 5, "value 'abc' is not a number"),
-    ("12:0 37", 5, "expected value:flag"),
-    ("12:0 37:", 8, "missing flag"),
-    ("12:0 1:2:3", 5, "expected value:flag"),
-    ("12 0; 37", 6, "expected 'value flag'"),
-    ("   ", 0, "empty sequence"),
-])
+@pytest.mark.parametrize(
+    "text, column, needle",
+    [
+        ("12:0 37:2", 8, "flag must be 0 or 1"),
+        ("12:0 abc:1", 5, "value 'abc' is not a number"),
+        ("12:0 37", 5, "expected value:flag"),
+        ("12:0 37:", 8, "missing flag"),
+        ("12:0 1:2:3", 5, "expected value:flag"),
+        ("12 0; 37", 6, "expected 'value flag'"),
+        ("   ", 0, "empty sequence"),
+    ],
+)
 def test_errors_name_the_column(text: str, column: int, needle: str) -> None:
     with pytest.raises(SequenceError) as info:
         parse_sequence(text)
