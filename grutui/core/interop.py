@@ -100,9 +100,6 @@ def import_blog(
     base: TrainConfig | None = None,
 ) -> Path:
     """Write the blog's output directory ``src`` as a session at ``out``."""
-    from grutui.core.session import SessionWriter
-    from grutui.core.train import EpochRecord
-
     src = Path(src)
     if not src.is_dir():
         raise InteropError(f"{src} is not a directory")
@@ -158,7 +155,28 @@ def import_blog(
         epochs=n, hidden=hidden, snapshot_every=BLOG_EVERY, eval_every=BLOG_EVERY
     )
     cfg.validate()
-    current = snaps[0]
+    try:
+        _write_blog_session(out, cfg, overwrite, src, pth_path, by_epoch, train_loss, test_loss)
+    except OSError as exc:
+        raise InteropError(f"cannot write the session {out}: {exc}") from None
+    return Path(out)
+
+
+def _write_blog_session(
+    out: str | Path,
+    cfg: TrainConfig,
+    overwrite: bool,
+    src: Path,
+    pth_path: Path | None,
+    by_epoch: dict[int, dict[str, np.ndarray]],
+    train_loss: np.ndarray,
+    test_loss: np.ndarray,
+) -> None:
+    from grutui.core.session import SessionWriter
+    from grutui.core.train import EpochRecord
+
+    n = len(train_loss)
+    current = by_epoch[min(by_epoch)]
     with SessionWriter(out, cfg, overwrite=overwrite) as writer:
         writer.event(
             "import",
@@ -182,7 +200,6 @@ def import_blog(
             )
             writer.append(rec, snapshot=snap)
         writer.event("finish", n - 1, source="blog")
-    return Path(out)
 
 
 def metrics_csv(session: Any) -> str:
