@@ -122,3 +122,14 @@ def test_compare_single_member_is_an_error(tmp_path: Path) -> None:
     path = synthetic_session(tmp_path / "one", [p, p], np.ones(2))
     with Session(path) as s, pytest.raises(SessionError, match="single member"):
         compare_members(s)
+
+
+def test_heuristic_is_an_upper_bound_close_to_the_exact_minimum() -> None:
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        a, b = one(rng, 5), one(rng, 5)
+        exact = align(a, b).distance
+        heuristic = align(a, b, exhaustive_max=0)
+        assert heuristic.method == "heuristic"
+        assert exact - 1e-9 <= heuristic.distance <= 1.1 * exact
+        assert heuristic.distance <= distance(a, b) + 1e-9

@@ -175,24 +175,16 @@ def align(
         scored.append((d, perm, s))
     d, perm, signs = min(scored, key=lambda t: t[0])
     perm = perm.copy()
-    # polish: pairwise swaps (each followed by the two units' best signs), until stable
-    for _ in range(5):
+    # polish: pairwise swaps (signs travel with their units), then the best signs again
+    for _ in range(3):
         improved = False
         for i, j in itertools.combinations(range(hs), 2):
-            trial = perm.copy()
+            trial, ts = perm.copy(), signs.copy()
             trial[i], trial[j] = trial[j], trial[i]
-            for si, sj in (
-                (signs[j], signs[i]),
-                (-signs[j], signs[i]),
-                (signs[j], -signs[i]),
-                (-signs[j], -signs[i]),
-            ):
-                ts = signs.copy()
-                ts[i], ts[j] = si, sj
-                dt = distance(a, transform(b, trial, ts))
-                if dt < d - 1e-12:
-                    d, perm, signs, improved = dt, trial, ts, True
-                    break
+            ts[i], ts[j] = ts[j], ts[i]
+            dt = distance(a, transform(b, trial, ts))
+            if dt < d - 1e-12:
+                d, perm, signs, improved = dt, trial, ts, True
         signs, d = _best_signs(a, b, perm, signs)
         if not improved:
             break
