@@ -278,7 +278,9 @@ def cmd_transitions(args: argparse.Namespace) -> int:
             stride = args.ood_stride or max(1, math.ceil(len(s.snapshot_epochs) / 100))
             _positive("--ood-stride", stride)
             hist = ood_history(s, args.member, args.samples, 0, stride)
-        found = find_transitions(s, args.member, args.sigma, hist, args.top)
+        found = find_transitions(
+            s, args.member, args.sigma, hist, args.top, min_score=args.min_score
+        )
         name = str(s.dir)
     if args.json:
         out = {
@@ -385,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing σ in epochs")
     tn.add_argument("--member", type=int, default=0, help="ensemble member")
     tn.add_argument("--top", type=int, default=8, help="candidates kept per detector")
+    tn.add_argument(
+        "--min-score",
+        type=float,
+        default=2.0,
+        help="keep curvature/velocity peaks at least this many times their median",
+    )
     tn.add_argument("--samples", type=int, default=200, help="OOD sequences per cell")
     tn.add_argument(
         "--ood-stride", type=int, default=0, help="OOD grid every N snapshots (0: about 100)"

@@ -57,7 +57,8 @@ def test_ood_text_and_json(session: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_transitions_json(session: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["transitions", str(session), "--sigma", "1", "--samples", "5", "--json"]) == 0
+    argv = ["transitions", str(session), "--sigma", "1", "--samples", "5", "--min-score", "0"]
+    assert main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["ood_epochs_evaluated"] == 5
     kinds = {t["kind"] for t in data["transitions"]}

@@ -86,9 +86,19 @@ def test_velocity_peak_and_reference_norms() -> None:
     assert found[0].score == pytest.approx(v[24] / float(np.median(v)))
 
 
+def test_ordinary_velocity_peaks_are_not_candidates() -> None:
+    rng = np.random.default_rng(1)
+    walk = np.cumsum(rng.normal(0, 0.01, (200, 500)), axis=0)  # no event in it
+    assert velocity_transitions(np.arange(200), walk, sigma=2) == []
+    walk[120:] += 0.5
+    assert [t.epoch for t in velocity_transitions(np.arange(200), walk, sigma=2)] == [120]
+
+
 def test_velocity_uses_initial_weights_and_snapshot_gaps() -> None:
     flat = np.array([[1.0], [1.0 + 49 * 0.1], [1.0 + 49 * 0.1 + 49 * 0.5]])
-    found = velocity_transitions(np.array([0, 49, 98]), flat, np.array([0.0]), sigma=1, top=3)
+    found = velocity_transitions(
+        np.array([0, 49, 98]), flat, np.array([0.0]), sigma=1, top=3, min_score=0
+    )
     # rates: init→0: 1.0/1, 0→49: 0.1, 49→98: 0.5 → peaks at 0 and 98
     assert [t.epoch for t in found] == [0, 98]
     assert "epochs 49→98" in found[1].detail

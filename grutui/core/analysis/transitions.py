@@ -18,8 +18,9 @@ Four detectors, each returning ``Transition(epoch, kind, score, detail)``:
 * ``ood_jump``: any OOD grid cell whose success rate moves by at least a threshold
   between consecutive evaluated epochs (needs an ``OODHistory``).
 
-Scores of the first two are ratios to the series' median (how exceptional a peak is);
-sign changes are in weight units and OOD jumps in success-rate units.
+Scores of the first two are ratios to the series' median (how exceptional a peak is;
+peaks under ``min_score`` are dropped); sign changes are in weight units and OOD jumps
+in success-rate units.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ KINDS = ("loss_curvature", "weight_velocity", "sign_change", "ood_jump")
 DEFAULT_SIGMA = 5.0
 DEFAULT_TOP = 8
 DEFAULT_OOD_JUMP = 0.25
+# ratio-to-median below which a curvature or velocity peak is ordinary (a random walk
+# in weight space has velocity peaks of ~1.01–1.5× its median; SGD noise likewise)
+DEFAULT_MIN_SCORE = 2.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,11 @@ def flat_weights(session: Any, member: int = 0) -> tuple[np.ndarray, np.ndarray 
 
 
 def loss_transitions(
-    epochs: np.ndarray, loss: np.ndarray, sigma: float = DEFAULT_SIGMA, top: int = DEFAULT_TOP
+    epochs: np.ndarray,
+    loss: np.ndarray,
+    sigma: float = DEFAULT_SIGMA,
+    top: int = DEFAULT_TOP,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[Transition]:
     loss = np.asarray(loss, np.float64)
     ok = np.isfinite(loss) & (loss > 0)
@@ -165,6 +173,8 @@ def loss_transitions(
     mag = np.abs(d2)
     out = []
     for i in peaks(mag, max(1, round(sigma)), top):
+        if _ratio(float(mag[i]), mag) < min_score:
+            continue
         what = "loss starts falling faster" if d2[i] < 0 else "loss drop levels off"
         if d2[i] > 0 and i and loss[i] > loss[i - 1]:
             what = "loss turns upward"
@@ -185,6 +195,7 @@ def velocity_transitions(
     initial: np.ndarray | None = None,
     sigma: float = DEFAULT_SIGMA,
     top: int = DEFAULT_TOP,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[Transition]:
     epochs = np.asarray(epochs, np.int64)
     if initial is not None:
@@ -201,6 +212,8 @@ def velocity_transitions(
     radius = max(1, round(sigma / max(spacing, 1.0)))
     out = []
     for i in peaks(v, radius, top):
+        if _ratio(float(v[i]), v) < min_score:
+            continue
         span = f"epochs {at[i] - gaps[i]}→{at[i]}" if gaps[i] > 1 else f"epoch {at[i]}"
         out.append(
             Transition(
@@ -289,17 +302,18 @@ def find_transitions(
     ood: OODHistory | None = None,
     top: int = DEFAULT_TOP,
     ood_threshold: float = DEFAULT_OOD_JUMP,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[Transition]:
     """Every detector on one member of ``session``, sorted by epoch (then kind)."""
     check_member(session, member)
     out: list[Transition] = []
     m = session.metrics
     if session.n_epochs:
-        out += loss_transitions(m.epoch, m.train_loss[:, member], sigma, top)
+        out += loss_transitions(m.epoch, m.train_loss[:, member], sigma, top, min_score)
     if len(session.snapshot_epochs):
         flat, init = flat_weights(session, member)
         labels = weight_labels(session.param_shapes)
-        out += velocity_transitions(session.snapshot_epochs, flat, init, sigma, top)
+        out += velocity_transitions(session.snapshot_epochs, flat, init, sigma, top, min_score)
         out += sign_change_transitions(session.snapshot_epochs, flat, labels, init, top)
     if ood is not None:
         out += ood_transitions(ood, ood_threshold)
