@@ -249,6 +249,19 @@ def cmd_ood(args: argparse.Namespace) -> int:
     from grutui.core.session import Session
 
     _positive("--samples", args.samples)
+    _positive("--stride", args.stride)
+    if args.history:
+        from grutui.core.analysis.history import format_history, ood_history
+
+        with Session(args.session) as s:
+            hist = ood_history(s, args.member, args.samples, args.seed, args.stride)
+            name = str(s.dir)
+        if args.json:
+            print(json.dumps({"session": name, **hist.to_json()}))
+        else:
+            print(f"{name}  member {args.member}")
+            print(format_history(hist))
+        return 0
     with Session(args.session) as s:
         res = ood_at(s, args.epoch, args.member, args.samples, args.seed)
         name = str(s.dir)
@@ -379,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     od.add_argument("--member", type=int, default=0, help="ensemble member")
     od.add_argument("--samples", type=int, default=200, help="sequences per cell")
     od.add_argument("--seed", type=int, default=0, help="seed of the grid's sample")
+    od.add_argument(
+        "--history",
+        action="store_true",
+        help="the grid at every snapshot (cached in SESSION/analysis.h5) instead of one epoch",
+    )
+    od.add_argument("--stride", type=int, default=1, help="with --history: every Nth snapshot")
     od.add_argument("--json", action="store_true")
     od.set_defaults(func=cmd_ood)
 

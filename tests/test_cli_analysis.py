@@ -56,6 +56,26 @@ def test_ood_text_and_json(session: Path, capsys: pytest.CaptureFixture[str]) ->
     assert all(0 <= c["success_rate"] <= 1 for c in cells.values())
 
 
+def test_ood_history(session: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ood", str(session), "--history", "--samples", "6", "--stride", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + 26 and lines[2].startswith("L1F1  |")
+    assert main(["ood", str(session), "--history", "--samples", "6", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["epochs"] == [0, 1, 2, 3, 4] and len(data["cells"][0]["success_rate"]) == 5
+    single = json.loads(
+        _out(capsys, ["ood", str(session), "--epoch", "3", "--samples", "6", "--json"])
+    )
+    cell = next(c for c in data["cells"] if (c["length"], c["flags"]) == (4, 2))
+    one = next(c for c in single["cells"] if (c["length"], c["flags"]) == (4, 2))
+    assert cell["success_rate"][3] == one["success_rate"]
+
+
+def _out(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
 def test_transitions_json(session: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["transitions", str(session), "--sigma", "1", "--samples", "5", "--min-score", "0"]
     assert main([*argv, "--json"]) == 0
@@ -116,6 +136,7 @@ def test_import_blog_and_export(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["ood", "{s}", "--epoch", "99"], "out of range"),
         (["ood", "{s}", "--member", "3"], "member 3 out of range"),
         (["ood", "{s}", "--samples", "0"], "at least 1"),
+        (["ood", "{s}", "--history", "--stride", "0"], "--stride"),
         (["ood", "{missing}"], "no session at"),
         (["transitions", "{s}", "--sigma", "-1"], "--sigma"),
         (["compare", "{s}"], "single member"),

@@ -82,6 +82,50 @@ class OODHistory:
         arr = self.success if which == "success" else self.mean_rel_error
         return arr[:, j]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "samples_per_cell": self.samples,
+            "seed": self.seed,
+            "stride": self.stride,
+            "threshold": SUCCESS_THRESHOLD,
+            "complete": self.complete,
+            "epochs": [int(e) for e in self.epochs],
+            "cells": [
+                {
+                    "length": n,
+                    "flags": k,
+                    "in_distribution": bool(self.in_distribution[j]),
+                    "success_rate": [float(v) for v in self.success[:, j]],
+                    "mean_rel_error": [
+                        float(v) if np.isfinite(v) else None for v in self.mean_rel_error[:, j]
+                    ],
+                }
+                for j, (n, k) in enumerate(self.cells)
+            ],
+        }
+
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def format_history(hist: OODHistory, width: int = 100) -> str:
+    """One line per cell: its success rate over the evaluated epochs as a bar strip
+    (at most ``width`` columns, later epochs sampled evenly when there are more)."""
+    cols = np.unique(np.linspace(0, len(hist) - 1, min(width, len(hist))).round().astype(int))
+    if not len(hist):
+        return "no evaluated epochs"
+    lines = [
+        f"success rate per cell over epochs {hist.epochs[0]}..{hist.epochs[-1]} "
+        f"({len(cols)} of {len(hist)} evaluated epochs shown; * = training distribution)"
+    ]
+    for j, (n, k) in enumerate(hist.cells):
+        vals = hist.success[cols, j]
+        bar = "".join(BARS[int(v * (len(BARS) - 1) + 0.5)] for v in vals)
+        mark = "*" if hist.in_distribution[j] else " "
+        lines.append(f"L{n}F{k}{mark} |{bar}| {vals[-1]:.2f}")
+    return "\n".join(lines)
+
 
 def fingerprint(session: Any) -> str:
     """Identity of a session's content: a session rewritten in place gets a new one."""
