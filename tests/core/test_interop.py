@@ -13,6 +13,7 @@ import pytest
 import torch
 from analysis_sessions import random_params
 
+from grutui.core.analysis.ood import ood_at
 from grutui.core.gru import PARAM_NAMES
 from grutui.core.interop import InteropError, import_blog, metrics_csv
 from grutui.core.session import Session
@@ -59,6 +60,7 @@ def test_import_round_trip(tmp_path: Path) -> None:
             np.testing.assert_array_equal(s.weights(99)[n], src["final"][n])
         assert s.resolve_epoch("last") == 99
         assert any(ev["kind"] == "import" for ev in s.events())
+        assert ood_at(s, 60, samples=3).epoch == 49  # labelled by the snapshot used
 
 
 def test_import_without_pth_ends_at_last_saved_state(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODEvaluator, OODResult
+from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODEvaluator, OODResult, snapshot_epoch
 from grutui.core.errors import SessionError
 from grutui.core.gru import PARAM_NAMES
 
@@ -261,7 +261,7 @@ def compare_members(
     k = session.members
     if k < 2:
         raise SessionError(f"{session.name} has a single member: nothing to compare")
-    e = session.resolve_epoch(epoch)
+    e = snapshot_epoch(session, epoch)
     params = [session.weights(e, m) for m in range(k)]
     ev = OODEvaluator(session.config.task, samples, seed)
     comp = SeedComparison(

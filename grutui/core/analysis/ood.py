@@ -136,10 +136,17 @@ def ood_at(
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
 ) -> OODResult:
-    """The grid for ``session`` at ``epoch`` (the latest snapshot at or before it)."""
-    e = session.resolve_epoch(epoch)
+    """The grid for ``session`` at ``epoch``: the latest snapshot at or before it, whose
+    epoch the result carries (so a sparse session never mislabels its weights)."""
+    e = snapshot_epoch(session, epoch)
     ev = OODEvaluator(session.config.task, samples, seed)
     return ev.evaluate(session.weights(e, member), epoch=e, member=member)
+
+
+def snapshot_epoch(session: Any, epoch: int | str) -> int:
+    """The epoch of the snapshot ``session.weights(epoch)`` returns."""
+    e = session.resolve_epoch(epoch)
+    return int(session.snapshot_epochs[session.snapshot_index(e)])
 
 
 def format_grid(res: OODResult) -> str:
