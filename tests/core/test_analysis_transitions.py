@@ -194,3 +194,26 @@ def test_find_transitions_on_a_session(tmp_path: Path) -> None:
     flip = next(t for t in found if t.kind == "sign_change")
     assert flip.detail.startswith("W_hz[0,0]") and flip.epoch == 20
     assert [t.epoch for t in found] == sorted(t.epoch for t in found)
+
+
+def test_column_blocks_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    import grutui.core.analysis.transitions as tr
+
+    rng = np.random.default_rng(4)
+    flat = np.cumsum(rng.normal(0, 0.1, (30, 50)), axis=0).astype(np.float32)
+    init = rng.normal(0, 0.1, 50).astype(np.float32)
+    labels = [f"w{i}" for i in range(50)]
+    eps = np.arange(30)
+
+    def run() -> list[Transition]:
+        return tr.velocity_transitions(
+            eps, flat, init, sigma=1, top=5, min_score=0
+        ) + tr.sign_change_transitions(eps, flat, labels, init, top=20)
+
+    whole = run()
+    monkeypatch.setattr(tr, "BLOCK_ELEMENTS", 31 * 7)  # 7 columns per block
+    blocked = run()
+    assert [(t.epoch, t.kind, t.detail) for t in blocked] == [
+        (t.epoch, t.kind, t.detail) for t in whole
+    ]
+    assert [t.score for t in blocked] == pytest.approx([t.score for t in whole], rel=1e-12)

@@ -26,7 +26,7 @@ in success-rate units.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ DEFAULT_OOD_JUMP = 0.25
 # ratio-to-median below which a curvature or velocity peak is ordinary (a random walk
 # in weight space has velocity peaks of ~1.01–1.5× its median; SGD noise likewise)
 DEFAULT_MIN_SCORE = 2.0
+BLOCK_ELEMENTS = 4 << 20  # weights × snapshots processed at once (float64: 32 MB)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def _ordered(names: Iterable[str]) -> list[str]:
 
 
 def flat_weights(session: Any, member: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
-    """(S, P) all parameters per snapshot, and the initial weights (P,) if recorded."""
+    """(S, P) all parameters per snapshot (float32, as stored), and the initial weights
+    (P,) if recorded."""
     names = _ordered(session.param_names)
     hist = np.concatenate(
         [
@@ -146,12 +148,26 @@ def flat_weights(session: Any, member: int = 0) -> tuple[np.ndarray, np.ndarray 
             for n in names
         ],
         axis=1,
-    ).astype(np.float64)
+    ).astype(np.float32, copy=False)
     init = session.initial_weights(member)
     flat0 = None
     if init is not None and all(n in init for n in names):
-        flat0 = np.concatenate([np.ravel(init[n]) for n in names]).astype(np.float64)
+        flat0 = np.concatenate([np.ravel(init[n]) for n in names]).astype(np.float32)
     return hist, flat0
+
+
+def _column_blocks(
+    flat: np.ndarray, initial: np.ndarray | None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(first column, float64 block with the initial row on top if given), a few MB each:
+    a hidden-64 run has ~13k weights × thousands of snapshots."""
+    rows = flat.shape[0] + (initial is not None)
+    size = max(1, BLOCK_ELEMENTS // max(1, rows))
+    for c in range(0, flat.shape[1], size):
+        blk = flat[:, c : c + size].astype(np.float64)
+        if initial is not None:
+            blk = np.vstack([np.asarray(initial[c : c + size], np.float64)[None], blk])
+        yield c, blk
 
 
 # -- detectors ---------------------------------------------------------------------------
@@ -199,7 +215,6 @@ def velocity_transitions(
 ) -> list[Transition]:
     epochs = np.asarray(epochs, np.int64)
     if initial is not None:
-        flat = np.vstack([initial[None], flat])
         gaps = np.diff(np.concatenate([[epochs[0] - 1], epochs]))
         at = epochs
     else:
@@ -207,7 +222,10 @@ def velocity_transitions(
         at = epochs[1:]
     if len(at) < 1:
         return []
-    v = np.linalg.norm(np.diff(flat, axis=0), axis=1) / np.maximum(gaps, 1)
+    sq = np.zeros(len(at))
+    for _, blk in _column_blocks(flat, initial):
+        sq += (np.diff(blk, axis=0) ** 2).sum(axis=1)
+    v = np.sqrt(sq) / np.maximum(gaps, 1)
     spacing = float(np.median(gaps)) if len(gaps) else 1.0
     radius = max(1, round(sigma / max(spacing, 1.0)))
     out = []
@@ -234,37 +252,32 @@ def sign_change_transitions(
     top: int = DEFAULT_TOP,
 ) -> list[Transition]:
     epochs = np.asarray(epochs, np.int64)
-    if initial is not None:
-        flat = np.vstack([initial[None], flat])
-        at = np.concatenate([[-1], epochs])
-    else:
-        at = epochs
-    sign = np.sign(flat)
-    # carry the last non-zero sign forward, so 0 → ± (a bias leaving 0) is no change
-    filled = sign.copy()
-    for s in range(1, len(filled)):
-        zero = filled[s] == 0
-        filled[s, zero] = filled[s - 1, zero]
+    at = np.concatenate([[-1], epochs]) if initial is not None else epochs
     found: list[tuple[float, int, int]] = []  # (score, row, weight)
-    change = (filled[1:] * filled[:-1]) < 0
-    for p in np.flatnonzero(change.any(axis=0)):
-        rows = np.flatnonzero(change[:, p]) + 1
-        bounds = [0, *rows.tolist(), len(flat)]
-        mags = np.abs(flat[:, p])
-        for j, r in enumerate(rows):
-            before = mags[bounds[j] : r].max()
-            after = mags[r : bounds[j + 2]].max()
-            found.append((float(min(before, after)), int(r), int(p)))
-    found.sort(key=lambda t: (-t[0], t[1], t[2]))
+    values: dict[int, tuple[float, float]] = {}
+    for c0, blk in _column_blocks(flat, initial):
+        # carry the last non-zero sign forward, so 0 → ± (a bias leaving 0) is no change
+        filled = np.sign(blk)
+        for s in range(1, len(filled)):
+            zero = filled[s] == 0
+            filled[s, zero] = filled[s - 1, zero]
+        change = (filled[1:] * filled[:-1]) < 0
+        for p in np.flatnonzero(change.any(axis=0)):
+            rows = np.flatnonzero(change[:, p]) + 1
+            bounds = [0, *rows.tolist(), len(blk)]
+            mags = np.abs(blk[:, p])
+            for j, r in enumerate(rows):
+                before = mags[bounds[j] : r].max()
+                after = mags[r : bounds[j + 2]].max()
+                found.append((float(min(before, after)), int(r), c0 + int(p)))
+                values[len(found) - 1] = (float(blk[r - 1, p]), float(blk[r, p]))
+    order = sorted(range(len(found)), key=lambda i: (-found[i][0], found[i][1], found[i][2]))
     out = []
-    for score, row, w in found[:top]:
+    for i in order[:top]:
+        score, row, w = found[i]
+        old, new = values[i]
         out.append(
-            Transition(
-                int(at[row]),
-                "sign_change",
-                score,
-                f"{labels[w]} {flat[row - 1, w]:+.3g} → {flat[row, w]:+.3g}",
-            )
+            Transition(int(at[row]), "sign_change", score, f"{labels[w]} {old:+.3g} → {new:+.3g}")
         )
     return out
 
