@@ -5,14 +5,15 @@ seeded sample per cell (``tasks.ood_grid``), success = relative error below 10 %
 All cells go through one ``gru_output`` call (the one gate function), so a cursor move
 costs one batched forward pass. Stacking several epochs' weights into one call was
 measured and does not help on CPU (the work per epoch is already vectorised over
-~5,000 sequences), so the history is a loop over epochs with a cache on disk.
+~5,000 sequences: 50 epochs stacked took 3.0 ms per epoch against 2.4 ms one at a time
+at hidden 1), so the history is a loop over epochs with a cache on disk (history.py).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +174,3 @@ def format_grid(res: OODResult) -> str:
 
 def _finite_or_none(v: float) -> float | None:
     return v if math.isfinite(v) else None
-
-
-ProgressFn = Callable[[int, int], None]
