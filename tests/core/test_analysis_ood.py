@@ -11,7 +11,7 @@ import torch
 from analysis_sessions import random_params, synthetic_session, trained_session
 
 from grutui.core.analysis.history import ANALYSIS_NAME, ood_history
-from grutui.core.analysis.ood import OODEvaluator, format_grid, ood_at
+from grutui.core.analysis.ood import OODEvaluator, OODView, format_grid, ood_at
 from grutui.core.gru import GRUWeights, gru_output, gru_trace
 from grutui.core.session import Session
 from grutui.core.tasks import TaskConfig, ood_grid
@@ -195,3 +195,19 @@ def test_history_stops_early_and_resumes(tmp_path: Path) -> None:
         assert not part.complete and len(part) == 2 and calls == [(1, 5), (2, 5)]
         rest = ood_history(s, samples=4)
         assert rest.complete and rest.computed == 3
+
+
+def test_view_caches_by_snapshot(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    ws = [random_params(rng, 1) for _ in range(9)]
+    path = synthetic_session(tmp_path / "v", ws, np.ones(9), snapshot_every=4)
+    with Session(path) as s:
+        assert list(s.snapshot_epochs) == [0, 4, 8]
+        view = OODView(s, samples=5, max_cached=2)
+        a = view.at(5)
+        assert a.epoch == 4 and view.at(7) is a  # same snapshot: no recomputation
+        ref = OODEvaluator(s.config.task, 5).evaluate(s.weights(4))
+        np.testing.assert_array_equal(a.success, ref.success)
+        view.at(0)
+        view.at(8)  # evicts epoch 4 (least recently used)
+        assert view.at(6) is not a and view.at(6).epoch == 4

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +143,33 @@ def ood_at(
     e = snapshot_epoch(session, epoch)
     ev = OODEvaluator(session.config.task, samples, seed)
     return ev.evaluate(session.weights(e, member), epoch=e, member=member)
+
+
+class OODView:
+    """The grid for a cursor: ``at(epoch)`` keyed by the snapshot actually used, so
+    scrubbing between snapshots or back over visited ones costs nothing. Keeps the
+    ``max_cached`` most recent results (one result is ~26 floats × 3)."""
+
+    def __init__(
+        self, session: Any, samples: int = DEFAULT_SAMPLES, seed: int = 0, max_cached: int = 512
+    ) -> None:
+        self.session = session
+        self.evaluator = OODEvaluator(session.config.task, samples, seed)
+        self.max_cached = max_cached
+        self._cache: OrderedDict[tuple[int, int], OODResult] = OrderedDict()
+
+    def at(self, epoch: int | str, member: int = 0) -> OODResult:
+        e = snapshot_epoch(self.session, epoch)
+        key = (e, member)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        res = self.evaluator.evaluate(self.session.weights(e, member), e, member)
+        self._cache[key] = res
+        if len(self._cache) > self.max_cached:
+            self._cache.popitem(last=False)
+        return res
 
 
 def snapshot_epoch(session: Any, epoch: int | str) -> int:
