@@ -1,4 +1,4 @@
-"""Command line: ``grutui [open|new|train|info|trace] ...``.
+"""Command line: ``grutui [open|new|train|info|trace|ood|transitions|compare|import-blog|export]``.
 
 Start-up stays light: torch, rich and textual are imported only by the subcommands
 that need them. Every user error is one line on stderr and exit status 2.
@@ -234,6 +234,126 @@ def cmd_new(args: argparse.Namespace) -> int:
     return run_app(new=(cfg, out, args.force))
 
 
+# -- analyses (issue 6) ------------------------------------------------------------------
+
+
+def _positive(name: str, v: int) -> None:
+    from grutui.core.errors import ConfigError
+
+    if v < 1:
+        raise ConfigError(f"{name} must be at least 1, got {v}")
+
+
+def cmd_ood(args: argparse.Namespace) -> int:
+    from grutui.core.analysis.ood import format_grid, ood_at
+    from grutui.core.session import Session
+
+    _positive("--samples", args.samples)
+    _positive("--stride", args.stride)
+    if args.history:
+        from grutui.core.analysis.history import format_history, ood_history
+
+        with Session(args.session) as s:
+            hist = ood_history(s, args.member, args.samples, args.seed, args.stride)
+            name = str(s.dir)
+        if args.json:
+            print(json.dumps({"session": name, **hist.to_json()}))
+        else:
+            print(f"{name}  member {args.member}")
+            print(format_history(hist))
+        return 0
+    with Session(args.session) as s:
+        res = ood_at(s, args.epoch, args.member, args.samples, args.seed)
+        name = str(s.dir)
+    if args.json:
+        print(json.dumps({"session": name, **res.to_json()}, indent=2))
+        return 0
+    print(f"{name}  epoch {res.epoch}  member {res.member}")
+    print(format_grid(res))
+    return 0
+
+
+def cmd_transitions(args: argparse.Namespace) -> int:
+    import math
+
+    from grutui.core.analysis.history import ood_history
+    from grutui.core.analysis.transitions import find_transitions
+    from grutui.core.errors import ConfigError
+    from grutui.core.session import Session
+
+    if not args.sigma >= 0:
+        raise ConfigError(f"--sigma must be >= 0, got {args.sigma}")
+    _positive("--top", args.top)
+    _positive("--samples", args.samples)
+    with Session(args.session) as s:
+        hist = None
+        if not args.no_ood and len(s.snapshot_epochs) > 1:
+            stride = args.ood_stride or max(1, math.ceil(len(s.snapshot_epochs) / 100))
+            _positive("--ood-stride", stride)
+            hist = ood_history(s, args.member, args.samples, 0, stride)
+        found = find_transitions(
+            s, args.member, args.sigma, hist, args.top, min_score=args.min_score
+        )
+        name = str(s.dir)
+    if args.json:
+        out = {
+            "session": name,
+            "member": args.member,
+            "sigma": args.sigma,
+            "ood_epochs_evaluated": len(hist) if hist is not None else 0,
+            "transitions": [t.to_json() for t in found],
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{name}  member {args.member}  σ={args.sigma:g}  {len(found)} candidates")
+    for t in found:
+        print(f"{t.epoch:>7}  {t.kind:<16} {_num(t.score):>10}  {t.detail}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from grutui.core.analysis.compare import compare_members
+    from grutui.core.session import Session
+
+    _positive("--samples", args.samples)
+    with Session(args.session) as s:
+        comp = compare_members(s, args.epoch, args.samples)
+        name = str(s.dir)
+    if args.json:
+        print(json.dumps({"session": name, **comp.to_json()}, indent=2))
+        return 0
+    print(f"{name}  epoch {comp.epoch}  {comp.members} members")
+    for m, (fl, res) in enumerate(zip(comp.final_losses, comp.ood, strict=True)):
+        print(
+            f"member {m}: train loss {_num(fl['train_loss'])}  test loss {_num(fl['test_loss'])}"
+            f"  OOD mean success {float(res.success.mean()):.2f}"
+        )
+    spread = comp.ood_spread()
+    print(f"OOD success spread across members: mean std {float(spread.mean()):.3f}")
+    print("weight distance  (raw / aligned over permutations and sign flips / random baseline)")
+    for p in comp.pairs:
+        print(f"  {p.a} vs {p.b}: {p.raw:.4g} / {p.aligned:.4g} / {p.baseline:.4g}  ({p.method})")
+    return 0
+
+
+def cmd_import_blog(args: argparse.Namespace) -> int:
+    from grutui.core.interop import import_blog
+
+    out = args.out or SESSIONS_DIR / f"blog-{Path(args.dir).resolve().name}"
+    path = import_blog(args.dir, out, pth=args.pth, overwrite=args.force)
+    print(f"imported {args.dir} into {path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from grutui.core.interop import export_csv
+    from grutui.core.session import Session
+
+    with Session(args.session) as s:
+        export_csv(s, args.csv)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="grutui", description="A terminal lab for watching small GRUs learn.")
     from grutui import __version__
@@ -265,6 +385,59 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--member", type=int, default=0, help="ensemble member")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trace)
+
+    od = sub.add_parser("ood", help="out-of-distribution grid (length × flags) at an epoch")
+    od.add_argument("session", type=Path)
+    od.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+    od.add_argument("--member", type=int, default=0, help="ensemble member")
+    od.add_argument("--samples", type=int, default=200, help="sequences per cell")
+    od.add_argument("--seed", type=int, default=0, help="seed of the grid's sample")
+    od.add_argument(
+        "--history",
+        action="store_true",
+        help="the grid at every snapshot (cached in SESSION/analysis.h5) instead of one epoch",
+    )
+    od.add_argument("--stride", type=int, default=1, help="with --history: every Nth snapshot")
+    od.add_argument("--json", action="store_true")
+    od.set_defaults(func=cmd_ood)
+
+    tn = sub.add_parser("transitions", help="candidate transitions in training, with evidence")
+    tn.add_argument("session", type=Path)
+    tn.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing σ in epochs")
+    tn.add_argument("--member", type=int, default=0, help="ensemble member")
+    tn.add_argument("--top", type=int, default=8, help="candidates kept per detector")
+    tn.add_argument(
+        "--min-score",
+        type=float,
+        default=2.0,
+        help="keep curvature/velocity peaks at least this many times their median",
+    )
+    tn.add_argument("--samples", type=int, default=200, help="OOD sequences per cell")
+    tn.add_argument(
+        "--ood-stride", type=int, default=0, help="OOD grid every N snapshots (0: about 100)"
+    )
+    tn.add_argument("--no-ood", action="store_true", help="skip the OOD-jump detector")
+    tn.add_argument("--json", action="store_true")
+    tn.set_defaults(func=cmd_transitions)
+
+    cp = sub.add_parser("compare", help="compare the members of an ensemble session")
+    cp.add_argument("session", type=Path)
+    cp.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+    cp.add_argument("--samples", type=int, default=200, help="OOD sequences per cell")
+    cp.add_argument("--json", action="store_true")
+    cp.set_defaults(func=cmd_compare)
+
+    ib = sub.add_parser("import-blog", help="turn the blog's output files into a session")
+    ib.add_argument("dir", type=Path, help="directory with train_losses.json etc.")
+    ib.add_argument("--out", type=Path, default=None, help="session directory")
+    ib.add_argument("--pth", type=Path, default=None, help="final state dict (default: *.pth)")
+    ib.add_argument("--force", action="store_true", help="overwrite an existing session")
+    ib.set_defaults(func=cmd_import_blog)
+
+    ex = sub.add_parser("export", help="export a session's per-epoch metrics")
+    ex.add_argument("session", type=Path)
+    ex.add_argument("--csv", required=True, help="CSV file to write (- for stdout)")
+    ex.set_defaults(func=cmd_export)
     return p
 
 

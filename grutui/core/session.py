@@ -202,13 +202,16 @@ class SessionWriter:
         ds.resize(n + 1, axis=0)
         ds[n] = row
 
-    def append(self, rec: Any) -> None:
+    def append(self, rec: Any, *, snapshot: bool | None = None) -> None:
         """Append an ``EpochRecord``: weights first, then metrics, so a reader that sees
-        epoch e in the metrics also sees its snapshot."""
+        epoch e in the metrics also sees its snapshot. ``snapshot`` overrides the
+        ``snapshot_every`` rule (importers whose source saved weights elsewhere)."""
         if not self._started:
             self._create(rec)
         last = rec.epoch == self.config.epochs - 1 or rec.diverged
-        if rec.epoch % self.config.snapshot_every == 0 or last:
+        if snapshot is None:
+            snapshot = rec.epoch % self.config.snapshot_every == 0 or last
+        if snapshot:
             w = self._f["weights"]
             for name, arr in rec.weights.items():
                 self._append(w[name], np.asarray(arr, np.float32))

@@ -1,0 +1,76 @@
+"""Speed of the analyses that run on every cursor move or over a whole session.
+
+    PYTHONPATH=. python bench/analysis_speed.py
+
+Prints the OOD grid's time per epoch (26 cells × 200 sequences, one ``gru_output``
+call) at several hidden sizes, against the same grid through ``gru_trace`` (which
+keeps every term, the pre-lean baseline), and the seed-comparison alignment time.
+Best of several repeats: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from grutui.core.analysis.compare import align, transform
+from grutui.core.analysis.ood import OODEvaluator
+from grutui.core.gru import PARAM_NAMES, GRUWeights, gru_trace
+from grutui.core.tasks import TaskConfig
+
+
+def params(hidden: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    shapes = {
+        "gru.weight_ih_l0": (3 * hidden, 2),
+        "gru.weight_hh_l0": (3 * hidden, hidden),
+        "gru.bias_ih_l0": (3 * hidden,),
+        "gru.bias_hh_l0": (3 * hidden,),
+        "linear.weight": (1, hidden),
+        "linear.bias": (1,),
+    }
+    return {
+        n: (rng.normal(size=shapes[n]) / np.sqrt(hidden)).astype(np.float32) for n in PARAM_NAMES
+    }
+
+
+def best(fn: Callable[[], object], repeats: int = 7) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ev = OODEvaluator(TaskConfig(), samples=200)
+    x, lengths = ev.x, ev.grid.data.lengths
+    print(f"OOD grid: {len(ev.cells)} cells × {ev.samples} = {len(x)} sequences, T={x.shape[1]}")
+    for hidden in (1, 8, 64):
+        p = params(hidden)
+        lean = best(lambda p=p: ev.evaluate(p))
+        w = GRUWeights.from_params(p)
+        full = best(lambda w=w: gru_trace(w, x, lengths).output)
+        print(
+            f"  hidden {hidden:>3}: {lean * 1e3:7.1f} ms/epoch  (via gru_trace "
+            f"{full * 1e3:7.1f} ms, ×{full / lean:.1f});  3000 epochs ≈ {3000 * lean:.0f} s"
+        )
+    for hidden in (8, 64):
+        a = params(hidden, 1)
+        rng = np.random.default_rng(2)
+        b = transform(a, rng.permutation(hidden), rng.choice([-1.0, 1.0], hidden))
+        c = params(hidden, 3)
+        t_twin = best(lambda a=a, b=b: align(a, b), 2)
+        t_other = best(lambda a=a, c=c: align(a, c), 2)
+        print(
+            f"  align hidden {hidden:>3}: permuted copy {t_twin * 1e3:.0f} ms, "
+            f"unrelated {t_other * 1e3:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
