@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from analysis_sessions import random_params, synthetic_session
+from tests.core.analysis_sessions import random_params, synthetic_session
 
 from grutui.core.analysis.compare import (
     align,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from analysis_sessions import random_params, synthetic_session, trained_session
+from tests.core.analysis_sessions import random_params, synthetic_session, trained_session
 
 from grutui.core.analysis.history import ANALYSIS_NAME, ood_history
 from grutui.core.analysis.ood import OODEvaluator, OODView, format_grid, ood_at
@@ -137,7 +137,7 @@ def test_history_cache_extends_when_session_grows(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(2)
     path = tmp_path / "grow"
-    from analysis_sessions import tiny_config
+    from tests.core.analysis_sessions import tiny_config
 
     from grutui.core.session import SessionWriter
 

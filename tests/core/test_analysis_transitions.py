@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_sessions import random_params, synthetic_session
+from tests.core.analysis_sessions import random_params, synthetic_session
 
 from grutui.core.analysis.history import OODHistory
 from grutui.core.analysis.transitions import (

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from analysis_sessions import random_params
+from tests.core.analysis_sessions import random_params
 
 from grutui.core.analysis.ood import ood_at
 from grutui.core.gru import PARAM_NAMES
