@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.core.analysis_sessions import random_params, synthetic_session, trained_session
 
 from grutui.core.analysis.history import ANALYSIS_NAME, ood_history
 from grutui.core.analysis.ood import OODEvaluator, OODView, format_grid, ood_at
 from grutui.core.gru import GRUWeights, gru_output, gru_trace
 from grutui.core.session import Session
 from grutui.core.tasks import TaskConfig, ood_grid
+from tests.core.analysis_sessions import random_params, synthetic_session, trained_session
 
 
 def reference_grid(params: dict[str, np.ndarray], samples: int, seed: int, high: int):
@@ -137,9 +137,8 @@ def test_history_cache_extends_when_session_grows(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(2)
     path = tmp_path / "grow"
-    from tests.core.analysis_sessions import tiny_config
-
     from grutui.core.session import SessionWriter
+    from tests.core.analysis_sessions import tiny_config
 
     cfg = tiny_config(epochs=10, hidden=2)
     w = SessionWriter(path, cfg)

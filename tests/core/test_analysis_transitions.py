@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.core.analysis_sessions import random_params, synthetic_session
 
 from grutui.core.analysis.history import OODHistory
 from grutui.core.analysis.transitions import (
@@ -24,6 +23,7 @@ from grutui.core.analysis.transitions import (
     weight_labels,
 )
 from grutui.core.session import Session
+from tests.core.analysis_sessions import random_params, synthetic_session
 
 
 def slow_curvature(loss: list[float], sigma: float) -> list[float]:

@@ -10,14 +10,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from grutui.core.config import preset
 from grutui.core.interop import import_blog
 from grutui.core.session import Session
 from grutui.core.train import train
-
 from tests.blog_reference import run_blog
 
 # The blog's script with a smaller data set and evaluation every 5 epochs (instead of
