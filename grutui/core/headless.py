@@ -19,10 +19,12 @@ def record_run(
     records: Iterator[EpochRecord],
     writer: SessionWriter,
     on_record: Callable[[EpochRecord], None] | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> str:
     """Write every record to ``writer``; return how the run ended
-    (``finished``, ``diverged`` or ``interrupted``). The session keeps every epoch
-    written before an interruption."""
+    (``finished``, ``diverged``, ``stopped`` or ``interrupted``). The session keeps every
+    epoch written before an interruption. ``stopped`` tells a run that ended because its
+    ``should_stop`` fired (a user's stop) from one that ran to the end."""
     last: EpochRecord | None = None
     try:
         for rec in records:
@@ -33,6 +35,10 @@ def record_run(
     except KeyboardInterrupt:
         writer.event("stop", last.epoch if last else None, reason="interrupted")
         return "interrupted"
+    complete = last is not None and (last.diverged or last.epoch == writer.config.epochs - 1)
+    if stopped is not None and stopped() and not complete:
+        writer.event("stop", last.epoch if last else None, reason="user")
+        return "stopped"
     if last is not None and last.diverged:
         writer.event("stop", last.epoch, reason="diverged")
         return "diverged"

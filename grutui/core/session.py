@@ -137,6 +137,13 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def snapshot_due(config: TrainConfig, epoch: int, diverged: bool = False) -> bool:
+    """Whether ``epoch`` gets a weight snapshot: every ``snapshot_every`` epochs, and
+    always the last one (by plan or by divergence). The writer and the app's in-memory
+    view of a live run share this rule."""
+    return epoch % config.snapshot_every == 0 or epoch == config.epochs - 1 or diverged
+
+
 class SessionWriter:
     """Writes one session. Datasets are created from the first record's shapes."""
 
@@ -210,7 +217,7 @@ class SessionWriter:
             self._create(rec)
         last = rec.epoch == self.config.epochs - 1 or rec.diverged
         if snapshot is None:
-            snapshot = rec.epoch % self.config.snapshot_every == 0 or last
+            snapshot = snapshot_due(self.config, rec.epoch, rec.diverged)
         if snapshot:
             w = self._f["weights"]
             for name, arr in rec.weights.items():

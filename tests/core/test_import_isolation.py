@@ -18,6 +18,7 @@ CORE_MODULES = [
     "grutui.core.train",
     "grutui.core.headless",
     "grutui.core.model",
+    "grutui.core.rundata",
 ]
 # what the app needs to open a session and debug a sequence: no torch
 TORCH_FREE = [
@@ -27,6 +28,7 @@ TORCH_FREE = [
     "grutui.core.debug",
     "grutui.core.config",
     "grutui.core.session",
+    "grutui.core.rundata",
     "grutui.cli",
 ]
 

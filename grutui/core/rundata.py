@@ -1,0 +1,320 @@
+"""An in-memory, growable view of a run with the read API of ``Session``.
+
+The app reads only this: scrubbing never waits on the disk, and the h5py file keeps a
+single owner (the training worker's ``SessionWriter``, or the ``Session`` a watcher
+polls off the UI thread). Every analysis in ``grutui.core.analysis`` takes a
+duck-typed session, so it works on a ``RunData`` unchanged.
+
+Rows live in buffers that double when full, so appending an epoch is amortised O(1);
+``metrics``, ``snapshot_epochs`` and the weight accessors return views of the filled
+part. A view taken before a later append stays valid (it keeps the old buffer) but
+does not see the new rows: read again after ``extend``/``apply``.
+
+No torch, textual or rich here (tests enforce it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grutui.core.config import TrainConfig
+from grutui.core.errors import SessionError
+from grutui.core.session import (
+    EVENTS_NAME,
+    H5_NAME,
+    Metrics,
+    Session,
+    read_events,
+    snapshot_due,
+)
+
+_MIN_CAPACITY = 64
+
+
+@dataclass
+class Chunk:
+    """New rows of a run: what a watcher thread reads off a ``Session`` and the UI
+    thread applies (so the buffers are only ever mutated on one thread)."""
+
+    epoch: np.ndarray  # (n,)
+    train_loss: np.ndarray  # (n, K)
+    test_loss: np.ndarray  # (n, K)
+    lr: np.ndarray  # (n, K)
+    wall_time: np.ndarray  # (n,)
+    snapshot_epochs: np.ndarray  # (s,)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # name → (s, K, *shape)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+
+class _Buffer:
+    """A row buffer with amortised doubling; ``view`` is the filled part."""
+
+    def __init__(self, row_shape: tuple[int, ...], dtype: Any, fill: float = 0.0) -> None:
+        self.fill = fill
+        self.data = np.full((_MIN_CAPACITY, *row_shape), fill, dtype=dtype)
+        self.n = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        k = len(rows)
+        need = self.n + k
+        if need > len(self.data):
+            cap = max(need, 2 * len(self.data))
+            new = np.full((cap, *self.data.shape[1:]), self.fill, dtype=self.data.dtype)
+            new[: self.n] = self.data[: self.n]
+            self.data = new
+        self.data[self.n : need] = rows
+        self.n = need
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
+class RunData:
+    """A run held in memory; same read API as ``grutui.core.session.Session``."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        name: str = "run",
+        directory: Path | None = None,
+        members: int = 1,
+        created: str = "",
+        config_dict: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.config_dict: dict[str, Any] = config_dict or config.to_dict()
+        self.name = name
+        self.dir = directory if directory is not None else Path(name)
+        self.path = self.dir / H5_NAME
+        self.created = created
+        self.members = members
+        self.high = config.task.high
+        self.param_names: list[str] = []
+        self.param_shapes: dict[str, tuple[int, ...]] = {}
+        k = members
+        self._epoch = _Buffer((), np.int64)
+        self._train = _Buffer((k,), np.float64, np.nan)
+        self._test = _Buffer((k,), np.float64, np.nan)
+        self._lr = _Buffer((k,), np.float64, np.nan)
+        self._wall = _Buffer((), np.float64)
+        self._snap = _Buffer((), np.int64)
+        self._weights: dict[str, _Buffer] = {}
+        self._init: dict[str, np.ndarray] | None = None
+        self._events: list[dict[str, Any]] = []
+        self._source: Session | None = None
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def from_session(cls, session: Session, *, follow: bool = True) -> RunData:
+        """Copy everything ``session`` holds into memory. With ``follow`` the session
+        is kept so ``refresh()`` can pull epochs a live writer appends later (the caller
+        still owns and closes it)."""
+        rd = cls(
+            session.config,
+            name=session.name,
+            directory=session.dir,
+            members=session.members,
+            created=session.created,
+            config_dict=session.config_dict,
+        )
+        init = session.initial_weights(0)
+        if init is not None:
+            per = [session.initial_weights(m) or {} for m in range(session.members)]
+            rd._init = {k: np.stack([p[k] for p in per]) for k in init}
+        rd.apply(rd.pull(session))
+        if follow:
+            rd._source = session
+        return rd
+
+    def pull(self, session: Session, n: int | None = None, s: int | None = None) -> Chunk:
+        """The rows of ``session`` from epoch row ``n`` and snapshot row ``s`` on
+        (default: beyond ours). Reads only the session, so a watcher thread can call it
+        with its own counts and hand the chunk to the UI thread to ``apply``. Call
+        ``session.refresh()`` first for a live file."""
+        n = self.n_epochs if n is None else n
+        s = len(self.snapshot_epochs) if s is None else s
+        m = session.metrics
+        snap = np.asarray(session.snapshot_epochs[s:])
+        weights: dict[str, np.ndarray] = {}
+        if len(snap):
+            for name in session.param_names:
+                hist = [session.weight_history(name, k)[s:] for k in range(session.members)]
+                weights[name] = np.stack(hist, axis=1)
+        return Chunk(
+            np.asarray(m.epoch[n:]),
+            np.asarray(m.train_loss[n:]),
+            np.asarray(m.test_loss[n:]),
+            np.asarray(m.lr[n:]),
+            np.asarray(m.wall_time[n:]),
+            snap,
+            weights,
+        )
+
+    def apply(self, chunk: Chunk) -> int:
+        """Append a chunk; returns the number of new epochs."""
+        if len(chunk.snapshot_epochs):
+            if not self._weights:
+                for name, arr in chunk.weights.items():
+                    self._weights[name] = _Buffer(arr.shape[1:], np.float32)
+                    self.param_shapes[name] = tuple(arr.shape[2:])
+                self.param_names = sorted(chunk.weights)  # HDF5 order, as Session
+            for name, arr in chunk.weights.items():
+                self._weights[name].append(np.asarray(arr, np.float32))
+            self._snap.append(chunk.snapshot_epochs)
+        self._train.append(chunk.train_loss)
+        self._test.append(chunk.test_loss)
+        self._lr.append(chunk.lr)
+        self._wall.append(chunk.wall_time)
+        self._epoch.append(chunk.epoch)  # last: the epoch count moves once rows are in
+        self._events.extend(chunk.events)
+        return len(chunk)
+
+    def extend(self, records: Iterable[Any]) -> int:
+        """Append trainer ``EpochRecord``s (the snapshot rule is the writer's)."""
+        recs = list(records)
+        if not recs:
+            return 0
+        k = self.members
+        snaps = [r for r in recs if snapshot_due(self.config, r.epoch, r.diverged)]
+        if self._init is None and recs[0].initial_weights is not None:
+            self._init = {n: np.asarray(a, np.float32) for n, a in recs[0].initial_weights.items()}
+        events = [
+            {"kind": ev["kind"], "epoch": r.epoch, **{a: b for a, b in ev.items() if a != "kind"}}
+            for r in recs
+            for ev in r.events
+        ]
+        nan = np.full(k, np.nan)
+        chunk = Chunk(
+            np.array([r.epoch for r in recs], np.int64),
+            np.array([r.train_loss for r in recs], np.float64).reshape(-1, k),
+            np.array([nan if r.test_loss is None else r.test_loss for r in recs]).reshape(-1, k),
+            np.array([r.lr for r in recs], np.float64).reshape(-1, k),
+            np.array([r.wall_time for r in recs], np.float64),
+            np.array([r.epoch for r in snaps], np.int64),
+            {n: np.stack([r.weights[n] for r in snaps]) for n in recs[0].weights} if snaps else {},
+            events,
+        )
+        return self.apply(chunk)
+
+    def refresh(self) -> bool:
+        """Pull new epochs from the followed ``Session`` (reads its file: call off the
+        UI thread, or use ``pull``/``apply`` across threads). True if any arrived."""
+        if self._source is None:
+            return False
+        self._source.refresh()
+        return self.apply(self.pull(self._source)) > 0
+
+    # -- the Session read API ----------------------------------------------------
+    @property
+    def metrics(self) -> Metrics:
+        return Metrics(
+            self._epoch.view, self._train.view, self._test.view, self._lr.view, self._wall.view
+        )
+
+    @property
+    def snapshot_epochs(self) -> np.ndarray:
+        return self._snap.view
+
+    @property
+    def n_epochs(self) -> int:
+        return self._epoch.n
+
+    @property
+    def last_epoch(self) -> int:
+        return int(self._epoch.data[self._epoch.n - 1]) if self._epoch.n else -1
+
+    @property
+    def first_epoch(self) -> int:
+        return int(self._epoch.data[0]) if self._epoch.n else -1
+
+    def snapshot_index(self, epoch: int) -> int:
+        """Row of the latest snapshot at or before ``epoch``."""
+        snap = self._snap.view
+        if not len(snap):
+            raise SessionError(f"{self.name}: no weight snapshots recorded yet")
+        i = int(np.searchsorted(snap, epoch, side="right")) - 1
+        if i < 0:
+            raise SessionError(f"{self.name}: no snapshot at or before epoch {epoch}")
+        return i
+
+    def resolve_epoch(self, epoch: int | str) -> int:
+        """``last`` or an epoch number (negative counts from the end) → a recorded epoch."""
+        if not self.n_epochs:
+            raise SessionError(f"{self.name}: no epochs recorded yet")
+        if epoch == "last":
+            snap = self._snap.view
+            return int(snap[-1]) if len(snap) else self.last_epoch
+        try:
+            e = int(epoch)
+        except (TypeError, ValueError):
+            raise SessionError(f"epoch must be a number or 'last', got {epoch!r}") from None
+        first, last = self.first_epoch, self.last_epoch
+        if e < 0:
+            e = last + 1 + e
+        if not first <= e <= last:
+            raise SessionError(
+                f"epoch {epoch} out of range: {self.name} has epochs {first}..{last}"
+            )
+        return e
+
+    def weights(self, epoch: int, member: int = 0) -> dict[str, np.ndarray]:
+        """Parameters at ``epoch`` (the latest snapshot at or before it), as views."""
+        self._check_member(member)
+        i = self.snapshot_index(epoch)
+        return {k: b.view[i, member] for k, b in self._weights.items()}
+
+    def weight_history(self, name: str, member: int = 0) -> np.ndarray:
+        """All snapshots of one parameter: (S, *shape), rows at ``snapshot_epochs``."""
+        self._check_member(member)
+        return self._weights[name].view[:, member]
+
+    def initial_weights(self, member: int = 0) -> dict[str, np.ndarray] | None:
+        if self._init is None:
+            return None
+        return {k: v[member] for k, v in self._init.items()}
+
+    def events(self) -> list[dict[str, Any]]:
+        """The session's event log (read from disk when the run has a directory, so
+        events the worker logged are included); else the events seen in records."""
+        path = self.dir / EVENTS_NAME
+        if path.is_file():
+            return read_events(path)
+        return list(self._events)
+
+    def final_losses(self, member: int = 0) -> dict[str, float | None]:
+        if not self.n_epochs:
+            return {"train_loss": None, "test_loss": None}
+        tl = self._test.view[:, member]
+        ok = np.flatnonzero(~np.isnan(tl))
+        last_train = float(self._train.view[-1, member])
+        return {
+            "train_loss": last_train if np.isfinite(last_train) else None,
+            "test_loss": float(tl[ok[-1]]) if len(ok) else None,
+        }
+
+    def _check_member(self, member: int) -> None:
+        if not 0 <= member < self.members:
+            raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
+
+    # -- conveniences the UI uses ---------------------------------------------------
+    def weights_at_row(self, row: int, member: int = 0) -> Mapping[str, np.ndarray]:
+        return {k: b.view[row, member] for k, b in self._weights.items()}
+
+    def close(self) -> None:
+        """Nothing to release (the followed Session belongs to the caller)."""
+
+    def __enter__(self) -> RunData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,521 @@
+"""The grutui app: panes as Textual modes on one shared epoch cursor.
+
+Adding a pane: write a ``PaneScreen`` subclass (``grutui/ui/panes/base.py``) and append a
+``PaneSpec`` to ``PANES``; the app gives it a mode, the next digit key and F-key, a tab
+in the cursor bar, a help section and command-palette entries.
+
+The UI reads only ``RunData`` (memory). The h5py file has one owner: the training
+worker's ``SessionWriter`` for a run started here, or the watcher worker's ``Session``
+for a session opened from disk (which may be growing in another process).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from grutui.core.config import TrainConfig
+from grutui.core.errors import GrutuiError
+from grutui.core.rundata import RunData
+from grutui.ui.commands import GrutuiCommands
+from grutui.ui.dialogs import GotoDialog, HelpScreen
+from grutui.ui.messages import (
+    SessionGrew,
+    TrainingBatch,
+    TrainingFinished,
+    TrainingPaused,
+    TrainingStarted,
+)
+from grutui.ui.panes.base import PaneScreen
+from grutui.ui.panes.browse import BrowsePane
+from grutui.ui.panes.debug import DebugPane
+from grutui.ui.panes.train import TrainPane
+from grutui.ui.widgets.cursorbar import CursorBar
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    mode: str  # Textual mode name, also the action argument: pane('browse')
+    title: str  # tab title
+    screen: type[PaneScreen]
+
+
+# Order = keys: the n-th pane gets digit n and F<n>.
+PANES: list[PaneSpec] = [
+    PaneSpec("train", "Train", TrainPane),
+    PaneSpec("browse", "Browse", BrowsePane),
+    PaneSpec("debug", "Debug", DebugPane),
+]
+
+BATCH_INTERVAL = 0.1  # seconds between training batches posted to the UI
+WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
+
+Trainer = Callable[[TrainConfig, Callable[[], bool]], Iterator[Any]]
+
+
+class GrutuiApp(App[int]):
+    """Train, browse and debug tiny GRUs on one epoch cursor."""
+
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    TITLE = "grutui"
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {GrutuiCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "step(-1)", "-1 epoch", id="cursor.prev", tooltip="Previous epoch"),
+        Binding("right", "step(1)", "+1 epoch", id="cursor.next", tooltip="Next epoch"),
+        Binding("pageup", "step(-10)", "-10", id="cursor.prev10", tooltip="Back 10 epochs"),
+        Binding("pagedown", "step(10)", "+10", id="cursor.next10", tooltip="Forward 10 epochs"),
+        Binding(
+            "left_square_bracket,shift+left",
+            "step(-100)",
+            "-100",
+            id="cursor.prev100",
+            tooltip="Back 100 epochs",
+            key_display="[",
+        ),
+        Binding(
+            "right_square_bracket,shift+right",
+            "step(100)",
+            "+100",
+            id="cursor.next100",
+            tooltip="Forward 100 epochs",
+            key_display="]",
+        ),
+        Binding("home", "first", "First", id="cursor.first", tooltip="First epoch", show=False),
+        Binding("end", "last", "Last", id="cursor.last", tooltip="Last epoch", show=False),
+        Binding("g", "goto", "Go to", id="cursor.goto", tooltip="Go to an epoch by number"),
+        Binding("m", "next_member", "Member", id="cursor.member", tooltip="Next ensemble member"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Stop training and quit"),
+    ]
+
+    def __init__(
+        self,
+        session: Path | None = None,
+        new: tuple[TrainConfig, Path, bool] | None = None,
+        replay: float | None = None,
+        *,
+        data: RunData | None = None,
+        trainer: Trainer | None = None,
+        start_pane: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.session_path = session
+        self.new_run = new
+        self.replay_speed = replay  # replay mode plugs in here (a later pane/helper)
+        self.data: RunData | None = data
+        self.epoch = -1
+        self.member = 0
+        self.run_status = ""
+        self.training_error: str | None = None
+        self._trainer = trainer
+        self._start_pane = start_pane or PANES[0].mode
+        self._train_pause = threading.Event()
+        self._train_stop = threading.Event()  # the user stopped the run
+        self._app_closing = threading.Event()  # the app is exiting: every worker ends
+        self._watched: Any = None  # the Session a watcher owns
+        self._work_done: list[threading.Event] = []  # one per worker run, set on return
+        for spec in PANES:
+            self.add_mode(spec.mode, spec.screen)
+        for i, spec in enumerate(PANES[:9], start=1):
+            for key in (str(i), f"f{i}"):
+                self._bindings._add_binding(
+                    Binding(
+                        key,
+                        f"pane('{spec.mode}')",
+                        spec.title,
+                        show=key.startswith("f") is False and i <= 3,
+                        id=f"pane.{spec.mode}.{key[0]}",
+                        tooltip=f"Show the {spec.title} pane",
+                    )
+                )
+
+    # -- recording hook --------------------------------------------------------
+    def record(self, kind: str, **fields: Any) -> None:
+        """A user action (cursor move, pane switch, debugger sequence or step).
+        A no-op here; session recording plugs in by overriding or replacing this."""
+
+    # -- start-up ----------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self.data is None and self.session_path is not None:
+            from grutui.core.session import Session
+
+            try:
+                session = Session(self.session_path)
+            except GrutuiError as exc:
+                self.exit(2, message=f"grutui: error: {exc}")
+                return
+            self.data = RunData.from_session(session, follow=False)
+            self._watched = session
+            self._watch()
+        if self.new_run is not None and self.data is None:
+            cfg, out, _overwrite = self.new_run
+            self.data = RunData(cfg, name=out.name, directory=out)
+        if self.data is not None and self.data.n_epochs:
+            self.epoch = self.data.last_epoch
+        self.switch_mode(self._start_pane)
+        if self.new_run is not None:
+            cfg, out, overwrite = self.new_run
+            self.start_training(cfg, out, overwrite)
+
+    # -- the cursor ----------------------------------------------------------------
+    def set_epoch(self, epoch: int, via: str = "key") -> None:
+        """Move the cursor (clamped to the recorded epochs) and show it."""
+        d = self.data
+        if d is None or not d.n_epochs:
+            return
+        e = min(max(int(epoch), d.first_epoch), d.last_epoch)
+        if e == self.epoch:
+            return
+        self.epoch = e
+        self.record("cursor", epoch=e, member=self.member, via=via)
+        self._show()
+
+    def _show(self) -> None:
+        screen = self.screen
+        if isinstance(screen, PaneScreen) and self.data is not None:
+            screen.show_epoch(self.data, self.epoch, self.member)
+            self.update_cursor_bar(screen)
+
+    def update_cursor_bar(self, screen: PaneScreen) -> None:
+        d = self.data
+        try:
+            bar = screen.query_one(CursorBar)
+        except Exception:
+            return
+        tabs = [
+            (str(i), spec.title, spec.mode == self.current_mode)
+            for i, spec in enumerate(PANES, start=1)
+        ]
+        last = d.last_epoch if d is not None else -1
+        members = d.members if d is not None else 1
+        bar.show(tabs, self.epoch, last, self.member, members, self.run_status)
+
+    def action_step(self, delta: int) -> None:
+        if self.epoch < 0:
+            return
+        self.set_epoch(self.epoch + delta, via=f"step{delta:+d}")
+
+    def action_first(self) -> None:
+        if self.data is not None and self.data.n_epochs:
+            self.set_epoch(self.data.first_epoch, via="first")
+
+    def action_last(self) -> None:
+        if self.data is not None and self.data.n_epochs:
+            self.set_epoch(self.data.last_epoch, via="last")
+
+    def action_goto(self) -> None:
+        d = self.data
+        if d is None or not d.n_epochs:
+            self.notify("no epochs recorded yet", severity="warning")
+            return
+
+        def done(epoch: int | None) -> None:
+            if epoch is not None:
+                self.set_epoch(epoch, via="goto")
+
+        self.push_screen(GotoDialog(d.resolve_epoch, d.first_epoch, d.last_epoch), done)
+
+    def action_next_member(self) -> None:
+        if self.data is None or self.data.members < 2:
+            return
+        self.member = (self.member + 1) % self.data.members
+        self.record("member", member=self.member, epoch=self.epoch)
+        self._show()
+
+    def action_pane(self, mode: str) -> None:
+        if mode == self.current_mode:
+            return
+        self.record("pane", pane=mode, epoch=self.epoch)
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def key_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Every binding, grouped (global, then each pane's): the help screen and the
+        command palette are generated from this."""
+        out: list[tuple[str, list[Binding]]] = [("Global", [b for _k, b in self._bindings])]
+        for spec in PANES:
+            out.append((f"{spec.title} pane", [b for _k, b in spec.screen._merge_bindings()]))
+        return out
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        sections: list[tuple[str, list[tuple[str, str]]]] = []
+        for title, bindings in self.key_sections():
+            by_action: dict[str, tuple[list[str], str]] = {}
+            for b in bindings:
+                desc = b.tooltip or b.description or b.action
+                shown, _ = by_action.setdefault(b.action, ([], desc))
+                shown.append(self.get_key_display(b))
+                if b.id is not None:  # ours (Textual's own keys carry no id): our words
+                    by_action[b.action] = (shown, desc)
+            sections.append((title, [(", ".join(k), d) for k, d in by_action.values()]))
+        return sections
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    # -- live data ---------------------------------------------------------------------
+    def grow(self, apply: Callable[[RunData], int]) -> None:
+        """Append epochs (``apply`` mutates ``self.data``) keeping the cursor rule: it
+        follows the run only when it sat on the last epoch."""
+        d = self.data
+        if d is None:
+            return
+        old_last = d.last_epoch
+        if apply(d) <= 0:
+            return
+        follow = self.epoch == old_last
+        if follow:
+            self.epoch = d.last_epoch
+        screen = self.screen
+        if isinstance(screen, PaneScreen):
+            screen.seen_epochs = d.n_epochs
+            screen.data_grew(d)
+            if follow:
+                screen.show_epoch(d, self.epoch, self.member)
+            self.update_cursor_bar(screen)
+
+    @on(TrainingBatch)
+    def _on_batch(self, msg: TrainingBatch) -> None:
+        self.grow(lambda d: d.extend(msg.records))
+        if msg.records:
+            self.status_from_record(msg.records[-1])
+
+    @on(SessionGrew)
+    def _on_session_grew(self, msg: SessionGrew) -> None:
+        self.grow(lambda d: d.apply(msg.chunk))
+
+    def status_from_record(self, rec: Any) -> None:
+        cfg = self.data.config if self.data is not None else None
+        total = cfg.epochs if cfg is not None else 0
+        paused = " paused" if self._train_pause.is_set() else ""
+        self.run_status = f"training {rec.epoch + 1}/{total}{paused}"
+
+    # -- watching a session on disk ------------------------------------------------
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def _watch(self) -> None:
+        """Poll the opened session for epochs another process appends (stat first:
+        an idle file costs no HDF5 read)."""
+        with self._tracked():
+            self._watch_loop()
+
+    def _watch_loop(self) -> None:
+        worker = get_current_worker()
+        session = self._watched
+        data = self.data
+        if session is None or data is None:
+            return
+        path = Path(session.path)
+        n, s = data.n_epochs, len(data.snapshot_epochs)
+        stamp = _stamp(path)
+        try:
+            while not (worker.is_cancelled or self._app_closing.wait(WATCH_INTERVAL)):
+                now = _stamp(path)
+                if now == stamp:
+                    continue
+                stamp = now
+                session.refresh()
+                chunk = data.pull(session, n, s)
+                if len(chunk):
+                    n += len(chunk)
+                    s += len(chunk.snapshot_epochs)
+                    self.post_message(SessionGrew(chunk))
+        finally:
+            session.close()
+
+    # -- training --------------------------------------------------------------------
+    def start_training(self, config: TrainConfig, out: Path, overwrite: bool = False) -> None:
+        self._train_pause.clear()
+        self._train_stop.clear()
+        self.training_error = None
+        self.run_status = "starting"
+        self._train_worker(config, out, overwrite)
+
+    @property
+    def training(self) -> bool:
+        return any(w.group == "training" and not w.is_finished for w in self.workers)
+
+    @property
+    def paused(self) -> bool:
+        return self._train_pause.is_set()
+
+    def toggle_pause(self) -> None:
+        if not self.training:
+            return
+        if self._train_pause.is_set():
+            self._train_pause.clear()
+        else:
+            self._train_pause.set()
+
+    def request_stop(self) -> None:
+        """Stop the run after the current step (the worker logs it and closes)."""
+        self._train_stop.set()
+        self._train_pause.clear()
+
+    async def shutdown(self) -> None:
+        """End every worker and wait until its thread has returned (each closes the
+        file it owns). Not ``Worker.cancel``: that abandons a thread, it cannot end it."""
+        self._app_closing.set()
+        self.request_stop()
+        for w in list(self.workers):
+            if w.group in ("training", "watch") and not w.is_finished:
+                await _join(w)
+        self._join_threads()
+
+    def _join_threads(self, timeout: float = 30.0) -> None:
+        self._app_closing.set()
+        self.request_stop()
+        for done in list(self._work_done):
+            done.wait(timeout)
+        self._work_done = [d for d in self._work_done if not d.is_set()]
+
+    @contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Mark a worker body as running until it returns (pool threads outlive it,
+        so joining the thread would wait for nothing)."""
+        done = threading.Event()
+        self._work_done.append(done)
+        try:
+            yield
+        finally:
+            done.set()
+
+    def on_unmount(self) -> None:
+        # any exit path (ctrl+c, app.exit in tests): no thread outlives the app
+        self._join_threads()
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def _train_worker(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
+        with self._tracked():
+            return self._train_body(config, out, overwrite)
+
+    def _train_body(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
+        import torch
+
+        from grutui.core.headless import record_run
+        from grutui.core.model import resolve_device
+        from grutui.core.session import SessionWriter
+
+        threads = config.threads or os.cpu_count() or 1
+        torch.set_num_threads(threads)  # per thread: must happen in this thread
+        worker = get_current_worker()
+        from grutui.core.train import train
+
+        trainer: Trainer = self._trainer or train
+        stop = self._train_stop
+        pause = self._train_pause
+        state: dict[str, Any] = {"epoch": None, "paused": False}
+        buf: list[Any] = []
+        last_post = time.monotonic()
+
+        def post_batch() -> None:
+            nonlocal last_post
+            if buf:
+                self.post_message(TrainingBatch(tuple(buf)))
+                buf.clear()
+            last_post = time.monotonic()
+
+        with SessionWriter(out, config, overwrite=overwrite) as writer:
+
+            def should_stop() -> bool:
+                if pause.is_set() and not stop.is_set() and not worker.is_cancelled:
+                    post_batch()
+                    writer.event("pause", state["epoch"])
+                    self.post_message(TrainingPaused(True, state["epoch"]))
+                    while pause.is_set() and not stop.is_set() and not worker.is_cancelled:
+                        time.sleep(0.05)
+                    if not (stop.is_set() or worker.is_cancelled):
+                        writer.event("resume", state["epoch"])
+                        self.post_message(TrainingPaused(False, state["epoch"]))
+                return stop.is_set() or worker.is_cancelled
+
+            def on_record(rec: Any) -> None:
+                state["epoch"] = rec.epoch
+                buf.append(rec)
+                if time.monotonic() - last_post >= BATCH_INTERVAL:
+                    post_batch()
+
+            writer.event("start", None, source="app", config=config.to_dict())
+            self.post_message(
+                TrainingStarted(str(resolve_device(config.device)), threads, config.epochs)
+            )
+            outcome = "error"
+            try:
+                outcome = record_run(trainer(config, should_stop), writer, on_record, should_stop)
+            finally:
+                post_batch()
+                self.post_message(TrainingFinished(outcome, writer.n_epochs))
+        return outcome
+
+    @on(TrainingStarted)
+    def _on_started(self, msg: TrainingStarted) -> None:
+        self.run_status = f"training on {msg.device}"
+        self._refresh_bar()
+
+    @on(TrainingPaused)
+    def _on_paused(self, msg: TrainingPaused) -> None:
+        self.run_status = "paused" if msg.paused else "training"
+        self.record("pause" if msg.paused else "resume", epoch=msg.epoch)
+        self._refresh_bar()
+
+    @on(TrainingFinished)
+    def _on_finished(self, msg: TrainingFinished) -> None:
+        self.run_status = msg.outcome
+        self._refresh_bar()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Worker errors in one place: shown in the status and a notification."""
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            text = f"{type(err).__name__}: {err}" if err is not None else "unknown error"
+            if event.worker.group == "training":
+                self.training_error = text
+                self.run_status = "error"
+            self.notify(f"{event.worker.group} failed: {text}", severity="error", timeout=30)
+            self._refresh_bar()
+
+    def _refresh_bar(self) -> None:
+        screen = self.screen
+        if isinstance(screen, PaneScreen):
+            screen.sync()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+async def _join(worker: Worker[Any]) -> None:
+    try:
+        await worker.wait()
+    except Exception:  # its error was already reported through StateChanged
+        return
+
+
+def run_app(
+    session: Path | None = None,
+    new: tuple[TrainConfig, Path, bool] | None = None,
+    replay: float | None = None,
+) -> int:
+    """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
+    app = GrutuiApp(session=session, new=new, replay=replay)
+    rc = app.run()
+    return int(rc or app.return_code or 0)

@@ -1,0 +1,53 @@
+"""The interface every pane implements; the app drives it from one epoch cursor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.screen import Screen
+
+from grutui.core.rundata import RunData
+
+if TYPE_CHECKING:
+    from grutui.ui.app import GrutuiApp
+
+
+class PaneScreen(Screen[None]):
+    """A pane: a Textual mode's base screen.
+
+    The app calls ``show_epoch`` when the cursor (epoch or member) moves while the pane
+    is visible, and when the pane becomes visible; ``data_grew`` when a live run
+    appended epochs (visible pane only; a hidden pane gets ``data_grew`` on becoming
+    visible, before ``show_epoch``). Both must be quick: they run on every key repeat.
+    """
+
+    PANE_TITLE: ClassVar[str] = "pane"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen_epochs = -1  # data.n_epochs at the last data_grew
+
+    @property
+    def grutui(self) -> GrutuiApp:
+        return cast("GrutuiApp", self.app)
+
+    def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
+        """Show ``epoch`` (−1 when the run has no epoch yet) of ``member``."""
+
+    def data_grew(self, data: RunData) -> None:
+        """``data`` has more epochs than when last shown."""
+
+    def sync(self) -> None:
+        """Bring the pane up to date with the app's data and cursor."""
+        app = self.grutui
+        data = app.data
+        if data is None:
+            return
+        if data.n_epochs != self.seen_epochs:
+            self.seen_epochs = data.n_epochs
+            self.data_grew(data)
+        self.show_epoch(data, app.epoch, app.member)
+        app.update_cursor_bar(self)
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self.sync)

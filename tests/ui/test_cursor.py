@@ -1,0 +1,103 @@
+"""The shared epoch cursor: every key, goto, help, pane switching."""
+
+from __future__ import annotations
+
+import pytest
+
+from grutui.core.rundata import RunData
+from grutui.ui.app import GrutuiApp
+from grutui.ui.dialogs import GotoDialog, HelpScreen
+from grutui.ui.widgets.cursorbar import CursorBar
+
+
+def _bar(app: GrutuiApp) -> str:
+    return str(app.screen.query_one(CursorBar).render())
+
+
+@pytest.mark.parametrize("pane", ["train", "browse", "debug"])
+async def test_every_cursor_key_moves_the_shown_epoch(demo_data: RunData, pane: str) -> None:
+    app = GrutuiApp(data=demo_data, start_pane=pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        last = demo_data.last_epoch
+        assert app.epoch == last and f"epoch {last}/{last}" in _bar(app)
+        steps = [
+            ("left", last - 1),
+            ("pageup", last - 11),
+            ("left_square_bracket", last - 111),
+            ("shift+left", last - 211),
+            ("right", last - 210),
+            ("pagedown", last - 200),
+            ("right_square_bracket", last - 100),
+            ("shift+right", last),
+            ("right", last),  # clamped
+            ("home", 0),
+            ("left", 0),  # clamped
+            ("end", last),
+        ]
+        for key, want in steps:
+            await pilot.press(key)
+            assert app.epoch == want, key
+            assert f"epoch {want}/{last}" in _bar(app), key
+
+
+async def test_goto_dialog_accepts_numbers_and_reports_bad_input(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("g")
+        assert isinstance(app.screen, GotoDialog)
+        await pilot.press(*"99999", "enter")
+        assert isinstance(app.screen, GotoDialog)  # still open, message shown
+        err = str(app.screen.query_one("#goto-error").render())
+        assert "out of range" in err
+        await pilot.press(*["backspace"] * 5, *"1234", "enter")
+        assert not isinstance(app.screen, GotoDialog)
+        assert app.epoch == 1234 and "epoch 1234/" in _bar(app)
+        await pilot.press("g", *"-10", "enter")
+        assert app.epoch == demo_data.last_epoch - 9
+        await pilot.press("g", "escape")
+        assert app.epoch == demo_data.last_epoch - 9
+
+
+async def test_help_lists_every_binding(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        for _title, bindings in app.key_sections():
+            for b in bindings:
+                assert app.get_key_display(b) in text, b
+                if b.id is not None:  # grutui's own keys, described in our words
+                    assert b.tooltip in text, b
+        for section in ("Global", "Train pane", "Browse pane", "Debug pane"):
+            assert section in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_pane_keys_switch_modes_and_keep_the_cursor(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("home", "right")
+        for key, mode in (("2", "browse"), ("3", "debug"), ("f1", "train"), ("f2", "browse")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.current_mode == mode
+            assert app.epoch == 1 and "epoch 1/" in _bar(app)
+
+
+async def test_record_hook_sees_cursor_and_pane_actions(demo_data: RunData) -> None:
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    class Recording(GrutuiApp):
+        def record(self, kind: str, **fields: object) -> None:
+            seen.append((kind, fields))
+
+    app = Recording(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("left", "2")
+        await pilot.pause()
+    kinds = [k for k, _ in seen]
+    assert kinds[:2] == ["cursor", "pane"]
+    assert seen[0][1]["epoch"] == demo_data.last_epoch - 1
