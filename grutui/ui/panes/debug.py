@@ -1,24 +1,183 @@
-"""Debug pane: a typed sequence through the gate function, step by step."""
+"""Debug pane: a typed sequence through the gate function, one time step at a time.
+
+The whole trace is computed once per (epoch's snapshot, member, sequence) by
+``grutui.core.debug.trace_sequence``; stepping only re-renders.
+"""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Static
 
+from grutui.core.debug import SequenceTrace, trace_sequence
+from grutui.core.errors import SequenceError
 from grutui.core.rundata import RunData
+from grutui.core.sequence import Step, format_sequence, parse_sequence
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
+
+DEFAULT_SEQUENCE = "12:0 37:1 12:0 21:1"
+MAX_UNITS_SHOWN = 16  # hidden units listed per gate (the rest: `grutui trace --json`)
+
+
+def num(v: float) -> str:
+    """The one number format of the debugger (tests compare against it)."""
+    return f"{v:+.4f}"
 
 
 class DebugPane(PaneScreen):
     PANE_TITLE = "Debug"
     AUTO_FOCUS = ""  # arrows belong to the epoch cursor until the user edits
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n,full_stop", "step(1)", "Next step", id="debug.next", tooltip="Next time step"),
+        Binding("p,comma", "step(-1)", "Prev step", id="debug.prev", tooltip="Previous time step"),
+        Binding(
+            "i,slash",
+            "edit",
+            "Edit sequence",
+            id="debug.edit",
+            tooltip="Edit the sequence (Enter traces it, Esc leaves)",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[Step] = parse_sequence(DEFAULT_SEQUENCE)
+        self.t = 0
+        self.trace: SequenceTrace | None = None
+        self._cache_key: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
-        yield Input(value="12:0 37:1 12:0 21:1", id="debug-input")
-        yield Static(id="debug-trace")
+        yield Input(value=DEFAULT_SEQUENCE, id="debug-input", placeholder="12:0 37:1 12:0 21:1")
+        yield Static("", id="debug-error")
+        yield Static("", id="debug-steps")
+        with VerticalScroll(id="debug-body"):
+            yield Static("", id="debug-trace")
+        yield Static("", id="debug-output")
         yield Footer()
 
+    # -- the pane interface ----------------------------------------------------------
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
-        pass
+        if epoch < 0 or not len(data.snapshot_epochs):
+            self.trace = None
+            self._redraw()
+            return
+        row = data.snapshot_index(epoch)
+        key = (id(data), row, int(data.snapshot_epochs[row]), member, tuple(self.steps))
+        if key != self._cache_key:
+            self._cache_key = key
+            self.trace = trace_sequence(data.weights(epoch, member), self.steps, data.high)
+            self.t = min(self.t, len(self.steps) - 1)
+        self._redraw()
+
+    # -- actions ---------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        if self.trace is None:
+            return
+        t = min(max(self.t + delta, 0), len(self.trace) - 1)
+        if t != self.t:
+            self.t = t
+            self.grutui.record("debug_step", t=t, epoch=self.grutui.epoch)
+            self._redraw()
+
+    def action_edit(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted, "#debug-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        err = self.query_one("#debug-error", Static)
+        try:
+            steps = parse_sequence(event.value)
+        except SequenceError as exc:
+            # say what and where; keep every character the user typed
+            pad = " " * (exc.column + 1)  # the input's left padding
+            err.update(Text.assemble((f"{pad}^\n", "bold red"), (str(exc), "red")))
+            err.add_class("-error")
+            return
+        err.update("")
+        err.remove_class("-error")
+        self.steps = steps
+        self.t = 0
+        self.set_focus(None)
+        self.grutui.record("debug_sequence", sequence=format_sequence(steps))
+        self.sync()
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and isinstance(self.focused, Input):
+            self.set_focus(None)
+            event.stop()
+
+    # -- rendering ---------------------------------------------------------------
+    def _redraw(self) -> None:
+        tr = self.trace
+        strip = Text("t ", style="dim")
+        for i, s in enumerate(self.steps):
+            label = f"{s.value:g}:{s.flag}"
+            strip.append(f" {label} ", style="reverse bold" if i == self.t else "")
+        strip.append("   n/. next  p/, prev  i edit", style="dim")
+        self.query_one("#debug-steps", Static).update(strip)
+        body = self.query_one("#debug-trace", Static)
+        out = self.query_one("#debug-output", Static)
+        if tr is None:
+            body.update("no weights recorded yet")
+            out.update("")
+            return
+        body.update(self._step_view(tr, self.t))
+        err = tr.output_x_high - tr.expected
+        out.update(
+            Text.assemble(
+                ("output × high ", "dim"),
+                (f"{tr.output_x_high:.4f}", "bold"),
+                ("   expected ", "dim"),
+                (f"{tr.expected:g}", "bold"),
+                ("   error ", "dim"),
+                (f"{err:+.4f}", "bold red" if abs(err) > 0.5 else "bold green"),
+            )
+        )
+
+    @staticmethod
+    def _step_view(tr: SequenceTrace, t: int) -> Group:
+        d = tr.step_terms(t)
+        h = len(d["h"])
+        units = range(min(h, MAX_UNITS_SHOWN))
+        head = Text.assemble(
+            (f"step {t + 1}/{len(tr)}  ", "bold"),
+            f"x = ({d['value']:g}, {d['flag']}) → [{d['x'][0]:.4f}, {d['x'][1]:g}]",
+        )
+        table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim")
+        table.add_column("gate")
+        if h > 1:
+            table.add_column("unit", justify="right")
+        for c in ("input W_i·x+b_i", "hidden W_h·h+b_h", "pre", "act"):
+            table.add_column(c, justify="right")
+        for g in ("r", "z", "n"):
+            gd = d[g]
+            for j in units:
+                hidden = num(gd["hidden"][j])
+                if g == "n":  # r ⊙ (W_hn h + b_hn) is what enters the pre-activation
+                    hidden = f"r⊙{num(gd['hidden'][j])}={num(gd['gated_hidden'][j])}"
+                fn = "tanh" if g == "n" else "σ"
+                cells = [num(gd["input"][j]), hidden, num(gd["pre"][j])]
+                cells.append(f"{fn} {num(gd['act'][j])}")
+                first = g if j == 0 else ""
+                table.add_row(first, *([str(j)] if h > 1 else []), *cells)
+        more = f"  (+{h - MAX_UNITS_SHOWN} units: grutui trace --json)" if h > len(units) else ""
+        hp = " ".join(num(d["h_prev"][j]) for j in units)
+        hn = " ".join(num(d["h"][j]) for j in units)
+        foot = Text.assemble(
+            ("h_prev ", "dim"),
+            hp,
+            ("\nh = (1−z)⊙n + z⊙h_prev = ", "dim"),
+            (hn, "bold"),
+            more,
+        )
+        return Group(head, table, foot)
