@@ -118,6 +118,8 @@ class GrutuiApp(App[int]):
         self.epoch = -1
         self.member = 0
         self.run_status = ""
+        self.device = ""  # where the live run trains (set by the worker)
+        self.threads = 0
         self.training_error: str | None = None
         self._trainer = trainer
         self._start_pane = start_pane or PANES[0].mode
@@ -421,7 +423,7 @@ class GrutuiApp(App[int]):
         pause = self._train_pause
         state: dict[str, Any] = {"epoch": None, "paused": False}
         buf: list[Any] = []
-        last_post = time.monotonic()
+        last_post = 0.0  # the first epoch shows at once
 
         def post_batch() -> None:
             nonlocal last_post
@@ -433,6 +435,8 @@ class GrutuiApp(App[int]):
         with SessionWriter(out, config, overwrite=overwrite) as writer:
 
             def should_stop() -> bool:
+                if buf and time.monotonic() - last_post >= BATCH_INTERVAL:
+                    post_batch()  # a slow epoch still shows the previous one on time
                 if pause.is_set() and not stop.is_set() and not worker.is_cancelled:
                     post_batch()
                     writer.event("pause", state["epoch"])
@@ -464,7 +468,8 @@ class GrutuiApp(App[int]):
 
     @on(TrainingStarted)
     def _on_started(self, msg: TrainingStarted) -> None:
-        self.run_status = f"training on {msg.device}"
+        self.device, self.threads = msg.device, msg.threads
+        self.run_status = "training"
         self._refresh_bar()
 
     @on(TrainingPaused)

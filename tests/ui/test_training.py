@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from textual.pilot import Pilot
+
+from grutui.core.config import TrainConfig
 from grutui.core.session import Session
+from grutui.core.train import EpochRecord, train
 from grutui.ui.app import GrutuiApp
+from grutui.ui.panes.train import TrainPane
 from tests.conftest import tiny_config
+
+
+async def _until(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        await pilot.pause(0.02)
+
+
+def _text(app: GrutuiApp, sel: str) -> str:
+    return str(app.screen.query_one(sel).render())
 
 
 async def test_new_run_trains_to_the_end_and_closes_its_session(tmp_path: Path) -> None:
@@ -16,11 +35,109 @@ async def test_new_run_trains_to_the_end_and_closes_its_session(tmp_path: Path) 
     app = GrutuiApp(new=(cfg, out, False))
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _until(pilot, lambda: app.run_status == "finished")
         assert app.data is not None and app.data.n_epochs == 6
         assert app.epoch == 5  # followed the run from the start
-        assert app.run_status == "finished"
+        assert "6/6" in _text(app, "#train-rate")
+        assert "finished" in _text(app, "#train-run")
+        assert isinstance(app.screen, TrainPane)
     with Session(out) as s:
         assert s.n_epochs == 6
         assert [e["kind"] for e in s.events()][-1] == "finish"
-    assert not [t for t in threading.enumerate() if "grutui" in t.name.lower()]
+
+
+async def test_pause_resume_stop_are_logged_and_the_session_is_closed(tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=100_000)
+    out = tmp_path / "run"
+    app = GrutuiApp(new=(cfg, out, False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.data is not None and app.data.n_epochs >= 2)
+        await pilot.press("space")
+        await _until(pilot, lambda: app.run_status == "paused")
+        assert "paused" in _text(app, "#train-run")
+        n = app.data.n_epochs  # type: ignore[union-attr]
+        time.sleep(0.3)
+        await pilot.pause(0.2)
+        assert app.data.n_epochs == n  # type: ignore[union-attr]
+        await pilot.press("space")
+        await _until(pilot, lambda: app.data.n_epochs > n)  # type: ignore[union-attr]
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await _until(pilot, lambda: app.run_status == "stopped")
+        assert not app.training
+        shown = app.data.n_epochs  # type: ignore[union-attr]
+    with Session(out) as s:  # readable: the worker closed it
+        kinds = [e["kind"] for e in s.events()]
+        assert kinds[0] == "start" and kinds[-1] == "stop"
+        assert s.events()[-1]["reason"] == "user"
+        assert "pause" in kinds and "resume" in kinds
+        assert s.n_epochs == shown < 100_000
+
+
+async def test_quit_while_training_stops_the_worker(tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=100_000)
+    out = tmp_path / "run"
+    app = GrutuiApp(new=(cfg, out, False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.data is not None and app.data.n_epochs >= 1)
+        await pilot.press("2")  # training goes on while browsing
+        n = app.data.n_epochs  # type: ignore[union-attr]
+        await _until(pilot, lambda: app.data.n_epochs > n)  # type: ignore[union-attr]
+        await pilot.press("q")
+        await pilot.pause()
+    assert all(d.is_set() for d in app._work_done)
+    with Session(out) as s:
+        assert s.events()[-1]["kind"] == "stop"
+
+
+class _Gated:
+    """A trainer that yields precomputed records only when the test releases them."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.records = list(train(cfg))
+        self.gate = threading.Semaphore(0)
+
+    def __call__(self, config: TrainConfig, should_stop: Callable[[], bool]) -> Iterator[Any]:
+        for rec in self.records:
+            while not self.gate.acquire(timeout=0.02):
+                if should_stop():
+                    return
+            yield rec
+
+    def release(self, n: int) -> None:
+        for _ in range(n):
+            self.gate.release()
+
+
+async def test_cursor_follows_only_from_the_last_epoch(tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=8)
+    gated = _Gated(cfg)
+    app = GrutuiApp(new=(cfg, tmp_path / "run", False), trainer=gated)
+    async with app.run_test(size=(80, 24)) as pilot:
+        d = lambda: app.data.n_epochs  # type: ignore[union-attr]  # noqa: E731
+        gated.release(3)
+        await _until(pilot, lambda: d() == 3)
+        assert app.epoch == 2  # on the last epoch: follows
+        await pilot.press("left")
+        assert app.epoch == 1
+        gated.release(2)
+        await _until(pilot, lambda: d() == 5)
+        assert app.epoch == 1  # elsewhere: never jumps
+        await pilot.press("end")
+        assert app.epoch == 4
+        gated.release(3)
+        await _until(pilot, lambda: d() == 8)
+        assert app.epoch == 7
+        await app.workers.wait_for_complete()
+
+
+async def test_worker_error_is_shown(tmp_path: Path) -> None:
+    def broken(config: TrainConfig, should_stop: Callable[[], bool]) -> Iterator[EpochRecord]:
+        yield from []
+        raise RuntimeError("the GPU caught fire")
+
+    app = GrutuiApp(new=(tiny_config(), tmp_path / "run", False), trainer=broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.training_error is not None)
+        await pilot.pause()
+        assert "the GPU caught fire" in _text(app, "#train-run")
