@@ -1,0 +1,435 @@
+"""The fast trainer: K models (an ensemble of seeds) as batched tensors, no autograd.
+
+``train_fast(config, should_stop)`` yields the same ``EpochRecord``s as the reference
+trainer (``grutui.core.train``), with one member per seed in ``config.member_seeds``.
+
+Why it is fast: a tiny GRU's epoch is a few million flops spread over ~30 steps × 4
+time steps, so the cost is per-op overhead, not arithmetic. This path
+
+* keeps the data resident on the device and batches by slicing a per-epoch permuted
+  copy (no DataLoader, no collation);
+* runs a hand-written GRU forward and backward-through-time over stacked parameters
+  (``torch.bmm`` over the member axis), ~100 small ops per step for any K, under
+  ``no_grad`` (no autograd graph);
+* keeps all parameters of a member in one flat row of a (K, P) tensor, so gradient
+  clipping and Adam are a handful of ops for all members at once;
+* never syncs with the host inside an epoch: losses accumulate on the device and are
+  read (with the weights) once per epoch, when the record is emitted.
+
+Same maths as the reference: PyTorch's GRU equations, MSE loss, per-member global
+grad-norm clipping (``clip_grad_norm_``'s formula), Adam with L2 weight decay (torch's
+single-tensor update), and ReduceLROnPlateau replayed per member on the host. Each
+member draws its random numbers exactly as the reference run with its seed would: data
+from numpy, init from torch, then each epoch the DataLoader iterator's base seed, the
+RandomSampler's seed and its ``randperm`` (plus the test loader's base seed on evaluation
+epochs). So member k follows the single reference run with seed k up to float rounding
+(summation order differs), tested at ≤1e-5.
+
+Divergence: a member whose train or test loss is not finite gets a ``diverged`` event
+(with ``member`` when K > 1) and is frozen (no more updates, NaN losses afterwards); the
+run stops, with ``EpochRecord.diverged`` set, once every member has diverged — for
+K = 1 exactly the reference behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from grutui.core.config import TrainConfig
+from grutui.core.tasks import Dataset, make_datasets
+from grutui.core.train import REFERENCE_TOLERANCE, EpochRecord, reference_error
+
+# Adam's defaults as the reference uses them; clip_grad_norm_'s epsilon
+BETA1, BETA2, ADAM_EPS, CLIP_EPS = 0.9, 0.999, 1e-8, 1e-6
+# ReduceLROnPlateau defaults the reference relies on
+PLATEAU_THRESHOLD, PLATEAU_EPS = 1e-4, 1e-8
+
+
+def param_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
+    """``AddingGRU``'s parameters in ``named_parameters`` order (the flat row's layout)."""
+    g = 3 * hidden
+    return {
+        "gru.weight_ih_l0": (g, 2),
+        "gru.weight_hh_l0": (g, hidden),
+        "gru.bias_ih_l0": (g,),
+        "gru.bias_hh_l0": (g,),
+        "linear.weight": (1, hidden),
+        "linear.bias": (1,),
+    }
+
+
+def member_init(config: TrainConfig, seed: int) -> tuple[dict[str, np.ndarray], torch.Generator]:
+    """Seed ``seed``'s initial weights and a generator holding torch's RNG state right
+    after the model was built — where the reference run's DataLoader draws start."""
+    from grutui.core.model import AddingGRU
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        params = AddingGRU(2, config.hidden, 1, init=config.init).numpy_params()
+        gen = torch.Generator()
+        gen.set_state(torch.get_rng_state())
+    return params, gen
+
+
+class LoaderDraws:
+    """The reference DataLoaders' consumption of one member's torch RNG."""
+
+    def __init__(self, gen: torch.Generator) -> None:
+        self.gen = gen
+
+    def _draw(self) -> int:
+        return int(torch.empty((), dtype=torch.int64).random_(generator=self.gen).item())
+
+    def train_epoch(self, n: int) -> torch.Tensor:
+        """The order a shuffling loader visits ``n`` samples in this epoch."""
+        self._draw()  # the iterator's base seed (_BaseDataLoaderIter)
+        sampler = torch.Generator()
+        sampler.manual_seed(self._draw())  # RandomSampler without a generator
+        return torch.randperm(n, generator=sampler)
+
+    def test_pass(self) -> None:
+        self._draw()  # iterating the (unshuffled) test loader draws a base seed too
+
+
+@dataclass
+class Plateau:
+    """``ReduceLROnPlateau(mode="min", threshold_mode="rel", cooldown=0)`` for one member."""
+
+    factor: float
+    patience: int
+    min_lr: float
+    best: float = math.inf
+    bad: int = 0
+
+    def step(self, metric: float, lr: float) -> float:
+        if metric < self.best * (1.0 - PLATEAU_THRESHOLD):
+            self.best, self.bad = metric, 0
+        else:
+            self.bad += 1
+        if self.bad > self.patience:
+            self.bad = 0
+            new = max(lr * self.factor, self.min_lr)
+            if lr - new > PLATEAU_EPS:
+                return new
+        return lr
+
+
+def _stack_data(sets: list[Dataset], t_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' model inputs (K, N, T, 2) right-padded to ``t_max``, raw targets (K, N)
+    and lengths (K, N)."""
+    k, n = len(sets), len(sets[0])
+    x = np.zeros((k, n, t_max, 2), np.float32)
+    for i, ds in enumerate(sets):
+        x[i, :, : ds.x.shape[1]] = ds.model_input()
+    y = np.stack([ds.y for ds in sets]).astype(np.float32)
+    lengths = np.stack([ds.lengths for ds in sets]).astype(np.int64)
+    return x, y, lengths
+
+
+class BatchedGRU:
+    """K ``AddingGRU``s as one flat parameter tensor (K, P), with a hand-written
+    forward and backward-through-time and a batched Adam step."""
+
+    def __init__(self, flat: torch.Tensor, hidden: int) -> None:
+        self.k, self.h = int(flat.shape[0]), hidden
+        self.p = flat
+        self.shapes = param_shapes(hidden)
+        views, o = [], 0
+        for shape in self.shapes.values():
+            size = int(np.prod(shape))
+            views.append(flat[:, o : o + size].view(self.k, *shape))
+            o += size
+        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = views
+        self.m = torch.zeros_like(flat)
+        self.v = torch.zeros_like(flat)
+        self.steps = 0
+
+    # -- maths -----------------------------------------------------------------------
+    def forward(
+        self, x: torch.Tensor, last_idx: torch.Tensor | None, keep: bool
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Outputs (K, B, 1) for inputs (K, B, T, 2); ``last_idx`` (K, B, 1, H) picks
+        each sequence's last valid step (None: all have length T). With ``keep`` the
+        activations backward() needs are returned."""
+        k, b, t_len, _ = x.shape
+        hid = self.h
+        gi = torch.baddbmm(
+            self.b_ih.unsqueeze(1), x.reshape(k, b * t_len, 2), self.w_ih.transpose(1, 2)
+        ).view(k, b, t_len, 3 * hid)
+        b_hh, w_hh_t = self.b_hh.unsqueeze(1), self.w_hh.transpose(1, 2)
+        h = x.new_zeros(k, b, hid)
+        cache: list[tuple[torch.Tensor, ...]] = []
+        hs: list[torch.Tensor] = []
+        for t in range(t_len):
+            git = gi[:, :, t]
+            gh = torch.baddbmm(b_hh, h, w_hh_t)
+            rz = torch.sigmoid(git[..., : 2 * hid] + gh[..., : 2 * hid])
+            ghn = gh[..., 2 * hid :]
+            n = torch.tanh(torch.addcmul(git[..., 2 * hid :], rz[..., :hid], ghn))
+            h_new = torch.lerp(n, h, rz[..., hid:])  # (1 - z) ⊙ n + z ⊙ h
+            if keep:
+                cache.append((h, rz, n, ghn))
+            if last_idx is not None:
+                hs.append(h_new)
+            h = h_new
+        last = h if last_idx is None else torch.stack(hs, 2).gather(2, last_idx).squeeze(2)
+        y = torch.baddbmm(self.b_o.unsqueeze(1), last, self.w_o.transpose(1, 2))
+        return y, {"x": x, "cache": cache, "last": last, "last_idx": last_idx}
+
+    def backward(self, dy: torch.Tensor, act: dict[str, Any]) -> torch.Tensor:
+        """Gradient (K, P) of the loss given dL/dy (K, B, 1)."""
+        x, cache, last, last_idx = act["x"], act["cache"], act["last"], act["last_idx"]
+        k, b, t_len, _ = x.shape
+        hid = self.h
+        d_wo = torch.bmm(dy.transpose(1, 2), last)
+        d_bo = dy.sum(1)
+        d_last = torch.bmm(dy, self.w_o)  # (K, B, H)
+        onehot = None
+        if last_idx is not None:
+            onehot = torch.zeros(k, b, t_len, hid, device=x.device, dtype=x.dtype)
+            onehot.scatter_(2, last_idx, 1.0)
+        dgis: list[torch.Tensor] = [d_last] * t_len
+        dghs: list[torch.Tensor] = [d_last] * t_len
+        dh = d_last
+        for t in reversed(range(t_len)):
+            if onehot is not None:
+                own = d_last * onehot[:, :, t]
+                dh = own if t == t_len - 1 else dh + own
+            h_prev, rz, n, ghn = cache[t]
+            z = rz[..., hid:]
+            dn = dh * (1 - z) * (1 - n * n)
+            dz = dh * (h_prev - n)
+            drz = torch.cat([dn * ghn, dz], 2) * rz * (1 - rz)
+            dgis[t] = torch.cat([drz, dn], 2)
+            dghs[t] = torch.cat([drz, dn * rz[..., :hid]], 2)
+            if t:
+                dh = torch.baddbmm(dh * z, dghs[t], self.w_hh)
+        dgi = torch.stack(dgis, 2).view(k, b * t_len, 3 * hid)
+        dgh = torch.stack(dghs, 2).view(k, b * t_len, 3 * hid)
+        h_prev_all = torch.stack([c[0] for c in cache], 2).view(k, b * t_len, hid)
+        d_wih = torch.bmm(dgi.transpose(1, 2), x.reshape(k, b * t_len, 2))
+        d_whh = torch.bmm(dgh.transpose(1, 2), h_prev_all)
+        return torch.cat(
+            [
+                d_wih.view(k, -1),
+                d_whh.view(k, -1),
+                dgi.sum(1),
+                dgh.sum(1),
+                d_wo.view(k, -1),
+                d_bo,
+            ],
+            1,
+        )
+
+    def adam_step(
+        self, g: torch.Tensor, lr: torch.Tensor, weight_decay: float, clip: float | None
+    ) -> None:
+        """Clip each member's gradient to norm ``clip``, then torch's Adam update with
+        per-member learning rates ``lr`` (K, 1); ``g`` is overwritten."""
+        if clip is not None:
+            norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+            g.mul_((clip / (norm + CLIP_EPS)).clamp_(max=1.0))
+        self.steps += 1
+        if weight_decay:
+            g.add_(self.p, alpha=weight_decay)
+        self.m.lerp_(g, 1 - BETA1)
+        self.v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+        bc1 = 1 - BETA1**self.steps
+        bc2_sqrt = (1 - BETA2**self.steps) ** 0.5
+        denom = (self.v.sqrt() / bc2_sqrt).add_(ADAM_EPS)
+        self.p.addcdiv_(self.m * lr, denom, value=-1 / bc1)
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        """Every member's parameters, name → (K, *shape), copied off the device."""
+        flat = self.p.detach().to("cpu", copy=True).numpy()
+        out, o = {}, 0
+        for name, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            out[name] = flat[:, o : o + size].reshape(self.k, *shape)
+            o += size
+        return out
+
+
+def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
+    return (lengths - 1).view(*lengths.shape, 1, 1).expand(*lengths.shape, 1, hidden)
+
+
+def train_fast(
+    config: TrainConfig, should_stop: Callable[[], bool] | None = None
+) -> Iterator[EpochRecord]:
+    """Train one model per seed in ``config.member_seeds``; yield an ``EpochRecord``
+    (arrays over the K members) after every epoch."""
+    config.validate()
+    from grutui.core.model import resolve_device
+
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)  # per-thread
+    stop = should_stop or (lambda: False)
+    device = resolve_device(config.device)
+    seeds = config.member_seeds
+    k, hid, bs = len(seeds), config.hidden, config.batch_size
+    high = float(config.task.high)
+
+    inits: list[dict[str, np.ndarray]] = []
+    draws: list[LoaderDraws] = []
+    trains: list[Dataset] = []
+    tests: list[Dataset] = []
+    for s in seeds:
+        tr, te = make_datasets(config.task, s)
+        params, gen = member_init(config, s)
+        trains.append(tr)
+        tests.append(te)
+        inits.append(params)
+        draws.append(LoaderDraws(gen))
+    t_max = max(ds.x.shape[1] for ds in trains + tests)
+    n_train, n_test = len(trains[0]), len(tests[0])
+    x_np, y_np, len_np = _stack_data(trains, t_max)
+    xt_np, yt_np, lent_np = _stack_data(tests, t_max)
+    fixed = bool(np.all(len_np == t_max) and np.all(lent_np == t_max))
+
+    def dev(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).to(device)
+
+    x_tr, y_tr = dev(x_np), dev(y_np / np.float32(high))  # the blog's labels / high
+    x_te, y_te = dev(xt_np), dev(yt_np)
+    len_tr, len_te = dev(len_np), dev(lent_np)
+    rows = torch.arange(k, device=device)[:, None]
+
+    names = list(param_shapes(hid))
+    flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in names], 1)
+    net = BatchedGRU(torch.from_numpy(flat0.astype(np.float32)).to(device), hid)
+    lrs = np.full(k, config.lr, dtype=np.float64)
+    plateaus = [
+        Plateau(config.plateau_factor, config.plateau_patience, config.min_lr)
+        for _ in range(k)
+        if config.plateau_factor is not None
+    ]
+    alive = np.ones(k, dtype=bool)
+
+    def device_lr() -> torch.Tensor:
+        # a diverged member trains on with lr 0 (and zeroed moments): frozen
+        return torch.from_numpy((lrs * alive).astype(np.float32)[:, None]).to(device)
+
+    lr_t = device_lr()
+    alive_t = torch.ones(k, 1, dtype=torch.bool, device=device)
+    tag = k > 1  # events name their member only in ensembles (K = 1 reads as the reference)
+
+    def member(i: int) -> dict[str, Any]:
+        return {"member": i} if tag else {}
+
+    probe_n = min(64, n_test)
+
+    def check_reference(params: dict[str, np.ndarray]) -> float:
+        """The trainer's guard that grutui's numpy gate function (what the debugger
+        shows) computes what was trained, for every live member."""
+        with torch.no_grad():
+            li = None if fixed else _last_index(len_te[:, :probe_n], hid)
+            out = net.forward(x_te[:, :probe_n], li, keep=False)[0].cpu().numpy()
+        err = 0.0
+        for i in np.flatnonzero(alive):
+            p = {n: v[i] for n, v in params.items()}
+            err = max(err, reference_error(p, out[i], xt_np[i, :probe_n], lent_np[i, :probe_n]))
+        if not err <= REFERENCE_TOLERANCE:
+            raise RuntimeError(
+                f"batched GRU and grutui's gate function disagree by {err:.3g} "
+                f"(> {REFERENCE_TOLERANCE:g}): the debugger would show different maths"
+            )
+        return err
+
+    def evaluate() -> torch.Tensor:
+        """Test MSE in raw units per member, in the reference's test batches."""
+        total = torch.zeros(k, dtype=torch.float64, device=device)
+        for a in range(0, n_test, bs):
+            xb = x_te[:, a : a + bs]
+            li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
+            out = net.forward(xb, li, keep=False)[0][..., 0] * high
+            total += (out - y_te[:, a : a + bs]).square().sum(1)
+        return total / n_test
+
+    init_params = net.numpy_params()
+    check_reference(init_params)
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        lr_epoch = lrs.copy()
+        perm = torch.stack([d.train_epoch(n_train) for d in draws])
+        if device.type == "cuda":
+            perm = perm.pin_memory()
+        perm = perm.to(device, non_blocking=True)
+        with torch.no_grad():
+            xe, ye, le = x_tr[rows, perm], y_tr[rows, perm], len_tr[rows, perm]
+            running = torch.zeros(k, dtype=torch.float64, device=device)
+            for a in range(0, n_train, bs):
+                if stop():
+                    return
+                xb, yb = xe[:, a : a + bs], ye[:, a : a + bs]
+                li = None if fixed else _last_index(le[:, a : a + bs], hid)
+                y, act = net.forward(xb, li, keep=True)
+                diff = y[..., 0] - yb  # (K, B)
+                nb = diff.shape[1]
+                running.add_(diff.square().sum(1))  # = MSE × batch size
+                g = net.backward((diff * (2.0 / nb)).unsqueeze(2), act)
+                if not alive.all():
+                    g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
+                net.adam_step(g, lr_t, config.weight_decay, config.grad_clip)
+            train_loss = (running / n_train).cpu().numpy()
+        events: list[dict[str, Any]] = []
+        dead = ~alive
+        train_loss[dead] = np.nan
+        newly = alive & ~np.isfinite(train_loss)
+        test_loss = None
+        if epoch % config.eval_every == 0 and (alive & ~newly).any():
+            for d in draws:
+                d.test_pass()
+            with torch.no_grad():
+                test_loss = evaluate().cpu().numpy()
+            test_loss[dead | newly] = np.nan
+            newly |= alive & ~np.isfinite(test_loss)
+            for i in np.flatnonzero(alive & ~newly):
+                if plateaus:
+                    new = plateaus[i].step(float(test_loss[i]), float(lrs[i]))
+                    if new != lrs[i]:
+                        events.append(
+                            {"kind": "lr_change", "old": float(lrs[i]), "new": new, **member(i)}
+                        )
+                        lrs[i] = new
+        for i in np.flatnonzero(newly):
+            events.append(
+                {
+                    "kind": "diverged",
+                    "train_loss": float(train_loss[i]),
+                    "test_loss": None if test_loss is None else float(test_loss[i]),
+                    **member(i),
+                }
+            )
+        if newly.any():
+            alive &= ~newly
+            gone = torch.from_numpy(newly).to(device)
+            net.m[gone] = 0.0
+            net.v[gone] = 0.0
+            alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
+        if test_loss is not None or newly.any():
+            lr_t = device_lr()
+        all_diverged = not alive.any()
+        params = net.numpy_params()
+        if epoch == config.epochs - 1 and not all_diverged:
+            check_reference(params)
+        yield EpochRecord(
+            epoch=epoch,
+            train_loss=train_loss,
+            test_loss=test_loss,
+            lr=lr_epoch,
+            wall_time=time.perf_counter() - start,
+            weights=params,
+            initial_weights=init_params if epoch == 0 else None,
+            events=events,
+            diverged=all_diverged,
+        )
+        if all_diverged:
+            return
