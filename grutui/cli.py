@@ -49,6 +49,8 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--threads", "threads", int, "torch threads (0: all cores)"),
     ("--device", "device", str, "auto, cpu, cuda or cuda:N"),
     ("--init", "init", str, "weight init: blog or torch"),
+    ("--engine", "engine", str, "trainer: reference (the blog's loop) or fast"),
+    ("--seeds", "seeds", str, "ensemble seeds, e.g. 0-63, 0,3,7 or 0-7,12 (implies --engine fast)"),
     ("--task", "task.flavour", str, "task flavour: blog or general"),
     ("--n-samples", "task.n_samples", int, "data set size (train + test)"),
     ("--train-split", "task.train_split", float, "fraction of samples used for training"),
@@ -86,6 +88,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
         if key in ("grad_clip", "plateau_factor") and v == 0:
             v = None
         changes[key] = v
+    if "seeds" in changes:
+        from grutui.core.config import parse_seeds
+
+        seeds = parse_seeds(changes["seeds"])
+        changes["seeds"] = seeds
+        changes.setdefault("seed", seeds[0])  # what `info` and one-member tools show
+        if len(seeds) > 1:
+            changes.setdefault("engine", "fast")  # only the fast engine trains ensembles
     cfg = cfg.replace(**changes)
     cfg.validate()
     return cfg

@@ -119,6 +119,27 @@ class TrainConfig:
         return cfg
 
 
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"0-63"``, ``"0,3,7"``, ``"0-7,12"`` → the seeds, in order (ranges inclusive)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ConfigError(
+                f"seeds: {part!r} is not a seed or a range (e.g. 0-63, 0,3,7 or 0-7,12)"
+            ) from None
+        if b < a:
+            raise ConfigError(f"seeds: range {part!r} runs backwards")
+        seeds.extend(range(a, b + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: {text!r} names a seed twice")
+    return tuple(seeds)
+
+
 PRESETS: dict[str, TrainConfig] = {
     # The blog's experiment, exactly (see background.md §1).
     "blog": TrainConfig(),

@@ -136,7 +136,14 @@ def _stack_data(sets: list[Dataset], t_max: int) -> tuple[np.ndarray, np.ndarray
 
 class BatchedGRU:
     """K ``AddingGRU``s as one flat parameter tensor (K, P), with a hand-written
-    forward and backward-through-time and a batched Adam step."""
+    forward and backward-through-time and a batched Adam step.
+
+    Inputs are time-major per member, (K, T, B, 2), so a time step is a contiguous
+    slice and the weight gradients are one ``bmm`` over all steps. Op count per step is
+    what matters here (each op costs microseconds of dispatch however small), hence the
+    fused forms: b_hh's r/z part folded into the input projection, derivative factors
+    computed once for all time steps, split recurrent weights instead of per-step cats.
+    """
 
     def __init__(self, flat: torch.Tensor, hidden: int) -> None:
         self.k, self.h = int(flat.shape[0]), hidden
@@ -147,7 +154,18 @@ class BatchedGRU:
             size = int(np.prod(shape))
             views.append(flat[:, o : o + size].view(self.k, *shape))
             o += size
+        # views of the flat row: Adam's in-place update keeps them current
         self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = views
+        h = hidden
+        self.w_ih_t = self.w_ih.transpose(1, 2)  # (K, 2, 3H)
+        self.w_hh_rz, self.w_hh_n = self.w_hh[:, : 2 * h], self.w_hh[:, 2 * h :]
+        self.w_hh_rz_t, self.w_hh_n_t = self.w_hh_rz.transpose(1, 2), self.w_hh_n.transpose(1, 2)
+        self.b_hh_n = self.b_hh[:, 2 * h :].unsqueeze(1)  # (K, 1, H)
+        self.w_o_t, self.b_o_u = self.w_o.transpose(1, 2), self.b_o.unsqueeze(1)
+        self.rz_mask = torch.cat(
+            [flat.new_ones(2 * h), flat.new_zeros(h)]
+        )  # b_hh's r, z part joins b_ih
+        self.one = flat.new_ones(())
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
         self.steps = 0
@@ -156,76 +174,86 @@ class BatchedGRU:
     def forward(
         self, x: torch.Tensor, last_idx: torch.Tensor | None, keep: bool
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Outputs (K, B, 1) for inputs (K, B, T, 2); ``last_idx`` (K, B, 1, H) picks
+        """Outputs (K, B, 1) for inputs (K, T, B, 2); ``last_idx`` (K, 1, B, H) picks
         each sequence's last valid step (None: all have length T). With ``keep`` the
         activations backward() needs are returned."""
-        k, b, t_len, _ = x.shape
+        k, t_len, b, _ = x.shape
         hid = self.h
-        gi = torch.baddbmm(
-            self.b_ih.unsqueeze(1), x.reshape(k, b * t_len, 2), self.w_ih.transpose(1, 2)
-        ).view(k, b, t_len, 3 * hid)
-        b_hh, w_hh_t = self.b_hh.unsqueeze(1), self.w_hh.transpose(1, 2)
-        h = x.new_zeros(k, b, hid)
-        cache: list[tuple[torch.Tensor, ...]] = []
+        bias = torch.addcmul(self.b_ih, self.b_hh, self.rz_mask).unsqueeze(1)
+        gi = torch.baddbmm(bias, x.reshape(k, t_len * b, 2), self.w_ih_t).view(
+            k, t_len, b, 3 * hid
+        )
+        gi_rz, gi_n = gi[..., : 2 * hid].unbind(1), gi[..., 2 * hid :].unbind(1)
         hs: list[torch.Tensor] = []
+        rzs: list[torch.Tensor] = []
+        ns: list[torch.Tensor] = []
+        ghns: list[torch.Tensor] = []
+        h = x.new_zeros(k, b, hid)
         for t in range(t_len):
-            git = gi[:, :, t]
-            gh = torch.baddbmm(b_hh, h, w_hh_t)
-            rz = torch.sigmoid(git[..., : 2 * hid] + gh[..., : 2 * hid])
-            ghn = gh[..., 2 * hid :]
-            n = torch.tanh(torch.addcmul(git[..., 2 * hid :], rz[..., :hid], ghn))
-            h_new = torch.lerp(n, h, rz[..., hid:])  # (1 - z) ⊙ n + z ⊙ h
+            if t:
+                rz = torch.sigmoid(torch.baddbmm(gi_rz[t], h, self.w_hh_rz_t))
+                ghn = torch.baddbmm(self.b_hh_n, h, self.w_hh_n_t)
+            else:  # h = 0
+                rz = torch.sigmoid(gi_rz[0])
+                ghn = self.b_hh_n.expand(k, b, hid)
+            r, z = rz.split(hid, 2)
+            n = torch.tanh(torch.addcmul(gi_n[t], r, ghn))
+            h = torch.lerp(n, h, z)  # (1 - z) ⊙ n + z ⊙ h
+            hs.append(h)
             if keep:
-                cache.append((h, rz, n, ghn))
-            if last_idx is not None:
-                hs.append(h_new)
-            h = h_new
-        last = h if last_idx is None else torch.stack(hs, 2).gather(2, last_idx).squeeze(2)
-        y = torch.baddbmm(self.b_o.unsqueeze(1), last, self.w_o.transpose(1, 2))
-        return y, {"x": x, "cache": cache, "last": last, "last_idx": last_idx}
+                rzs.append(rz)
+                ns.append(n)
+                ghns.append(ghn)
+        hall = torch.stack(hs, 1) if keep or last_idx is not None else None
+        last = h if last_idx is None else hall.gather(1, last_idx).squeeze(1)  # type: ignore[union-attr]
+        y = torch.baddbmm(self.b_o_u, last, self.w_o_t)
+        act = {"x": x, "last": last, "last_idx": last_idx, "h": hall, "rz": rzs, "n": ns}
+        act["ghn"] = ghns
+        return y, act
 
     def backward(self, dy: torch.Tensor, act: dict[str, Any]) -> torch.Tensor:
         """Gradient (K, P) of the loss given dL/dy (K, B, 1)."""
-        x, cache, last, last_idx = act["x"], act["cache"], act["last"], act["last_idx"]
-        k, b, t_len, _ = x.shape
+        x, last, last_idx, hall = act["x"], act["last"], act["last_idx"], act["h"]
+        k, t_len, b, _ = x.shape
         hid = self.h
         d_wo = torch.bmm(dy.transpose(1, 2), last)
         d_bo = dy.sum(1)
         d_last = torch.bmm(dy, self.w_o)  # (K, B, H)
-        onehot = None
+        # derivative factors for all steps at once, (K, T, B, ·)
+        rz = torch.stack(act["rz"], 1)
+        n = torch.stack(act["n"], 1)
+        ghn = torch.stack(act["ghn"], 1)
+        h_prev = torch.cat([hall.new_zeros(k, 1, b, hid), hall[:, :-1]], 1)
+        z = rz[..., hid:]
+        dtanh = torch.addcmul(self.one, n, n, value=-1)  # 1 - n²
+        a_n = torch.addcmul(dtanh, z, dtanh, value=-1)  # (1 - z)(1 - n²)
+        c_rz = torch.cat([ghn, h_prev - n], 3) * torch.addcmul(rz, rz, rz, value=-1)
+        r_s, z_s, a_s, c_s = rz[..., :hid].unbind(1), z.unbind(1), a_n.unbind(1), c_rz.unbind(1)
+        own = None
         if last_idx is not None:
-            onehot = torch.zeros(k, b, t_len, hid, device=x.device, dtype=x.dtype)
-            onehot.scatter_(2, last_idx, 1.0)
-        dgis: list[torch.Tensor] = [d_last] * t_len
-        dghs: list[torch.Tensor] = [d_last] * t_len
+            own = torch.zeros_like(hall).scatter_(1, last_idx, d_last.unsqueeze(1)).unbind(1)
+        drzs: list[torch.Tensor] = [d_last] * t_len
+        dns: list[torch.Tensor] = [d_last] * t_len
+        dghns: list[torch.Tensor] = [d_last] * t_len
         dh = d_last
         for t in reversed(range(t_len)):
-            if onehot is not None:
-                own = d_last * onehot[:, :, t]
-                dh = own if t == t_len - 1 else dh + own
-            h_prev, rz, n, ghn = cache[t]
-            z = rz[..., hid:]
-            dn = dh * (1 - z) * (1 - n * n)
-            dz = dh * (h_prev - n)
-            drz = torch.cat([dn * ghn, dz], 2) * rz * (1 - rz)
-            dgis[t] = torch.cat([drz, dn], 2)
-            dghs[t] = torch.cat([drz, dn * rz[..., :hid]], 2)
+            if own is not None:
+                dh = own[t] if t == t_len - 1 else dh + own[t]
+            dn = dh * a_s[t]
+            drz = torch.cat([dn, dh], 2) * c_s[t]
+            dghn = dn * r_s[t]
+            drzs[t], dns[t], dghns[t] = drz, dn, dghn
             if t:
-                dh = torch.baddbmm(dh * z, dghs[t], self.w_hh)
-        dgi = torch.stack(dgis, 2).view(k, b * t_len, 3 * hid)
-        dgh = torch.stack(dghs, 2).view(k, b * t_len, 3 * hid)
-        h_prev_all = torch.stack([c[0] for c in cache], 2).view(k, b * t_len, hid)
-        d_wih = torch.bmm(dgi.transpose(1, 2), x.reshape(k, b * t_len, 2))
-        d_whh = torch.bmm(dgh.transpose(1, 2), h_prev_all)
+                dh = torch.baddbmm(
+                    torch.baddbmm(dh * z_s[t], drz, self.w_hh_rz), dghn, self.w_hh_n
+                )
+        drz_all = torch.stack(drzs, 1)
+        dgi = torch.cat([drz_all, torch.stack(dns, 1)], 3).view(k, t_len * b, 3 * hid)
+        dgh = torch.cat([drz_all, torch.stack(dghns, 1)], 3).view(k, t_len * b, 3 * hid)
+        d_wih = torch.bmm(dgi.transpose(1, 2), x.reshape(k, t_len * b, 2))
+        d_whh = torch.bmm(dgh.transpose(1, 2), h_prev.reshape(k, t_len * b, hid))
         return torch.cat(
-            [
-                d_wih.view(k, -1),
-                d_whh.view(k, -1),
-                dgi.sum(1),
-                dgh.sum(1),
-                d_wo.view(k, -1),
-                d_bo,
-            ],
+            [d_wih.view(k, -1), d_whh.view(k, -1), dgi.sum(1), dgh.sum(1), d_wo.view(k, -1), d_bo],
             1,
         )
 
@@ -259,7 +287,9 @@ class BatchedGRU:
 
 
 def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
-    return (lengths - 1).view(*lengths.shape, 1, 1).expand(*lengths.shape, 1, hidden)
+    """(K, B) lengths → the (K, 1, B, H) gather index of each sequence's last step."""
+    k, b = lengths.shape
+    return (lengths - 1).view(k, 1, b, 1).expand(k, 1, b, hidden)
 
 
 def train_fast(
@@ -297,8 +327,10 @@ def train_fast(
     def dev(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(device)
 
-    x_tr, y_tr = dev(x_np), dev(y_np / np.float32(high))  # the blog's labels / high
-    x_te, y_te = dev(xt_np), dev(yt_np)
+    x_tr = dev(x_np)  # (K, N, T, 2), batches are made time-major per step
+    y_tr = dev((y_np / np.float32(high))[..., None])  # the blog's labels / high, (K, N, 1)
+    x_te = dev(np.ascontiguousarray(xt_np.transpose(0, 2, 1, 3)))  # (K, T, N, 2)
+    y_te = dev(yt_np)
     len_tr, len_te = dev(len_np), dev(lent_np)
     rows = torch.arange(k, device=device)[:, None]
 
@@ -331,7 +363,7 @@ def train_fast(
         shows) computes what was trained, for every live member."""
         with torch.no_grad():
             li = None if fixed else _last_index(len_te[:, :probe_n], hid)
-            out = net.forward(x_te[:, :probe_n], li, keep=False)[0].cpu().numpy()
+            out = net.forward(x_te[:, :, :probe_n], li, keep=False)[0].cpu().numpy()
         err = 0.0
         for i in np.flatnonzero(alive):
             p = {n: v[i] for n, v in params.items()}
@@ -347,7 +379,7 @@ def train_fast(
         """Test MSE in raw units per member, in the reference's test batches."""
         total = torch.zeros(k, dtype=torch.float64, device=device)
         for a in range(0, n_test, bs):
-            xb = x_te[:, a : a + bs]
+            xb = x_te[:, :, a : a + bs]
             li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
             out = net.forward(xb, li, keep=False)[0][..., 0] * high
             total += (out - y_te[:, a : a + bs]).square().sum(1)
@@ -368,13 +400,13 @@ def train_fast(
             for a in range(0, n_train, bs):
                 if stop():
                     return
-                xb, yb = xe[:, a : a + bs], ye[:, a : a + bs]
+                xb = xe[:, a : a + bs].transpose(1, 2).contiguous()  # (K, T, B, 2)
                 li = None if fixed else _last_index(le[:, a : a + bs], hid)
                 y, act = net.forward(xb, li, keep=True)
-                diff = y[..., 0] - yb  # (K, B)
+                diff = y - ye[:, a : a + bs]  # (K, B, 1)
                 nb = diff.shape[1]
-                running.add_(diff.square().sum(1))  # = MSE × batch size
-                g = net.backward((diff * (2.0 / nb)).unsqueeze(2), act)
+                running.add_(torch.bmm(diff.transpose(1, 2), diff).view(k))  # MSE × batch
+                g = net.backward(diff * (2.0 / nb), act)
                 if not alive.all():
                     g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
                 net.adam_step(g, lr_t, config.weight_decay, config.grad_clip)
