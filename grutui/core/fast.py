@@ -138,11 +138,13 @@ class BatchedGRU:
     """K ``AddingGRU``s as one flat parameter tensor (K, P), with a hand-written
     forward and backward-through-time and a batched Adam step.
 
-    Inputs are time-major per member, (K, T, B, 2), so a time step is a contiguous
-    slice and the weight gradients are one ``bmm`` over all steps. Op count per step is
-    what matters here (each op costs microseconds of dispatch however small), hence the
-    fused forms: b_hh's r/z part folded into the input projection, derivative factors
-    computed once for all time steps, split recurrent weights instead of per-step cats.
+    Layout: features before batch, batch innermost — inputs (K, 2, T, B), states
+    (K, H, B), gates (K, 3H, B) — so gate slices and concatenations are contiguous
+    blocks and every elementwise op streams over B, however small H is. Op count per
+    step matters most (each op costs microseconds of dispatch however small), hence:
+    b_hh's r/z part folded into the input projection (one matmul for all steps),
+    derivative factors computed once for all time steps, weight gradients one ``bmm``
+    over all steps.
     """
 
     def __init__(self, flat: torch.Tensor, hidden: int) -> None:
@@ -157,14 +159,12 @@ class BatchedGRU:
         # views of the flat row: Adam's in-place update keeps them current
         self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = views
         h = hidden
-        self.w_ih_t = self.w_ih.transpose(1, 2)  # (K, 2, 3H)
         self.w_hh_rz, self.w_hh_n = self.w_hh[:, : 2 * h], self.w_hh[:, 2 * h :]
         self.w_hh_rz_t, self.w_hh_n_t = self.w_hh_rz.transpose(1, 2), self.w_hh_n.transpose(1, 2)
-        self.b_hh_n = self.b_hh[:, 2 * h :].unsqueeze(1)  # (K, 1, H)
-        self.w_o_t, self.b_o_u = self.w_o.transpose(1, 2), self.b_o.unsqueeze(1)
-        self.rz_mask = torch.cat(
-            [flat.new_ones(2 * h), flat.new_zeros(h)]
-        )  # b_hh's r, z part joins b_ih
+        self.b_hh_n = self.b_hh[:, 2 * h :].unsqueeze(2)  # (K, H, 1)
+        self.w_o_t, self.b_o_u = self.w_o.transpose(1, 2), self.b_o.unsqueeze(2)
+        # b_hh's r, z part joins b_ih (b_hh's n part sits inside r ⊙ (W_hn h + b_hn))
+        self.rz_mask = torch.cat([flat.new_ones(2 * h), flat.new_zeros(h)])
         self.one = flat.new_ones(())
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
@@ -174,29 +174,27 @@ class BatchedGRU:
     def forward(
         self, x: torch.Tensor, last_idx: torch.Tensor | None, keep: bool
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Outputs (K, B, 1) for inputs (K, T, B, 2); ``last_idx`` (K, 1, B, H) picks
+        """Outputs (K, 1, B) for inputs (K, 2, T, B); ``last_idx`` (K, H, 1, B) picks
         each sequence's last valid step (None: all have length T). With ``keep`` the
         activations backward() needs are returned."""
-        k, t_len, b, _ = x.shape
+        k, _, t_len, b = x.shape
         hid = self.h
-        bias = torch.addcmul(self.b_ih, self.b_hh, self.rz_mask).unsqueeze(1)
-        gi = torch.baddbmm(bias, x.reshape(k, t_len * b, 2), self.w_ih_t).view(
-            k, t_len, b, 3 * hid
-        )
-        gi_rz, gi_n = gi[..., : 2 * hid].unbind(1), gi[..., 2 * hid :].unbind(1)
+        bias = torch.addcmul(self.b_ih, self.b_hh, self.rz_mask).unsqueeze(2)
+        gi = torch.baddbmm(bias, self.w_ih, x.reshape(k, 2, t_len * b)).view(k, 3 * hid, t_len, b)
+        gi_rz, gi_n = gi[:, : 2 * hid].unbind(2), gi[:, 2 * hid :].unbind(2)
         hs: list[torch.Tensor] = []
         rzs: list[torch.Tensor] = []
         ns: list[torch.Tensor] = []
         ghns: list[torch.Tensor] = []
-        h = x.new_zeros(k, b, hid)
+        h = x.new_zeros(k, hid, b)
         for t in range(t_len):
             if t:
-                rz = torch.sigmoid(torch.baddbmm(gi_rz[t], h, self.w_hh_rz_t))
-                ghn = torch.baddbmm(self.b_hh_n, h, self.w_hh_n_t)
+                rz = torch.sigmoid(torch.baddbmm(gi_rz[t], self.w_hh_rz, h))
+                ghn = torch.baddbmm(self.b_hh_n, self.w_hh_n, h)
             else:  # h = 0
                 rz = torch.sigmoid(gi_rz[0])
-                ghn = self.b_hh_n.expand(k, b, hid)
-            r, z = rz.split(hid, 2)
+                ghn = self.b_hh_n.expand(k, hid, b)
+            r, z = rz.split(hid, 1)
             n = torch.tanh(torch.addcmul(gi_n[t], r, ghn))
             h = torch.lerp(n, h, z)  # (1 - z) ⊙ n + z ⊙ h
             hs.append(h)
@@ -204,34 +202,34 @@ class BatchedGRU:
                 rzs.append(rz)
                 ns.append(n)
                 ghns.append(ghn)
-        hall = torch.stack(hs, 1) if keep or last_idx is not None else None
-        last = h if last_idx is None else hall.gather(1, last_idx).squeeze(1)  # type: ignore[union-attr]
-        y = torch.baddbmm(self.b_o_u, last, self.w_o_t)
+        hall = torch.stack(hs, 2) if keep or last_idx is not None else None
+        last = h if last_idx is None else hall.gather(2, last_idx).squeeze(2)  # type: ignore[union-attr]
+        y = torch.baddbmm(self.b_o_u, self.w_o, last)
         act = {"x": x, "last": last, "last_idx": last_idx, "h": hall, "rz": rzs, "n": ns}
         act["ghn"] = ghns
         return y, act
 
     def backward(self, dy: torch.Tensor, act: dict[str, Any]) -> torch.Tensor:
-        """Gradient (K, P) of the loss given dL/dy (K, B, 1)."""
+        """Gradient (K, P) of the loss given dL/dy (K, 1, B)."""
         x, last, last_idx, hall = act["x"], act["last"], act["last_idx"], act["h"]
-        k, t_len, b, _ = x.shape
+        k, _, t_len, b = x.shape
         hid = self.h
-        d_wo = torch.bmm(dy.transpose(1, 2), last)
-        d_bo = dy.sum(1)
-        d_last = torch.bmm(dy, self.w_o)  # (K, B, H)
-        # derivative factors for all steps at once, (K, T, B, ·)
-        rz = torch.stack(act["rz"], 1)
-        n = torch.stack(act["n"], 1)
-        ghn = torch.stack(act["ghn"], 1)
-        h_prev = torch.cat([hall.new_zeros(k, 1, b, hid), hall[:, :-1]], 1)
-        z = rz[..., hid:]
+        d_wo = torch.bmm(dy, last.transpose(1, 2))  # (K, 1, H)
+        d_bo = dy.sum(2)
+        d_last = torch.bmm(self.w_o_t, dy)  # (K, H, B)
+        # derivative factors for all steps at once, (K, ·, T, B)
+        rz = torch.stack(act["rz"], 2)
+        n = torch.stack(act["n"], 2)
+        ghn = torch.stack(act["ghn"], 2)
+        h_prev = torch.cat([hall.new_zeros(k, hid, 1, b), hall[:, :, :-1]], 2)
+        z = rz[:, hid:]
         dtanh = torch.addcmul(self.one, n, n, value=-1)  # 1 - n²
         a_n = torch.addcmul(dtanh, z, dtanh, value=-1)  # (1 - z)(1 - n²)
-        c_rz = torch.cat([ghn, h_prev - n], 3) * torch.addcmul(rz, rz, rz, value=-1)
-        r_s, z_s, a_s, c_s = rz[..., :hid].unbind(1), z.unbind(1), a_n.unbind(1), c_rz.unbind(1)
+        c_rz = torch.cat([ghn, h_prev - n], 1) * torch.addcmul(rz, rz, rz, value=-1)
+        r_s, z_s, a_s, c_s = rz[:, :hid].unbind(2), z.unbind(2), a_n.unbind(2), c_rz.unbind(2)
         own = None
         if last_idx is not None:
-            own = torch.zeros_like(hall).scatter_(1, last_idx, d_last.unsqueeze(1)).unbind(1)
+            own = torch.zeros_like(hall).scatter_(2, last_idx, d_last.unsqueeze(2)).unbind(2)
         drzs: list[torch.Tensor] = [d_last] * t_len
         dns: list[torch.Tensor] = [d_last] * t_len
         dghns: list[torch.Tensor] = [d_last] * t_len
@@ -240,20 +238,20 @@ class BatchedGRU:
             if own is not None:
                 dh = own[t] if t == t_len - 1 else dh + own[t]
             dn = dh * a_s[t]
-            drz = torch.cat([dn, dh], 2) * c_s[t]
+            drz = torch.cat([dn, dh], 1) * c_s[t]
             dghn = dn * r_s[t]
             drzs[t], dns[t], dghns[t] = drz, dn, dghn
             if t:
                 dh = torch.baddbmm(
-                    torch.baddbmm(dh * z_s[t], drz, self.w_hh_rz), dghn, self.w_hh_n
+                    torch.baddbmm(dh * z_s[t], self.w_hh_rz_t, drz), self.w_hh_n_t, dghn
                 )
-        drz_all = torch.stack(drzs, 1)
-        dgi = torch.cat([drz_all, torch.stack(dns, 1)], 3).view(k, t_len * b, 3 * hid)
-        dgh = torch.cat([drz_all, torch.stack(dghns, 1)], 3).view(k, t_len * b, 3 * hid)
-        d_wih = torch.bmm(dgi.transpose(1, 2), x.reshape(k, t_len * b, 2))
-        d_whh = torch.bmm(dgh.transpose(1, 2), h_prev.reshape(k, t_len * b, hid))
+        drz_all = torch.stack(drzs, 2)
+        dgi = torch.cat([drz_all, torch.stack(dns, 2)], 1).view(k, 3 * hid, t_len * b)
+        dgh = torch.cat([drz_all, torch.stack(dghns, 2)], 1).view(k, 3 * hid, t_len * b)
+        d_wih = torch.bmm(dgi, x.reshape(k, 2, t_len * b).transpose(1, 2))
+        d_whh = torch.bmm(dgh, h_prev.reshape(k, hid, t_len * b).transpose(1, 2))
         return torch.cat(
-            [d_wih.view(k, -1), d_whh.view(k, -1), dgi.sum(1), dgh.sum(1), d_wo.view(k, -1), d_bo],
+            [d_wih.view(k, -1), d_whh.view(k, -1), dgi.sum(2), dgh.sum(2), d_wo.view(k, -1), d_bo],
             1,
         )
 
@@ -287,9 +285,9 @@ class BatchedGRU:
 
 
 def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
-    """(K, B) lengths → the (K, 1, B, H) gather index of each sequence's last step."""
+    """(K, B) lengths → the (K, H, 1, B) gather index of each sequence's last step."""
     k, b = lengths.shape
-    return (lengths - 1).view(k, 1, b, 1).expand(k, 1, b, hidden)
+    return (lengths - 1).view(k, 1, 1, b).expand(k, hidden, 1, b)
 
 
 def train_fast(
@@ -327,12 +325,22 @@ def train_fast(
     def dev(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(device)
 
-    x_tr = dev(x_np)  # (K, N, T, 2), batches are made time-major per step
-    y_tr = dev((y_np / np.float32(high))[..., None])  # the blog's labels / high, (K, N, 1)
-    x_te = dev(np.ascontiguousarray(xt_np.transpose(0, 2, 1, 3)))  # (K, T, N, 2)
+    # one row per sample (features, steps flattened) so an epoch's shuffle is one
+    # index_select; the last column carries the scaled label
+    x_tr = dev(
+        np.concatenate(
+            [
+                x_np.transpose(0, 1, 3, 2).reshape(k * n_train, -1),
+                (y_np / np.float32(high)).reshape(-1, 1),
+            ],
+            1,
+        )
+    )  # the blog's labels / high
+    len_flat = dev(len_np.reshape(-1))
+    x_te = dev(np.ascontiguousarray(xt_np.transpose(0, 3, 2, 1)))  # (K, 2, T, N)
     y_te = dev(yt_np)
-    len_tr, len_te = dev(len_np), dev(lent_np)
-    rows = torch.arange(k, device=device)[:, None]
+    len_te = dev(lent_np)
+    offsets = torch.arange(k, device=device)[:, None] * n_train
 
     names = list(param_shapes(hid))
     flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in names], 1)
@@ -363,7 +371,7 @@ def train_fast(
         shows) computes what was trained, for every live member."""
         with torch.no_grad():
             li = None if fixed else _last_index(len_te[:, :probe_n], hid)
-            out = net.forward(x_te[:, :, :probe_n], li, keep=False)[0].cpu().numpy()
+            out = net.forward(x_te[..., :probe_n], li, keep=False)[0].transpose(1, 2).cpu().numpy()
         err = 0.0
         for i in np.flatnonzero(alive):
             p = {n: v[i] for n, v in params.items()}
@@ -379,9 +387,9 @@ def train_fast(
         """Test MSE in raw units per member, in the reference's test batches."""
         total = torch.zeros(k, dtype=torch.float64, device=device)
         for a in range(0, n_test, bs):
-            xb = x_te[:, :, a : a + bs]
+            xb = x_te[..., a : a + bs]
             li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
-            out = net.forward(xb, li, keep=False)[0][..., 0] * high
+            out = net.forward(xb, li, keep=False)[0][:, 0] * high
             total += (out - y_te[:, a : a + bs]).square().sum(1)
         return total / n_test
 
@@ -395,17 +403,20 @@ def train_fast(
             perm = perm.pin_memory()
         perm = perm.to(device, non_blocking=True)
         with torch.no_grad():
-            xe, ye, le = x_tr[rows, perm], y_tr[rows, perm], len_tr[rows, perm]
+            order = (perm + offsets).view(-1)
+            xe = x_tr.index_select(0, order).view(k, n_train, -1)  # (K, N, 2·T + 1)
+            le = len_flat.index_select(0, order).view(k, n_train)
             running = torch.zeros(k, dtype=torch.float64, device=device)
             for a in range(0, n_train, bs):
                 if stop():
                     return
-                xb = xe[:, a : a + bs].transpose(1, 2).contiguous()  # (K, T, B, 2)
+                rows = xe[:, a : a + bs].transpose(1, 2)  # (K, 2·T + 1, B)
+                xb = rows[:, :-1].reshape(k, 2, t_max, -1)  # (K, 2, T, B), a copy
                 li = None if fixed else _last_index(le[:, a : a + bs], hid)
                 y, act = net.forward(xb, li, keep=True)
-                diff = y - ye[:, a : a + bs]  # (K, B, 1)
-                nb = diff.shape[1]
-                running.add_(torch.bmm(diff.transpose(1, 2), diff).view(k))  # MSE × batch
+                diff = y - rows[:, -1:]  # (K, 1, B)
+                nb = diff.shape[2]
+                running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
                 g = net.backward(diff * (2.0 / nb), act)
                 if not alive.all():
                     g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
