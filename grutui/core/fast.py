@@ -439,7 +439,12 @@ def train_fast(
                     new = plateaus[i].step(float(test_loss[i]), float(lrs[i]))
                     if new != lrs[i]:
                         events.append(
-                            {"kind": "lr_change", "old": float(lrs[i]), "new": new, **member(i)}
+                            {
+                                "kind": "lr_change",
+                                "old": float(lrs[i]),
+                                "new": new,
+                                **member(int(i)),
+                            }
                         )
                         lrs[i] = new
         for i in np.flatnonzero(newly):
@@ -448,7 +453,7 @@ def train_fast(
                     "kind": "diverged",
                     "train_loss": float(train_loss[i]),
                     "test_loss": None if test_loss is None else float(test_loss[i]),
-                    **member(i),
+                    **member(int(i)),
                 }
             )
         if newly.any():
