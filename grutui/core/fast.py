@@ -426,6 +426,7 @@ def train_fast(
         dead = ~alive
         train_loss[dead] = np.nan
         newly = alive & ~np.isfinite(train_loss)
+        by_train = newly.copy()  # these were not evaluated (the reference skips it)
         test_loss = None
         if epoch % config.eval_every == 0 and (alive & ~newly).any():
             for d in draws:
@@ -452,7 +453,7 @@ def train_fast(
                 {
                     "kind": "diverged",
                     "train_loss": float(train_loss[i]),
-                    "test_loss": None if test_loss is None else float(test_loss[i]),
+                    "test_loss": None if test_loss is None or by_train[i] else float(test_loss[i]),
                     **member(int(i)),
                 }
             )
