@@ -134,14 +134,6 @@ def _stack_data(sets: list[Dataset], t_max: int) -> tuple[np.ndarray, np.ndarray
     return x, y, lengths
 
 
-def _mm(bias: torch.Tensor, w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``bias + w @ v`` over the member axis; an outer product (contraction over one
-    unit, e.g. hidden size 1) as a broadcast multiply, several times cheaper than bmm."""
-    if w.shape[2] == 1:
-        return torch.addcmul(bias, w, v)
-    return torch.baddbmm(bias, w, v)
-
-
 class BatchedGRU:
     """K ``AddingGRU``s as one flat parameter tensor (K, P), with a hand-written
     forward and backward-through-time and a batched Adam step.
@@ -174,6 +166,9 @@ class BatchedGRU:
         # b_hh's r, z part joins b_ih (b_hh's n part sits inside r ⊙ (W_hn h + b_hn))
         self.rz_mask = torch.cat([flat.new_ones(2 * h), flat.new_zeros(h)])
         self.one = flat.new_ones(())
+        # bias + W @ h over the member axis: with one hidden unit the product is an outer
+        # product, a broadcast multiply several times cheaper than bmm
+        self.mm_h = torch.addcmul if h == 1 else torch.baddbmm
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
         self.steps = 0
@@ -198,12 +193,12 @@ class BatchedGRU:
         h = x.new_zeros(k, hid, b)
         for t in range(t_len):
             if t:
-                rz = torch.sigmoid(_mm(gi_rz[t], self.w_hh_rz, h))
-                ghn = _mm(self.b_hh_n, self.w_hh_n, h)
+                rz = torch.sigmoid(self.mm_h(gi_rz[t], self.w_hh_rz, h))
+                ghn = self.mm_h(self.b_hh_n, self.w_hh_n, h)
             else:  # h = 0
                 rz = torch.sigmoid(gi_rz[0])
                 ghn = self.b_hh_n.expand(k, hid, b)
-            r, z = rz.split(hid, 1)
+            r, z = rz.narrow(1, 0, hid), rz.narrow(1, hid, hid)
             n = torch.tanh(torch.addcmul(gi_n[t], r, ghn))
             h = torch.lerp(n, h, z)  # (1 - z) ⊙ n + z ⊙ h
             hs.append(h)
@@ -213,7 +208,7 @@ class BatchedGRU:
                 ghns.append(ghn)
         hall = torch.stack(hs, 2) if keep or last_idx is not None else None
         last = h if last_idx is None else hall.gather(2, last_idx).squeeze(2)  # type: ignore[union-attr]
-        y = _mm(self.b_o_u, self.w_o, last)
+        y = self.mm_h(self.b_o_u, self.w_o, last)
         act = {"x": xf, "last": last, "last_idx": last_idx, "h": hall, "rz": rzs, "n": ns}
         act["ghn"] = ghns
         return y, act
@@ -225,7 +220,7 @@ class BatchedGRU:
         hid = self.h
         d_wo = torch.bmm(dy, last.transpose(1, 2))  # (K, 1, H)
         d_bo = dy.sum(2)
-        d_last = _mm(dy.new_zeros(()), self.w_o_t, dy)  # (K, H, B)
+        d_last = torch.bmm(self.w_o_t, dy) if hid > 1 else self.w_o_t * dy  # (K, H, B)
         # derivative factors for all steps at once, (K, ·, T, B)
         rz = torch.stack(act["rz"], 2)
         n = torch.stack(act["n"], 2)
@@ -269,9 +264,9 @@ class BatchedGRU:
     ) -> None:
         """Clip each member's gradient to norm ``clip``, then torch's Adam update with
         per-member learning rates ``lr`` (K, 1); ``g`` is overwritten."""
-        if clip is not None:
+        if clip is not None:  # clip_grad_norm_: g × min(1, clip / (‖g‖ + 1e-6))
             norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
-            g.mul_((clip / (norm + CLIP_EPS)).clamp_(max=1.0))
+            g.mul_(norm.add_(CLIP_EPS).reciprocal_().mul_(clip).clamp_(max=1.0))
         self.steps += 1
         if weight_decay:
             g.add_(self.p, alpha=weight_decay)
@@ -279,8 +274,9 @@ class BatchedGRU:
         self.v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
         bc1 = 1 - BETA1**self.steps
         bc2_sqrt = (1 - BETA2**self.steps) ** 0.5
-        denom = (self.v.sqrt() / bc2_sqrt).add_(ADAM_EPS)
-        self.p.addcdiv_(self.m * lr, denom, value=-1 / bc1)
+        # lr/bc1 · m / (√v/√bc2 + eps), with √bc2 moved out of the denominator (one op less)
+        denom = self.v.sqrt().add_(ADAM_EPS * bc2_sqrt)
+        self.p.addcdiv_(self.m * lr, denom, value=-bc2_sqrt / bc1)
 
     def numpy_params(self) -> dict[str, np.ndarray]:
         """Every member's parameters, name → (K, *shape), copied off the device."""
