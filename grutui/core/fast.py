@@ -151,13 +151,8 @@ class BatchedGRU:
         self.k, self.h = int(flat.shape[0]), hidden
         self.p = flat
         self.shapes = param_shapes(hidden)
-        views, o = [], 0
-        for shape in self.shapes.values():
-            size = int(np.prod(shape))
-            views.append(flat[:, o : o + size].view(self.k, *shape))
-            o += size
         # views of the flat row: Adam's in-place update keeps them current
-        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = views
+        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = self._split(flat)
         h = hidden
         self.w_hh_rz, self.w_hh_n = self.w_hh[:, : 2 * h], self.w_hh[:, 2 * h :]
         self.w_hh_rz_t, self.w_hh_n_t = self.w_hh_rz.transpose(1, 2), self.w_hh_n.transpose(1, 2)
@@ -172,92 +167,164 @@ class BatchedGRU:
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
         self.steps = 0
+        self._ws: dict[tuple[int, int], dict[str, Any]] = {}
+        self._grad = torch.zeros_like(flat)
+        self._grad_views = self._split(self._grad)
+
+    def _split(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """Per-parameter views (K, *shape) of a flat (K, P) tensor."""
+        views, o = [], 0
+        for shape in self.shapes.values():
+            size = int(np.prod(shape))
+            views.append(flat[:, o : o + size].view(self.k, *shape))
+            o += size
+        return views
 
     # -- maths -----------------------------------------------------------------------
+    def _workspace(self, t_len: int, b: int) -> dict[str, Any]:
+        """Preallocated activations and gradients for one (T, B) batch shape, with their
+        per-step views: the training step writes into them (``out=``) instead of
+        stacking and concatenating per-step tensors, which costs more than the maths.
+        Reused by every step of that shape (a step's backward is done before the next
+        forward)."""
+        ws = self._ws.get((t_len, b))
+        if ws is not None:
+            return ws
+        k, hid = self.k, self.h
+
+        def buf(c: int, steps: int = t_len) -> torch.Tensor:
+            return self.p.new_zeros(k, c, steps, b)
+
+        hs = buf(hid, t_len + 1)  # h_0 = 0, h_1 .. h_T
+        rz, n, ghn, c, a = buf(2 * hid), buf(hid), buf(hid), buf(2 * hid), buf(hid)
+        dgi, dghn = buf(3 * hid), buf(hid)  # pre-activation grads [r, z, n]; W_hn h + b_hn
+        ws = {
+            "hs": hs,
+            "rz": rz,
+            "n": n,
+            "ghn": ghn,
+            "c": c,  # [ghn ⊙ r(1 − r), (h_prev − n) ⊙ z(1 − z)]
+            "a": a,  # (1 − z)(1 − n²)
+            "dgi": dgi,
+            "dghn": dghn,
+            "h_t": hs.unbind(2),
+            "rz_t": rz.unbind(2),
+            "r_t": rz[:, :hid].unbind(2),
+            "z_t": rz[:, hid:].unbind(2),
+            "n_t": n.unbind(2),
+            "ghn_t": ghn.unbind(2),
+            "cr_t": c[:, :hid].unbind(2),
+            "cz_t": c[:, hid:].unbind(2),
+            "a_t": a.unbind(2),
+            "drz_t": dgi[:, : 2 * hid].unbind(2),
+            "dr_t": dgi[:, :hid].unbind(2),
+            "dz_t": dgi[:, hid : 2 * hid].unbind(2),
+            "dn_t": dgi[:, 2 * hid :].unbind(2),
+            "dghn_t": dghn.unbind(2),
+        }
+        self._ws[(t_len, b)] = ws
+        return ws
+
     def forward(
         self, x: torch.Tensor, last_idx: torch.Tensor | None, keep: bool
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """Outputs (K, 1, B) for inputs (K, 2, T, B); ``last_idx`` (K, H, 1, B) picks
         each sequence's last valid step (None: all have length T). With ``keep`` the
-        activations backward() needs are returned."""
+        activations backward() needs are kept (in the workspace) and returned."""
         k, _, t_len, b = x.shape
         hid = self.h
         bias = torch.addcmul(self.b_ih, self.b_hh, self.rz_mask).unsqueeze(2)
         xf = x.reshape(k, 2, t_len * b)  # a copy unless x is contiguous
         gi = torch.baddbmm(bias, self.w_ih, xf).view(k, 3 * hid, t_len, b)
         gi_rz, gi_n = gi[:, : 2 * hid].unbind(2), gi[:, 2 * hid :].unbind(2)
-        hs: list[torch.Tensor] = []
-        rzs: list[torch.Tensor] = []
-        ns: list[torch.Tensor] = []
-        ghns: list[torch.Tensor] = []
-        h = x.new_zeros(k, hid, b)
-        for t in range(t_len):
-            if t:
-                rz = torch.sigmoid(self.mm_h(gi_rz[t], self.w_hh_rz, h))
-                ghn = self.mm_h(self.b_hh_n, self.w_hh_n, h)
-            else:  # h = 0
-                rz = torch.sigmoid(gi_rz[0])
-                ghn = self.b_hh_n.expand(k, hid, b)
-            r, z = rz.narrow(1, 0, hid), rz.narrow(1, hid, hid)
-            n = torch.tanh(torch.addcmul(gi_n[t], r, ghn))
-            h = torch.lerp(n, h, z)  # (1 - z) ⊙ n + z ⊙ h
-            hs.append(h)
-            if keep:
-                rzs.append(rz)
-                ns.append(n)
-                ghns.append(ghn)
-        hall = torch.stack(hs, 2) if keep or last_idx is not None else None
-        last = h if last_idx is None else hall.gather(2, last_idx).squeeze(2)  # type: ignore[union-attr]
-        y = self.mm_h(self.b_o_u, self.w_o, last)
-        act = {"x": xf, "last": last, "last_idx": last_idx, "h": hall, "rz": rzs, "n": ns}
-        act["ghn"] = ghns
-        return y, act
+        act: dict[str, Any] = {"x": xf, "last_idx": last_idx}
+        if keep:
+            ws = act["ws"] = self._workspace(t_len, b)
+            h_t, rz_t, r_t, z_t = ws["h_t"], ws["rz_t"], ws["r_t"], ws["z_t"]
+            n_t, ghn_t = ws["n_t"], ws["ghn_t"]
+            h = h_t[0]
+            for t in range(t_len):
+                if t:
+                    torch.sigmoid(self.mm_h(gi_rz[t], self.w_hh_rz, h), out=rz_t[t])
+                    self.mm_h(self.b_hh_n, self.w_hh_n, h, out=ghn_t[t])
+                else:  # h = 0
+                    torch.sigmoid(gi_rz[0], out=rz_t[0])
+                    ghn_t[0].copy_(self.b_hh_n)
+                torch.tanh(torch.addcmul(gi_n[t], r_t[t], ghn_t[t]), out=n_t[t])
+                h = torch.lerp(n_t[t], h, z_t[t], out=h_t[t + 1])  # (1 − z) ⊙ n + z ⊙ h
+            hall = ws["hs"][:, :, 1:]
+        else:
+            h = x.new_zeros(k, hid, b)
+            hs: list[torch.Tensor] = []
+            for t in range(t_len):
+                if t:
+                    rz = torch.sigmoid(self.mm_h(gi_rz[t], self.w_hh_rz, h))
+                    ghn = self.mm_h(self.b_hh_n, self.w_hh_n, h)
+                else:
+                    rz = torch.sigmoid(gi_rz[0])
+                    ghn = self.b_hh_n
+                n = torch.tanh(torch.addcmul(gi_n[t], rz.narrow(1, 0, hid), ghn))
+                h = torch.lerp(n, h, rz.narrow(1, hid, hid))
+                if last_idx is not None:
+                    hs.append(h)
+            hall = torch.stack(hs, 2) if last_idx is not None else None
+        last = h if last_idx is None else hall.gather(2, last_idx).squeeze(2)
+        act["last"] = last
+        return self.mm_h(self.b_o_u, self.w_o, last), act
 
     def backward(self, dy: torch.Tensor, act: dict[str, Any]) -> torch.Tensor:
-        """Gradient (K, P) of the loss given dL/dy (K, 1, B)."""
-        x, last, last_idx, hall = act["x"], act["last"], act["last_idx"], act["h"]
-        k, t_len, b = x.shape[0], hall.shape[2], hall.shape[3]
-        hid = self.h
-        d_wo = torch.bmm(dy, last.transpose(1, 2))  # (K, 1, H)
-        d_bo = dy.sum(2)
+        """Gradient (K, P) of the loss given dL/dy (K, 1, B), for the last forward with
+        ``keep``. The returned tensor is reused by the next call."""
+        xf, last, last_idx, ws = act["x"], act["last"], act["last_idx"], act["ws"]
+        k, hid = self.k, self.h
+        hs, rz, n, c, a = ws["hs"], ws["rz"], ws["n"], ws["c"], ws["a"]
+        t_len, b = n.shape[2], n.shape[3]
+        h_prev = hs[:, :, :t_len]
+        # derivative factors for all steps at once
+        dsig = torch.addcmul(rz, rz, rz, value=-1)  # σ' = s − s²
+        torch.mul(ws["ghn"], dsig[:, :hid], out=c[:, :hid])
+        torch.mul(h_prev - n, dsig[:, hid:], out=c[:, hid:])
+        dtanh = torch.addcmul(self.one, n, n, value=-1)  # 1 − n²
+        torch.addcmul(dtanh, rz[:, hid:], dtanh, value=-1, out=a)
         d_last = torch.bmm(self.w_o_t, dy) if hid > 1 else self.w_o_t * dy  # (K, H, B)
-        # derivative factors for all steps at once, (K, ·, T, B)
-        rz = torch.stack(act["rz"], 2)
-        n = torch.stack(act["n"], 2)
-        ghn = torch.stack(act["ghn"], 2)
-        h_prev = torch.cat([hall.new_zeros(k, hid, 1, b), hall[:, :, :-1]], 2)
-        z = rz[:, hid:]
-        dtanh = torch.addcmul(self.one, n, n, value=-1)  # 1 - n²
-        a_n = torch.addcmul(dtanh, z, dtanh, value=-1)  # (1 - z)(1 - n²)
-        c_rz = torch.cat([ghn, h_prev - n], 1) * torch.addcmul(rz, rz, rz, value=-1)
-        r_s, z_s, a_s, c_s = rz[:, :hid].unbind(2), z.unbind(2), a_n.unbind(2), c_rz.unbind(2)
         own = None
         if last_idx is not None:
+            hall = hs[:, :, 1:]
             own = torch.zeros_like(hall).scatter_(2, last_idx, d_last.unsqueeze(2)).unbind(2)
-        drzs: list[torch.Tensor] = [d_last] * t_len
-        dns: list[torch.Tensor] = [d_last] * t_len
-        dghns: list[torch.Tensor] = [d_last] * t_len
+        z_t, r_t, a_t, cr_t, cz_t = ws["z_t"], ws["r_t"], ws["a_t"], ws["cr_t"], ws["cz_t"]
+        dn_t, dr_t, dz_t, drz_t, dghn_t = (
+            ws["dn_t"],
+            ws["dr_t"],
+            ws["dz_t"],
+            ws["drz_t"],
+            ws["dghn_t"],
+        )
         dh = d_last
         for t in reversed(range(t_len)):
             if own is not None:
                 dh = own[t] if t == t_len - 1 else dh + own[t]
-            dn = dh * a_s[t]
-            drz = torch.cat([dn, dh], 1) * c_s[t]
-            dghn = dn * r_s[t]
-            drzs[t], dns[t], dghns[t] = drz, dn, dghn
+            dn = torch.mul(dh, a_t[t], out=dn_t[t])
+            torch.mul(dn, cr_t[t], out=dr_t[t])
+            torch.mul(dh, cz_t[t], out=dz_t[t])
+            torch.mul(dn, r_t[t], out=dghn_t[t])
             if t:
-                dh = torch.baddbmm(
-                    torch.baddbmm(dh * z_s[t], self.w_hh_rz_t, drz), self.w_hh_n_t, dghn
+                dh = self.mm_h(
+                    torch.baddbmm(dh * z_t[t], self.w_hh_rz_t, drz_t[t]), self.w_hh_n_t, dghn_t[t]
                 )
-        drz_all = torch.stack(drzs, 2)
-        dgi = torch.cat([drz_all, torch.stack(dns, 2)], 1).view(k, 3 * hid, t_len * b)
-        dgh = torch.cat([drz_all, torch.stack(dghns, 2)], 1).view(k, 3 * hid, t_len * b)
-        d_wih = torch.bmm(dgi, x.transpose(1, 2))
-        d_whh = torch.bmm(dgh, h_prev.reshape(k, hid, t_len * b).transpose(1, 2))
-        return torch.cat(
-            [d_wih.view(k, -1), d_whh.view(k, -1), dgi.sum(2), dgh.sum(2), d_wo.view(k, -1), d_bo],
-            1,
-        )
+        g = self._grad
+        gw_ih, gw_hh, gb_ih, gb_hh, gw_o, gb_o = self._grad_views
+        dgi = ws["dgi"].view(k, 3 * hid, t_len * b)
+        dghn = ws["dghn"].view(k, hid, t_len * b)
+        hp_t = h_prev.reshape(k, hid, t_len * b).transpose(1, 2)  # a view
+        torch.bmm(dgi, xf.transpose(1, 2), out=gw_ih)
+        torch.bmm(dgi[:, : 2 * hid], hp_t, out=gw_hh[:, : 2 * hid])
+        torch.bmm(dghn, hp_t, out=gw_hh[:, 2 * hid :])
+        torch.sum(dgi, 2, out=gb_ih)
+        gb_hh[:, : 2 * hid].copy_(gb_ih[:, : 2 * hid])
+        torch.sum(dghn, 2, out=gb_hh[:, 2 * hid :])
+        torch.bmm(dy, last.transpose(1, 2), out=gw_o)
+        torch.sum(dy, 2, out=gb_o)
+        return g
 
     def adam_step(
         self, g: torch.Tensor, lr: torch.Tensor, weight_decay: float, clip: float | None
