@@ -142,8 +142,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     cfg = info["config"]
     print(f"session   {info['session']}  (created {info['created']})")
+    seeds = cfg.get("seeds") or []
+    if len(seeds) > 1:
+        from grutui.core.config import format_seeds
+
+        seed_text = f"seeds={format_seeds(seeds)}  engine={cfg.get('engine')}"
+    else:
+        seed_text = f"seed={cfg['seed']}"
     print(
-        f"task      {cfg['task']['flavour']}  hidden={cfg['hidden']}  seed={cfg['seed']}  "
+        f"task      {cfg['task']['flavour']}  hidden={cfg['hidden']}  {seed_text}  "
         f"members={info['members']}"
     )
     print(

@@ -140,6 +140,19 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+def format_seeds(seeds: tuple[int, ...] | list[int]) -> str:
+    """The inverse of ``parse_seeds``, runs collapsed: ``(0, 1, 2, 7)`` → ``"0-2,7"``."""
+    parts: list[str] = []
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
 PRESETS: dict[str, TrainConfig] = {
     # The blog's experiment, exactly (see background.md §1).
     "blog": TrainConfig(),

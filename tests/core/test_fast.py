@@ -12,7 +12,7 @@ import pytest
 
 from grutui.core import fast
 from grutui.core.buffered import BufferedWriter
-from grutui.core.config import TrainConfig, parse_seeds
+from grutui.core.config import TrainConfig, format_seeds, parse_seeds
 from grutui.core.errors import ConfigError
 from grutui.core.session import Session, SessionWriter
 from grutui.core.tasks import Dataset
@@ -141,6 +141,12 @@ def test_parse_seeds(text: str, seeds: tuple[int, ...]) -> None:
     assert parse_seeds(text) == seeds
 
 
+def test_format_seeds_round_trips() -> None:
+    for seeds in [(0, 1, 2, 3), (0, 3, 7), (0, 1, 2, 12, 13), (5,)]:
+        assert parse_seeds(format_seeds(seeds)) == seeds
+    assert format_seeds((0, 1, 2, 7)) == "0-2,7"
+
+
 @pytest.mark.parametrize("text", ["", "a", "3-1", "1,1", "0-3,2", "1-", "-1"])
 def test_parse_seeds_rejects(text: str) -> None:
     with pytest.raises(ConfigError):
@@ -211,6 +217,8 @@ def test_cli_seeds_writes_members(tmp_path: Path) -> None:
         assert s.config.seeds == (0, 1, 7) and s.config.engine == "fast"
         assert s.weights(2, member=2)["gru.weight_ih_l0"].shape == (3, 2)
         assert s.metrics.train_loss.shape == (3, 3)
+    info = _cli("info", str(out))
+    assert info.returncode == 0 and "seeds=0-1,7" in info.stdout and "member 2:" in info.stdout
 
 
 @pytest.mark.parametrize(
