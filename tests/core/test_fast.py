@@ -15,7 +15,7 @@ from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig, format_seeds, parse_seeds
 from grutui.core.errors import ConfigError
 from grutui.core.session import Session, SessionWriter
-from grutui.core.tasks import Dataset
+from grutui.core.tasks import Dataset, legacy_choices
 from grutui.core.train import EpochRecord, train
 from tests.conftest import REPO, tiny_config
 
@@ -235,3 +235,13 @@ def test_cli_bad_seeds_or_engine(tmp_path: Path, args: list[str], msg: str) -> N
     assert p.stderr.startswith("grutui: error:") and msg in p.stderr
     assert p.stderr.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("pop, k", [(4, 2), (4, 3), (5, 2), (9, 3), (2, 1)])
+def test_legacy_choices_replays_rng_choice(pop: int, k: int) -> None:
+    """The fast data path behind every ensemble member's blog data set."""
+    for seed in (0, 7, 37):
+        ref = np.random.RandomState(seed)
+        want = np.stack([ref.choice(pop, size=k, replace=False) for _ in range(700)])
+        got = legacy_choices(np.random.RandomState(seed), 700, pop, k)
+        np.testing.assert_array_equal(got, want)
