@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig
 from grutui.core.session import SessionWriter
@@ -39,6 +41,14 @@ def record_run(
         return "diverged"
     writer.event("finish", last.epoch if last else None)
     return "finished"
+
+
+def _loss(values: Any) -> str:
+    """One member's loss, or an ensemble's median over its live members."""
+    if len(values) == 1:
+        return f"{float(values[0]):.4g}"
+    live = values[np.isfinite(values)]
+    return f"{float(np.median(live)):.4g} (median)" if len(live) else "nan"
 
 
 def train_headless(
@@ -79,12 +89,12 @@ def train_headless(
             def update(rec: EpochRecord) -> None:
                 nonlocal test
                 if rec.test_loss is not None:
-                    test = f"{float(rec.test_loss[0]):.4g}"
+                    test = _loss(rec.test_loss)
                 rate = (rec.epoch + 1) / rec.wall_time if rec.wall_time > 0 else 0.0
                 progress.update(
                     task,
                     completed=rec.epoch + 1,
-                    train=f"{float(rec.train_loss[0]):.4g}",
+                    train=_loss(rec.train_loss),
                     test=test,
                     rate=f"{rate:.1f}",
                 )
