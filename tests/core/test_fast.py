@@ -15,7 +15,7 @@ from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig, format_seeds, parse_seeds
 from grutui.core.errors import ConfigError
 from grutui.core.session import Session, SessionWriter
-from grutui.core.tasks import Dataset, legacy_choices
+from grutui.core.tasks import Dataset, legacy_choices, make_datasets
 from grutui.core.train import EpochRecord, train
 from tests.conftest import REPO, tiny_config
 
@@ -83,6 +83,18 @@ def test_ensemble_of_variable_length_members() -> None:
     base = tiny_config(**{"task.flavour": "general", "hidden": 2, "epochs": 3})
     ens = _run(base.replace(engine="fast", seeds=(1, 2)))
     for i, s in enumerate((1, 2)):
+        _assert_same(_run(base.replace(seed=s)), ens, member=i)
+
+
+def test_ensemble_members_of_different_lengths() -> None:
+    # blog flavour with jitter: each seed draws its own sequence length, so members are
+    # padded to the longest and read out at their own last step
+    base = tiny_config(**{"task.seq_len": 10, "task.delta": 0.5, "epochs": 3})
+    seeds = (1, 4, 6)
+    lengths = {make_datasets(base.task, s)[0].x.shape[1] for s in seeds}
+    assert len(lengths) > 1
+    ens = _run(base.replace(engine="fast", seeds=seeds))
+    for i, s in enumerate(seeds):
         _assert_same(_run(base.replace(seed=s)), ens, member=i)
 
 
