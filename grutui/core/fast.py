@@ -10,7 +10,7 @@ time steps, so the cost is per-op overhead, not arithmetic. This path
   copy (no DataLoader, no collation);
 * runs a hand-written GRU forward and backward-through-time over stacked parameters
   (``torch.bmm`` over the member axis), ~100 small ops per step for any K, under
-  ``no_grad`` (no autograd graph);
+  ``no_grad`` (no autograd graph), writing into a preallocated workspace;
 * keeps all parameters of a member in one flat row of a (K, P) tensor, so gradient
   clipping and Adam are a handful of ops for all members at once;
 * never syncs with the host inside an epoch: losses accumulate on the device and are
@@ -407,8 +407,6 @@ def train_fast(
     def dev(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(device)
 
-    # one row per sample (features, steps flattened) so an epoch's shuffle is one
-    # index_select; the last column carries the scaled label
     # features before samples, (K, 2·T + 1, N): an epoch's shuffle is one gather and a
     # batch's inputs a view; the last row is the label / high (the blog's scaling)
     x_tr = dev(
