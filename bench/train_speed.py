@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import statistics
 import sys
@@ -117,7 +118,7 @@ def main() -> None:
     t0 = time.perf_counter()
     make_datasets(preset("blog").task, 1)
     data_s = time.perf_counter() - t0
-    fast.make_datasets = _one_seed_data  # type: ignore[assignment]  # sweeps share data
+    fast.make_datasets = _one_seed_data  # the sweeps share one data set
 
     blog_threads = sorted({1, cores})
     times: dict[str, list[float]] = {}
@@ -131,7 +132,7 @@ def main() -> None:
     fast_recs: list[EpochRecord] = []
     for _ in range(reps):  # alternate, so drifting load hits every path alike
         for th in blog_threads:
-            add(f"blog loop, {th} thread(s)", lambda th=th: blog_epoch(epochs, 1, th))
+            add(f"blog loop, {th} thread(s)", functools.partial(blog_epoch, epochs, 1, th))
         add("grutui reference engine", lambda: grutui_epoch(base)[0])
         s, fast_recs = grutui_epoch(fast1)
         times.setdefault("grutui fast, 1 seed", []).append(s)
