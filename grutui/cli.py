@@ -46,7 +46,7 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--min-lr", "min_lr", float, "LR-on-plateau floor"),
     ("--eval-every", "eval_every", int, "evaluate the test set every N epochs"),
     ("--snapshot-every", "snapshot_every", int, "weight snapshot stride in epochs"),
-    ("--threads", "threads", int, "torch threads (0: all cores)"),
+    ("--threads", "threads", int, "torch threads (0: all cores; fast engine: 1 for small models)"),
     ("--device", "device", str, "auto, cpu, cuda or cuda:N"),
     ("--init", "init", str, "weight init: blog or torch"),
     ("--engine", "engine", str, "trainer: reference (the blog's loop) or fast"),
