@@ -46,9 +46,11 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--min-lr", "min_lr", float, "LR-on-plateau floor"),
     ("--eval-every", "eval_every", int, "evaluate the test set every N epochs"),
     ("--snapshot-every", "snapshot_every", int, "weight snapshot stride in epochs"),
-    ("--threads", "threads", int, "torch threads (0: all cores)"),
+    ("--threads", "threads", int, "torch threads (0: all cores; fast engine: 1 for small models)"),
     ("--device", "device", str, "auto, cpu, cuda or cuda:N"),
     ("--init", "init", str, "weight init: blog or torch"),
+    ("--engine", "engine", str, "trainer: reference (the blog's loop) or fast"),
+    ("--seeds", "seeds", str, "ensemble seeds, e.g. 0-63, 0,3,7 or 0-7,12 (implies --engine fast)"),
     ("--task", "task.flavour", str, "task flavour: blog or general"),
     ("--n-samples", "task.n_samples", int, "data set size (train + test)"),
     ("--train-split", "task.train_split", float, "fraction of samples used for training"),
@@ -86,6 +88,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
         if key in ("grad_clip", "plateau_factor") and v == 0:
             v = None
         changes[key] = v
+    if "seeds" in changes:
+        from grutui.core.config import parse_seeds
+
+        seeds = parse_seeds(changes["seeds"])
+        changes["seeds"] = seeds
+        changes.setdefault("seed", seeds[0])  # what `info` and one-member tools show
+        if len(seeds) > 1:
+            changes.setdefault("engine", "fast")  # only the fast engine trains ensembles
     cfg = cfg.replace(**changes)
     cfg.validate()
     return cfg
@@ -132,8 +142,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     cfg = info["config"]
     print(f"session   {info['session']}  (created {info['created']})")
+    seeds = cfg.get("seeds") or []
+    if len(seeds) > 1:
+        from grutui.core.config import format_seeds
+
+        seed_text = f"seeds={format_seeds(seeds)}  engine={cfg.get('engine')}"
+    else:
+        seed_text = f"seed={cfg['seed']}"
     print(
-        f"task      {cfg['task']['flavour']}  hidden={cfg['hidden']}  seed={cfg['seed']}  "
+        f"task      {cfg['task']['flavour']}  hidden={cfg['hidden']}  {seed_text}  "
         f"members={info['members']}"
     )
     print(

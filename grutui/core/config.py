@@ -30,6 +30,20 @@ class TrainConfig:
     device: str = "auto"  # "auto" → cuda when available, else cpu
     snapshot_every: int = 1  # weight snapshot stride in epochs (the last epoch always)
     threads: int = 0  # torch threads in the training thread; 0 → all cores
+    # "reference": the blog's loop (nn.GRU + DataLoader), one model;
+    # "fast": grutui.core.fast, batched hand-written GRU, K members at once
+    engine: str = "reference"
+    seeds: tuple[int, ...] = ()  # ensemble member seeds (fast engine); () → (seed,)
+
+    def __post_init__(self) -> None:
+        # JSON gives a list; keep the frozen dataclass hashable and comparable
+        if not isinstance(self.seeds, tuple):
+            object.__setattr__(self, "seeds", tuple(self.seeds))
+
+    @property
+    def member_seeds(self) -> tuple[int, ...]:
+        """One seed per ensemble member (a single run is an ensemble of one)."""
+        return self.seeds or (self.seed,)
 
     def validate(self) -> None:
         self.task.validate()
@@ -58,6 +72,18 @@ class TrainConfig:
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         if self.threads < 0:
             raise ConfigError(f"threads must be >= 0, got {self.threads}")
+        if self.engine not in ("reference", "fast"):
+            raise ConfigError(f"engine must be 'reference' or 'fast', got {self.engine!r}")
+        if not all(
+            isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**32 for s in self.seeds
+        ):
+            raise ConfigError(f"seeds must be integers in [0, 2**32), got {list(self.seeds)!r}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("seeds must not repeat")
+        if self.engine == "reference" and self.seeds not in ((), (self.seed,)):
+            raise ConfigError(
+                "the reference engine trains one model: use engine 'fast' for several seeds"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +117,40 @@ class TrainConfig:
         if task_changes:
             cfg = replace(cfg, task=replace(cfg.task, **task_changes))
         return cfg
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"0-63"``, ``"0,3,7"``, ``"0-7,12"`` → the seeds, in order (ranges inclusive)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ConfigError(
+                f"seeds: {part!r} is not a seed or a range (e.g. 0-63, 0,3,7 or 0-7,12)"
+            ) from None
+        if b < a:
+            raise ConfigError(f"seeds: range {part!r} runs backwards")
+        seeds.extend(range(a, b + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: {text!r} names a seed twice")
+    return tuple(seeds)
+
+
+def format_seeds(seeds: tuple[int, ...] | list[int]) -> str:
+    """The inverse of ``parse_seeds``, runs collapsed: ``(0, 1, 2, 7)`` → ``"0-2,7"``."""
+    parts: list[str] = []
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ",".join(parts)
 
 
 PRESETS: dict[str, TrainConfig] = {

@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig
 from grutui.core.session import SessionWriter
 from grutui.core.train import EpochRecord, train
@@ -17,7 +20,7 @@ from grutui.core.train import EpochRecord, train
 
 def record_run(
     records: Iterator[EpochRecord],
-    writer: SessionWriter,
+    writer: SessionWriter | BufferedWriter,
     on_record: Callable[[EpochRecord], None] | None = None,
     stopped: Callable[[], bool] | None = None,
 ) -> str:
@@ -46,6 +49,14 @@ def record_run(
     return "finished"
 
 
+def _loss(values: Any) -> str:
+    """One member's loss, or an ensemble's median over its live members."""
+    if len(values) == 1:
+        return f"{float(values[0]):.4g}"
+    live = values[np.isfinite(values)]
+    return f"{float(np.median(live)):.4g} (median)" if len(live) else "nan"
+
+
 def train_headless(
     cfg: TrainConfig, out: Path, *, overwrite: bool = False, show_progress: bool = True
 ) -> int:
@@ -61,7 +72,8 @@ def train_headless(
     )
 
     console = Console(stderr=True)
-    with SessionWriter(out, cfg, overwrite=overwrite) as writer:
+    # buffered: per-epoch HDF5 writes would cost the fast engine ~20 % (see buffered.py)
+    with SessionWriter(out, cfg, overwrite=overwrite) as session, BufferedWriter(session) as writer:
         writer.event("start", None, source="cli", config=cfg.to_dict())
         test = "n/a"
         progress = Progress(
@@ -83,12 +95,12 @@ def train_headless(
             def update(rec: EpochRecord) -> None:
                 nonlocal test
                 if rec.test_loss is not None:
-                    test = f"{float(rec.test_loss[0]):.4g}"
+                    test = _loss(rec.test_loss)
                 rate = (rec.epoch + 1) / rec.wall_time if rec.wall_time > 0 else 0.0
                 progress.update(
                     task,
                     completed=rec.epoch + 1,
-                    train=f"{float(rec.train_loss[0]):.4g}",
+                    train=_loss(rec.train_loss),
                     test=test,
                     rate=f"{rate:.1f}",
                 )

@@ -26,6 +26,7 @@ import json
 import math
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,6 +242,47 @@ class SessionWriter:
         if now - self._last_flush >= self.flush_interval or last:
             self._f.flush()
             self._last_flush = now
+
+    def append_many(self, recs: Sequence[Any]) -> None:
+        """Append several ``EpochRecord``s with one resize and one write per dataset
+        (what ``grutui.core.buffered.BufferedWriter`` flushes), then flush the file.
+        Same snapshot rule and write order as ``append``."""
+        if not recs:
+            return
+        if not self._started:
+            self._create(recs[0])
+        every, final = self.config.snapshot_every, self.config.epochs - 1
+        snaps = [r for r in recs if r.epoch % every == 0 or r.epoch == final or r.diverged]
+        if snaps:
+            w = self._f["weights"]
+            for name in snaps[0].weights:
+                rows = np.stack([np.asarray(r.weights[name], np.float32) for r in snaps])
+                self._extend(w[name], rows)
+            self._extend(w["epoch"], np.array([r.epoch for r in snaps], np.int64))
+            self.n_snapshots += len(snaps)
+        m = self._f["metrics"]
+        nan = np.full(recs[0].members, np.nan)
+        self._extend(m["train_loss"], np.stack([r.train_loss for r in recs]))
+        self._extend(
+            m["test_loss"],
+            np.stack([r.test_loss if r.test_loss is not None else nan for r in recs]),
+        )
+        self._extend(m["lr"], np.stack([r.lr for r in recs]))
+        self._extend(m["wall_time"], np.array([r.wall_time for r in recs], np.float64))
+        self._extend(m["epoch"], np.array([r.epoch for r in recs], np.int64))  # last
+        self.n_epochs += len(recs)
+        for rec in recs:
+            for ev in rec.events:
+                ev = dict(ev)
+                self.events.append(ev.pop("kind"), rec.epoch, **ev)
+        self._f.flush()
+        self._last_flush = time.monotonic()
+
+    @staticmethod
+    def _extend(ds: h5py.Dataset, rows: np.ndarray) -> None:
+        n = ds.shape[0]
+        ds.resize(n + len(rows), axis=0)
+        ds[n:] = rows
 
     def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
         self.events.append(kind, epoch, **data)

@@ -143,12 +143,49 @@ def blog_generator(
     num_ones = rng.randint(2, min(actual_seq_len - 1, 4))
     x_num = rng.randint(low=0, high=high, size=(n, actual_seq_len, 1))
     x_mask = np.zeros((n, actual_seq_len, 1))
-    y = np.ones((n, 1))
-    for i in range(n):
-        positions = rng.choice(actual_seq_len, size=num_ones, replace=False)
-        x_mask[i, positions] = 1
-        y[i, 0] = np.sum(x_num[i, positions])
+    # the blog: for each sample, positions = rng.choice(L, size=num_ones, replace=False)
+    positions = legacy_choices(rng, n, actual_seq_len, num_ones)
+    rows = np.arange(n)[:, None]
+    x_mask[rows, positions] = 1
+    y = x_num[rows, positions, 0].sum(axis=1, keepdims=True).astype(np.float64)
     return np.append(x_num, x_mask, axis=2), y
+
+
+def _mask(i: int) -> int:
+    for s in (1, 2, 4, 8, 16):
+        i |= i >> s
+    return i
+
+
+def legacy_choices(rng: np.random.RandomState, n: int, pop: int, k: int) -> np.ndarray:
+    """``n`` successive ``rng.choice(pop, size=k, replace=False)`` results, (n, k),
+    bit for bit, ~10× faster (an ensemble generates one data set per seed).
+
+    Legacy ``choice`` without replacement is ``permutation(pop)[:k]``: a Fisher–Yates
+    shuffle whose index for slot ``i`` is the first 32-bit output ``u`` with
+    ``u & mask(i) <= i``. This replays that on blocks of raw outputs
+    (``randint(0, 2**32, dtype=uint32)`` draws exactly one each); ``rng`` ends up past
+    the last output used (the blog draws nothing after these).
+    """
+    steps = [(i, _mask(i)) for i in range(pop - 1, 0, -1)]
+    out = np.empty((n, k), np.int64)
+    block = max(1024, 2 * n * len(steps))
+    raw: list[int] = []
+    pos = 0
+    for s in range(n):
+        arr = list(range(pop))
+        for i, m in steps:
+            while True:
+                if pos == len(raw):
+                    raw = rng.randint(0, 2**32, size=block, dtype=np.uint32).tolist()
+                    pos = 0
+                j = raw[pos] & m
+                pos += 1
+                if j <= i:
+                    break
+            arr[i], arr[j] = arr[j], arr[i]
+        out[s] = arr[:k]
+    return out
 
 
 def general_generator(

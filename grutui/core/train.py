@@ -63,8 +63,14 @@ def reference_error(
 def train(
     config: TrainConfig, should_stop: Callable[[], bool] | None = None
 ) -> Iterator[EpochRecord]:
-    """Train one model per ``config``; yield an ``EpochRecord`` after every epoch."""
+    """Train one model per ``config``; yield an ``EpochRecord`` after every epoch.
+    ``config.engine == "fast"`` hands over to ``grutui.core.fast`` (ensembles too)."""
     config.validate()
+    if config.engine == "fast":
+        from grutui.core.fast import train_fast
+
+        yield from train_fast(config, should_stop)
+        return
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 

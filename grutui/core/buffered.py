@@ -1,0 +1,64 @@
+"""Buffered session writing: epochs reach the disk in blocks, at most ``interval`` late.
+
+``SessionWriter.append`` resizes, writes and flushes about a dozen HDF5 datasets per
+epoch, ~5 ms — a fifth of a fast-engine epoch. ``BufferedWriter`` keeps records in
+memory and writes them with ``SessionWriter.append_many`` (one resize and write per
+dataset per block) when ``interval`` seconds have passed since the last write, on the
+final or a diverged epoch, before any event, and on ``flush``/``close``.
+
+Crash-safety bound: everything written is flushed (same SWMR file, same write order),
+so a killed process keeps every epoch that arrived more than ``interval`` seconds
+before the kill; a Ctrl-C (``KeyboardInterrupt``) or an error loses nothing, because
+``record_run`` logs its ``stop`` event (which flushes first) and ``close`` flushes.
+A live viewer sees new epochs at least every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from grutui.core.session import SessionWriter
+
+DEFAULT_INTERVAL = 0.5  # seconds
+
+
+class BufferedWriter:
+    """``SessionWriter``'s ``append``/``event``/``close`` with block writes."""
+
+    def __init__(self, writer: SessionWriter, interval: float = DEFAULT_INTERVAL) -> None:
+        self.writer = writer
+        self.interval = interval
+        self._buf: list[Any] = []
+        self._last = -math.inf  # the first record is written at once
+
+    @property
+    def n_epochs(self) -> int:
+        return self.writer.n_epochs + len(self._buf)
+
+    def append(self, rec: Any) -> None:
+        self._buf.append(rec)
+        final = rec.epoch == self.writer.config.epochs - 1 or rec.diverged
+        if final or time.monotonic() - self._last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buf:
+            self.writer.append_many(self._buf)
+            self._buf.clear()
+        self._last = time.monotonic()
+
+    def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
+        self.flush()  # events follow the epochs they refer to
+        self.writer.event(kind, epoch, **data)
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+    def __enter__(self) -> BufferedWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

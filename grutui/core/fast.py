@@ -1,0 +1,564 @@
+"""The fast trainer: K models (an ensemble of seeds) as batched tensors, no autograd.
+
+``train_fast(config, should_stop)`` yields the same ``EpochRecord``s as the reference
+trainer (``grutui.core.train``), with one member per seed in ``config.member_seeds``.
+
+Why it is fast: a tiny GRU's epoch is a few million flops spread over ~30 steps × 4
+time steps, so the cost is per-op overhead, not arithmetic. This path
+
+* keeps the data resident on the device and batches by slicing a per-epoch permuted
+  copy (no DataLoader, no collation);
+* runs a hand-written GRU forward and backward-through-time over stacked parameters
+  (``torch.bmm`` over the member axis), ~100 small ops per step for any K, under
+  ``no_grad`` (no autograd graph), writing into a preallocated workspace;
+* keeps all parameters of a member in one flat row of a (K, P) tensor, so gradient
+  clipping and Adam are a handful of ops for all members at once;
+* never syncs with the host inside an epoch: losses accumulate on the device and are
+  read (with the weights) once per epoch, when the record is emitted.
+
+Same maths as the reference: PyTorch's GRU equations, MSE loss, per-member global
+grad-norm clipping (``clip_grad_norm_``'s formula), Adam with L2 weight decay (torch's
+single-tensor update), and ReduceLROnPlateau replayed per member on the host. Each
+member draws its random numbers exactly as the reference run with its seed would: data
+from numpy, init from torch, then each epoch the DataLoader iterator's base seed, the
+RandomSampler's seed and its ``randperm`` (plus the test loader's base seed on evaluation
+epochs). So member k follows the single reference run with seed k up to float rounding
+(summation order differs), tested at ≤1e-5.
+
+Divergence: a member whose train or test loss is not finite gets a ``diverged`` event
+(with ``member`` when K > 1) and is frozen (no more updates, NaN losses afterwards); the
+run stops, with ``EpochRecord.diverged`` set, once every member has diverged — for
+K = 1 exactly the reference behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from grutui.core.config import TrainConfig
+from grutui.core.tasks import Dataset, make_datasets
+from grutui.core.train import REFERENCE_TOLERANCE, EpochRecord, reference_error
+
+# Adam's defaults as the reference uses them; clip_grad_norm_'s epsilon
+BETA1, BETA2, ADAM_EPS, CLIP_EPS = 0.9, 0.999, 1e-8, 1e-6
+# ReduceLROnPlateau defaults the reference relies on
+PLATEAU_THRESHOLD, PLATEAU_EPS = 1e-4, 1e-8
+
+
+def param_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
+    """``AddingGRU``'s parameters in ``named_parameters`` order (the flat row's layout)."""
+    g = 3 * hidden
+    return {
+        "gru.weight_ih_l0": (g, 2),
+        "gru.weight_hh_l0": (g, hidden),
+        "gru.bias_ih_l0": (g,),
+        "gru.bias_hh_l0": (g,),
+        "linear.weight": (1, hidden),
+        "linear.bias": (1,),
+    }
+
+
+def member_init(config: TrainConfig, seed: int) -> tuple[dict[str, np.ndarray], torch.Generator]:
+    """Seed ``seed``'s initial weights and a generator holding torch's RNG state right
+    after the model was built — where the reference run's DataLoader draws start."""
+    from grutui.core.model import AddingGRU
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        params = AddingGRU(2, config.hidden, 1, init=config.init).numpy_params()
+        gen = torch.Generator()
+        gen.set_state(torch.get_rng_state())
+    return params, gen
+
+
+class LoaderDraws:
+    """The reference DataLoaders' consumption of one member's torch RNG."""
+
+    def __init__(self, gen: torch.Generator) -> None:
+        self.gen = gen
+
+    def _draw(self) -> int:
+        return int(torch.empty((), dtype=torch.int64).random_(generator=self.gen).item())
+
+    def train_epoch(self, n: int) -> torch.Tensor:
+        """The order a shuffling loader visits ``n`` samples in this epoch."""
+        self._draw()  # the iterator's base seed (_BaseDataLoaderIter)
+        sampler = torch.Generator()
+        sampler.manual_seed(self._draw())  # RandomSampler without a generator
+        return torch.randperm(n, generator=sampler)
+
+    def test_pass(self) -> None:
+        self._draw()  # iterating the (unshuffled) test loader draws a base seed too
+
+
+@dataclass
+class Plateau:
+    """``ReduceLROnPlateau(mode="min", threshold_mode="rel", cooldown=0)`` for one member."""
+
+    factor: float
+    patience: int
+    min_lr: float
+    best: float = math.inf
+    bad: int = 0
+
+    def step(self, metric: float, lr: float) -> float:
+        if metric < self.best * (1.0 - PLATEAU_THRESHOLD):
+            self.best, self.bad = metric, 0
+        else:
+            self.bad += 1
+        if self.bad > self.patience:
+            self.bad = 0
+            new = max(lr * self.factor, self.min_lr)
+            if lr - new > PLATEAU_EPS:
+                return new
+        return lr
+
+
+def _stack_data(sets: list[Dataset], t_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' model inputs (K, N, T, 2) right-padded to ``t_max``, raw targets (K, N)
+    and lengths (K, N)."""
+    k, n = len(sets), len(sets[0])
+    x = np.zeros((k, n, t_max, 2), np.float32)
+    for i, ds in enumerate(sets):
+        x[i, :, : ds.x.shape[1]] = ds.model_input()
+    y = np.stack([ds.y for ds in sets]).astype(np.float32)
+    lengths = np.stack([ds.lengths for ds in sets]).astype(np.int64)
+    return x, y, lengths
+
+
+class BatchedGRU:
+    """K ``AddingGRU``s as one flat parameter tensor (K, P), with a hand-written
+    forward and backward-through-time and a batched Adam step.
+
+    Layout: features before batch, batch innermost — inputs (K, 2, T, B), states
+    (K, H, B), gates (K, 3H, B) — so gate slices and concatenations are contiguous
+    blocks and every elementwise op streams over B, however small H is. Op count per
+    step matters most (each op costs microseconds of dispatch however small), hence:
+    b_hh's r/z part folded into the input projection (one matmul for all steps),
+    derivative factors computed once for all time steps, weight gradients one ``bmm``
+    over all steps.
+    """
+
+    def __init__(self, flat: torch.Tensor, hidden: int) -> None:
+        self.k, self.h = int(flat.shape[0]), hidden
+        self.p = flat
+        self.shapes = param_shapes(hidden)
+        # views of the flat row: Adam's in-place update keeps them current
+        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = self._split(flat)
+        h = hidden
+        self.w_hh_rz, self.w_hh_n = self.w_hh[:, : 2 * h], self.w_hh[:, 2 * h :]
+        self.w_hh_rz_t, self.w_hh_n_t = self.w_hh_rz.transpose(1, 2), self.w_hh_n.transpose(1, 2)
+        self.b_hh_n = self.b_hh[:, 2 * h :].unsqueeze(2)  # (K, H, 1)
+        self.w_o_t, self.b_o_u = self.w_o.transpose(1, 2), self.b_o.unsqueeze(2)
+        # b_hh's r, z part joins b_ih (b_hh's n part sits inside r ⊙ (W_hn h + b_hn))
+        self.rz_mask = torch.cat([flat.new_ones(2 * h), flat.new_zeros(h)])
+        self.one = flat.new_ones(())
+        # bias + W @ h over the member axis: with one hidden unit the product is an outer
+        # product, a broadcast multiply several times cheaper than bmm
+        self.mm_h = torch.addcmul if h == 1 else torch.baddbmm
+        self.m = torch.zeros_like(flat)
+        self.v = torch.zeros_like(flat)
+        self.steps = 0
+        self._ws: dict[tuple[int, int], dict[str, Any]] = {}
+        self._grad = torch.zeros_like(flat)
+        self._grad_views = self._split(self._grad)
+
+    def _split(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """Per-parameter views (K, *shape) of a flat (K, P) tensor."""
+        views, o = [], 0
+        for shape in self.shapes.values():
+            size = int(np.prod(shape))
+            views.append(flat[:, o : o + size].view(self.k, *shape))
+            o += size
+        return views
+
+    # -- maths -----------------------------------------------------------------------
+    def _workspace(self, t_len: int, b: int) -> dict[str, Any]:
+        """Preallocated activations and gradients for one (T, B) batch shape, with their
+        per-step views: the training step writes into them (``out=``) instead of
+        stacking and concatenating per-step tensors, which costs more than the maths.
+        Reused by every step of that shape (a step's backward is done before the next
+        forward)."""
+        ws = self._ws.get((t_len, b))
+        if ws is not None:
+            return ws
+        k, hid = self.k, self.h
+
+        def buf(c: int, steps: int = t_len) -> torch.Tensor:
+            return self.p.new_zeros(k, c, steps, b)
+
+        hs = buf(hid, t_len + 1)  # h_0 = 0, h_1 .. h_T
+        rz, n, ghn, c, a = buf(2 * hid), buf(hid), buf(hid), buf(2 * hid), buf(hid)
+        dgi, dghn = buf(3 * hid), buf(hid)  # pre-activation grads [r, z, n]; W_hn h + b_hn
+        ws = {
+            "hs": hs,
+            "rz": rz,
+            "n": n,
+            "ghn": ghn,
+            "c": c,  # [ghn ⊙ r(1 − r), (h_prev − n) ⊙ z(1 − z)]
+            "a": a,  # (1 − z)(1 − n²)
+            "dgi": dgi,
+            "dghn": dghn,
+            "h_t": hs.unbind(2),
+            "rz_t": rz.unbind(2),
+            "r_t": rz[:, :hid].unbind(2),
+            "z_t": rz[:, hid:].unbind(2),
+            "n_t": n.unbind(2),
+            "ghn_t": ghn.unbind(2),
+            "cr_t": c[:, :hid].unbind(2),
+            "cz_t": c[:, hid:].unbind(2),
+            "a_t": a.unbind(2),
+            "drz_t": dgi[:, : 2 * hid].unbind(2),
+            "dr_t": dgi[:, :hid].unbind(2),
+            "dz_t": dgi[:, hid : 2 * hid].unbind(2),
+            "dn_t": dgi[:, 2 * hid :].unbind(2),
+            "dghn_t": dghn.unbind(2),
+        }
+        self._ws[(t_len, b)] = ws
+        return ws
+
+    def forward(
+        self, x: torch.Tensor, last_idx: torch.Tensor | None, keep: bool
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Outputs (K, 1, B) for inputs (K, 2, T, B); ``last_idx`` (K, H, 1, B) picks
+        each sequence's last valid step (None: all have length T). With ``keep`` the
+        activations backward() needs are kept (in the workspace) and returned."""
+        k, _, t_len, b = x.shape
+        hid = self.h
+        bias = torch.addcmul(self.b_ih, self.b_hh, self.rz_mask).unsqueeze(2)
+        xf = x.reshape(k, 2, t_len * b)  # a copy unless x is contiguous
+        gi = torch.baddbmm(bias, self.w_ih, xf).view(k, 3 * hid, t_len, b)
+        gi_rz, gi_n = gi[:, : 2 * hid].unbind(2), gi[:, 2 * hid :].unbind(2)
+        act: dict[str, Any] = {"x": xf, "last_idx": last_idx}
+        if keep:
+            ws = act["ws"] = self._workspace(t_len, b)
+            h_t, rz_t, r_t, z_t = ws["h_t"], ws["rz_t"], ws["r_t"], ws["z_t"]
+            n_t, ghn_t = ws["n_t"], ws["ghn_t"]
+            h = h_t[0]
+            for t in range(t_len):
+                if t:
+                    torch.sigmoid(self.mm_h(gi_rz[t], self.w_hh_rz, h), out=rz_t[t])
+                    self.mm_h(self.b_hh_n, self.w_hh_n, h, out=ghn_t[t])
+                else:  # h = 0
+                    torch.sigmoid(gi_rz[0], out=rz_t[0])
+                    ghn_t[0].copy_(self.b_hh_n)
+                torch.tanh(torch.addcmul(gi_n[t], r_t[t], ghn_t[t]), out=n_t[t])
+                h = torch.lerp(n_t[t], h, z_t[t], out=h_t[t + 1])  # (1 − z) ⊙ n + z ⊙ h
+            hall = ws["hs"][:, :, 1:]
+        else:
+            h = x.new_zeros(k, hid, b)
+            hs: list[torch.Tensor] = []
+            for t in range(t_len):
+                if t:
+                    rz = torch.sigmoid(self.mm_h(gi_rz[t], self.w_hh_rz, h))
+                    ghn = self.mm_h(self.b_hh_n, self.w_hh_n, h)
+                else:
+                    rz = torch.sigmoid(gi_rz[0])
+                    ghn = self.b_hh_n
+                n = torch.tanh(torch.addcmul(gi_n[t], rz.narrow(1, 0, hid), ghn))
+                h = torch.lerp(n, h, rz.narrow(1, hid, hid))
+                if last_idx is not None:
+                    hs.append(h)
+            hall = torch.stack(hs, 2) if last_idx is not None else None
+        last = h if last_idx is None else hall.gather(2, last_idx).squeeze(2)
+        act["last"] = last
+        return self.mm_h(self.b_o_u, self.w_o, last), act
+
+    def backward(self, dy: torch.Tensor, act: dict[str, Any]) -> torch.Tensor:
+        """Gradient (K, P) of the loss given dL/dy (K, 1, B), for the last forward with
+        ``keep``. The returned tensor is reused by the next call."""
+        xf, last, last_idx, ws = act["x"], act["last"], act["last_idx"], act["ws"]
+        k, hid = self.k, self.h
+        hs, rz, n, c, a = ws["hs"], ws["rz"], ws["n"], ws["c"], ws["a"]
+        t_len, b = n.shape[2], n.shape[3]
+        h_prev = hs[:, :, :t_len]
+        # derivative factors for all steps at once
+        dsig = torch.addcmul(rz, rz, rz, value=-1)  # σ' = s − s²
+        torch.mul(ws["ghn"], dsig[:, :hid], out=c[:, :hid])
+        torch.mul(h_prev - n, dsig[:, hid:], out=c[:, hid:])
+        dtanh = torch.addcmul(self.one, n, n, value=-1)  # 1 − n²
+        torch.addcmul(dtanh, rz[:, hid:], dtanh, value=-1, out=a)
+        d_last = torch.bmm(self.w_o_t, dy) if hid > 1 else self.w_o_t * dy  # (K, H, B)
+        own = None
+        if last_idx is not None:
+            hall = hs[:, :, 1:]
+            own = torch.zeros_like(hall).scatter_(2, last_idx, d_last.unsqueeze(2)).unbind(2)
+        z_t, r_t, a_t, cr_t, cz_t = ws["z_t"], ws["r_t"], ws["a_t"], ws["cr_t"], ws["cz_t"]
+        dn_t, dr_t, dz_t, drz_t, dghn_t = (
+            ws["dn_t"],
+            ws["dr_t"],
+            ws["dz_t"],
+            ws["drz_t"],
+            ws["dghn_t"],
+        )
+        dh = d_last
+        for t in reversed(range(t_len)):
+            if own is not None:
+                dh = own[t] if t == t_len - 1 else dh + own[t]
+            dn = torch.mul(dh, a_t[t], out=dn_t[t])
+            torch.mul(dn, cr_t[t], out=dr_t[t])
+            torch.mul(dh, cz_t[t], out=dz_t[t])
+            torch.mul(dn, r_t[t], out=dghn_t[t])
+            if t:
+                dh = self.mm_h(
+                    torch.baddbmm(dh * z_t[t], self.w_hh_rz_t, drz_t[t]), self.w_hh_n_t, dghn_t[t]
+                )
+        g = self._grad
+        gw_ih, gw_hh, gb_ih, gb_hh, gw_o, gb_o = self._grad_views
+        dgi = ws["dgi"].view(k, 3 * hid, t_len * b)
+        dghn = ws["dghn"].view(k, hid, t_len * b)
+        hp_t = h_prev.reshape(k, hid, t_len * b).transpose(1, 2)  # a view
+        torch.bmm(dgi, xf.transpose(1, 2), out=gw_ih)
+        torch.bmm(dgi[:, : 2 * hid], hp_t, out=gw_hh[:, : 2 * hid])
+        torch.bmm(dghn, hp_t, out=gw_hh[:, 2 * hid :])
+        torch.sum(dgi, 2, out=gb_ih)
+        gb_hh[:, : 2 * hid].copy_(gb_ih[:, : 2 * hid])
+        torch.sum(dghn, 2, out=gb_hh[:, 2 * hid :])
+        torch.bmm(dy, last.transpose(1, 2), out=gw_o)
+        torch.sum(dy, 2, out=gb_o)
+        return g
+
+    def adam_step(
+        self, g: torch.Tensor, lr: torch.Tensor, weight_decay: float, clip: float | None
+    ) -> None:
+        """Clip each member's gradient to norm ``clip``, then torch's Adam update with
+        per-member learning rates ``lr`` (K, 1); ``g`` is overwritten."""
+        if clip is not None:  # clip_grad_norm_: g × min(1, clip / (‖g‖ + 1e-6))
+            norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+            g.mul_(norm.add_(CLIP_EPS).reciprocal_().mul_(clip).clamp_(max=1.0))
+        self.steps += 1
+        if weight_decay:
+            g.add_(self.p, alpha=weight_decay)
+        self.m.lerp_(g, 1 - BETA1)
+        self.v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+        bc1 = 1 - BETA1**self.steps
+        bc2_sqrt = (1 - BETA2**self.steps) ** 0.5
+        # lr/bc1 · m / (√v/√bc2 + eps), with √bc2 moved out of the denominator (one op less)
+        denom = self.v.sqrt().add_(ADAM_EPS * bc2_sqrt)
+        self.p.addcdiv_(self.m * lr, denom, value=-bc2_sqrt / bc1)
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        """Every member's parameters, name → (K, *shape), copied off the device."""
+        flat = self.p.detach().to("cpu", copy=True).numpy()
+        out, o = {}, 0
+        for name, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            out[name] = flat[:, o : o + size].reshape(self.k, *shape)
+            o += size
+        return out
+
+
+# Below this many elements per (member × batch × hidden) tensor, extra intra-op threads
+# cost more in wake-ups than they save (and suffer most from a busy machine).
+PARALLEL_MIN_ELEMENTS = 2**15
+
+
+def auto_threads(elements: int) -> int:
+    """``threads = 0``: one thread for small tensors, every core for big ones."""
+    return (os.cpu_count() or 1) if elements >= PARALLEL_MIN_ELEMENTS else 1
+
+
+def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
+    """(K, B) lengths → the (K, H, 1, B) gather index of each sequence's last step."""
+    k, b = lengths.shape
+    return (lengths - 1).view(k, 1, 1, b).expand(k, hidden, 1, b)
+
+
+def train_fast(
+    config: TrainConfig, should_stop: Callable[[], bool] | None = None
+) -> Iterator[EpochRecord]:
+    """Train one model per seed in ``config.member_seeds``; yield an ``EpochRecord``
+    (arrays over the K members) after every epoch."""
+    config.validate()
+    from grutui.core.model import resolve_device
+
+    stop = should_stop or (lambda: False)
+    device = resolve_device(config.device)
+    seeds = config.member_seeds
+    k, hid, bs = len(seeds), config.hidden, config.batch_size
+    torch.set_num_threads(config.threads or auto_threads(k * bs * hid))  # per-thread
+    high = float(config.task.high)
+
+    inits: list[dict[str, np.ndarray]] = []
+    draws: list[LoaderDraws] = []
+    trains: list[Dataset] = []
+    tests: list[Dataset] = []
+    for s in seeds:
+        tr, te = make_datasets(config.task, s)
+        params, gen = member_init(config, s)
+        trains.append(tr)
+        tests.append(te)
+        inits.append(params)
+        draws.append(LoaderDraws(gen))
+    t_max = max(ds.x.shape[1] for ds in trains + tests)
+    n_train, n_test = len(trains[0]), len(tests[0])
+    x_np, y_np, len_np = _stack_data(trains, t_max)
+    xt_np, yt_np, lent_np = _stack_data(tests, t_max)
+    fixed = bool(np.all(len_np == t_max) and np.all(lent_np == t_max))
+
+    def dev(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).to(device)
+
+    # features before samples, (K, 2·T + 1, N): an epoch's shuffle is one gather and a
+    # batch's inputs a view; the last row is the label / high (the blog's scaling)
+    x_tr = dev(
+        np.concatenate(
+            [
+                x_np.transpose(0, 3, 2, 1).reshape(k, 2 * t_max, n_train),
+                (y_np / np.float32(high))[:, None],
+            ],
+            1,
+        )
+    )
+    len_tr = dev(len_np)
+    x_te = dev(np.ascontiguousarray(xt_np.transpose(0, 3, 2, 1)))  # (K, 2, T, N)
+    y_te = dev(yt_np)
+    len_te = dev(lent_np)
+
+    names = list(param_shapes(hid))
+    flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in names], 1)
+    net = BatchedGRU(torch.from_numpy(flat0.astype(np.float32)).to(device), hid)
+    lrs = np.full(k, config.lr, dtype=np.float64)
+    plateaus = [
+        Plateau(config.plateau_factor, config.plateau_patience, config.min_lr)
+        for _ in range(k)
+        if config.plateau_factor is not None
+    ]
+    alive = np.ones(k, dtype=bool)
+
+    def device_lr() -> torch.Tensor:
+        # a diverged member trains on with lr 0 (and zeroed moments): frozen
+        return torch.from_numpy((lrs * alive).astype(np.float32)[:, None]).to(device)
+
+    lr_t = device_lr()
+    alive_t = torch.ones(k, 1, dtype=torch.bool, device=device)
+    tag = k > 1  # events name their member only in ensembles (K = 1 reads as the reference)
+
+    def member(i: int) -> dict[str, Any]:
+        return {"member": i} if tag else {}
+
+    probe_n = min(64, n_test)
+
+    def check_reference(params: dict[str, np.ndarray]) -> float:
+        """The trainer's guard that grutui's numpy gate function (what the debugger
+        shows) computes what was trained, for every live member."""
+        with torch.no_grad():
+            li = None if fixed else _last_index(len_te[:, :probe_n], hid)
+            out = net.forward(x_te[..., :probe_n], li, keep=False)[0].transpose(1, 2).cpu().numpy()
+        err = 0.0
+        for i in np.flatnonzero(alive):
+            p = {n: v[i] for n, v in params.items()}
+            err = max(err, reference_error(p, out[i], xt_np[i, :probe_n], lent_np[i, :probe_n]))
+        if not err <= REFERENCE_TOLERANCE:
+            raise RuntimeError(
+                f"batched GRU and grutui's gate function disagree by {err:.3g} "
+                f"(> {REFERENCE_TOLERANCE:g}): the debugger would show different maths"
+            )
+        return err
+
+    def evaluate() -> torch.Tensor:
+        """Test MSE in raw units per member, in the reference's test batches."""
+        total = torch.zeros(k, dtype=torch.float64, device=device)
+        for a in range(0, n_test, bs):
+            xb = x_te[..., a : a + bs]
+            li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
+            out = net.forward(xb, li, keep=False)[0][:, 0] * high
+            total += (out - y_te[:, a : a + bs]).square().sum(1)
+        return total / n_test
+
+    init_params = net.numpy_params()
+    check_reference(init_params)
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        lr_epoch = lrs.copy()
+        perm = torch.stack([d.train_epoch(n_train) for d in draws])
+        if device.type == "cuda":
+            perm = perm.pin_memory()
+        perm = perm.to(device, non_blocking=True)
+        with torch.no_grad():
+            xe = x_tr.gather(2, perm.unsqueeze(1).expand_as(x_tr))
+            le = None if fixed else len_tr.gather(1, perm)
+            running = torch.zeros(k, dtype=torch.float64, device=device)
+            for a in range(0, n_train, bs):
+                if stop():
+                    return
+                rows = xe[..., a : a + bs]  # (K, 2·T + 1, B), a view
+                xb = rows[:, :-1].view(k, 2, t_max, -1)  # (K, 2, T, B)
+                li = None if le is None else _last_index(le[:, a : a + bs], hid)
+                y, act = net.forward(xb, li, keep=True)
+                diff = y - rows[:, -1:]  # (K, 1, B)
+                nb = diff.shape[2]
+                running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
+                g = net.backward(diff * (2.0 / nb), act)
+                if not alive.all():
+                    g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
+                net.adam_step(g, lr_t, config.weight_decay, config.grad_clip)
+            train_loss = (running / n_train).cpu().numpy()
+        events: list[dict[str, Any]] = []
+        dead = ~alive
+        train_loss[dead] = np.nan
+        newly = alive & ~np.isfinite(train_loss)
+        by_train = newly.copy()  # these were not evaluated (the reference skips it)
+        test_loss = None
+        if epoch % config.eval_every == 0 and (alive & ~newly).any():
+            for d in draws:
+                d.test_pass()
+            with torch.no_grad():
+                test_loss = evaluate().cpu().numpy()
+            test_loss[dead | newly] = np.nan
+            newly |= alive & ~np.isfinite(test_loss)
+            for i in np.flatnonzero(alive & ~newly):
+                if plateaus:
+                    new = plateaus[i].step(float(test_loss[i]), float(lrs[i]))
+                    if new != lrs[i]:
+                        events.append(
+                            {
+                                "kind": "lr_change",
+                                "old": float(lrs[i]),
+                                "new": new,
+                                **member(int(i)),
+                            }
+                        )
+                        lrs[i] = new
+        for i in np.flatnonzero(newly):
+            events.append(
+                {
+                    "kind": "diverged",
+                    "train_loss": float(train_loss[i]),
+                    "test_loss": None if test_loss is None or by_train[i] else float(test_loss[i]),
+                    **member(int(i)),
+                }
+            )
+        if newly.any():
+            alive &= ~newly
+            gone = torch.from_numpy(newly).to(device)
+            net.m[gone] = 0.0
+            net.v[gone] = 0.0
+            alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
+        if test_loss is not None or newly.any():
+            lr_t = device_lr()
+        all_diverged = not alive.any()
+        params = net.numpy_params()
+        if epoch == config.epochs - 1 and not all_diverged:
+            check_reference(params)
+        yield EpochRecord(
+            epoch=epoch,
+            train_loss=train_loss,
+            test_loss=test_loss,
+            lr=lr_epoch,
+            wall_time=time.perf_counter() - start,
+            weights=params,
+            initial_weights=init_params if epoch == 0 else None,
+            events=events,
+            diverged=all_diverged,
+        )
+        if all_diverged:
+            return
