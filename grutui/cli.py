@@ -1,4 +1,4 @@
-"""Command line: ``grutui [open|new|train|info|trace|ood|transitions|compare|import-blog|export]``.
+"""Command line: ``grutui [open|new|train|resume|replay|info|trace|ood|...|export]``.
 
 Start-up stays light: torch, rich and textual are imported only by the subcommands
 that need them. Every user error is one line on stderr and exit status 2.
@@ -234,6 +234,41 @@ def cmd_new(args: argparse.Namespace) -> int:
     return run_app(new=(cfg, out, args.force))
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    from grutui.core.resume import resume_headless
+
+    return resume_headless(Path(args.session), args.epochs)
+
+
+def parse_speed(text: str) -> float | None:
+    """``--speed``: ``auto`` (None: the timeline's default) or a positive factor."""
+    from grutui.core.errors import ConfigError
+
+    if text == "auto":
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError(f"--speed must be a positive number or 'auto', got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise ConfigError(f"--speed must be a positive number or 'auto', got {text!r}")
+    return v
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from grutui.core.replay import Timeline
+    from grutui.core.session import Session
+
+    speed = parse_speed(args.speed)
+    with Session(args.session) as s:  # fail fast with a clear line before the UI starts
+        timeline = Timeline.from_session(s)
+    if speed is None:
+        speed = timeline.default_speed
+    from grutui.ui.app import run_app
+
+    return run_app(session=Path(args.session), replay=speed)
+
+
 # -- analyses (issue 6) ------------------------------------------------------------------
 
 
@@ -372,6 +407,25 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train without the UI, with a progress bar")
     add_train_options(t)
     t.set_defaults(func=cmd_train)
+
+    rs = sub.add_parser("resume", help="continue a stopped or killed run from its last saved state")
+    rs.add_argument("session", type=Path)
+    rs.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="new total number of epochs (default: the session's own)",
+    )
+    rs.set_defaults(func=cmd_resume)
+
+    rp = sub.add_parser("replay", help="replay a recorded session in the app")
+    rp.add_argument("session", type=Path)
+    rp.add_argument(
+        "--speed",
+        default="auto",
+        help="replay speed factor, or auto (a whole run in about 45 s, never slower than 1)",
+    )
+    rp.set_defaults(func=cmd_replay)
 
     i = sub.add_parser("info", help="config, epochs recorded and final losses of a session")
     i.add_argument("session", type=Path)

@@ -37,6 +37,8 @@ import numpy as np
 from grutui import __version__
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, SessionError
+from grutui.core.state import StateSaver
+from grutui.core.state import state_path as state_file
 
 FORMAT = "grutui-session"
 FORMAT_VERSION = 1
@@ -147,25 +149,70 @@ class SessionWriter:
         *,
         overwrite: bool = False,
         flush_interval: float = 0.0,
+        resume_after: int | None = None,
+        state_interval: float = 1.0,
     ) -> None:
+        """``resume_after=k`` reopens an existing session to continue it after epoch k:
+        rows of later epochs (recorded after the last saved state) are dropped, to be
+        recomputed identically. ``state_interval``: seconds between resumable-state
+        saves (see ``grutui.core.state.StateSaver``)."""
         self.dir = Path(path)
-        if (self.dir / H5_NAME).exists() and not overwrite:
+        if resume_after is None and (self.dir / H5_NAME).exists() and not overwrite:
             raise SessionError(f"session {self.dir} already exists (choose another --out)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.flush_interval = flush_interval
         self._last_flush = 0.0
-        self._f = h5py.File(self.dir / H5_NAME, "w", libver="latest")
-        a = self._f.attrs
-        a["format"] = FORMAT
-        a["format_version"] = FORMAT_VERSION
-        a["config"] = config.to_json()
-        a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-        a["grutui_version"] = __version__
-        self.events = EventLog(self.dir / EVENTS_NAME)
         self._started = False
         self.n_epochs = 0
         self.n_snapshots = 0
+        self._clock_logged = False
+        self.write_error: OSError | None = None  # set when a write failed (disk full)
+        if resume_after is not None:
+            self._reopen(resume_after)
+        else:
+            self._f = h5py.File(self.dir / H5_NAME, "w", libver="latest")
+            a = self._f.attrs
+            a["format"] = FORMAT
+            a["format_version"] = FORMAT_VERSION
+            a["config"] = config.to_json()
+            a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+            a["grutui_version"] = __version__
+            state_file(self.dir).unlink(missing_ok=True)  # an overwritten run's state
+        self.events = EventLog(self.dir / EVENTS_NAME)
+        self.states = StateSaver(self.dir, state_interval, before_save=self._flush_file)
+
+    def _reopen(self, after: int) -> None:
+        """Open for appending after epoch ``after`` (before SWMR mode: attributes and
+        shrinking are allowed only then)."""
+        try:
+            f = h5py.File(self.dir / H5_NAME, "r+", libver="latest")
+        except OSError as exc:
+            raise SessionError(f"{self.dir}: cannot reopen the session to resume ({exc})") from None
+        self._f = f
+        f.attrs["config"] = self.config.to_json()
+        if "metrics" not in f:
+            raise SessionError(f"{self.dir}: no epochs recorded, nothing to resume")
+        m, w = f["metrics"], f["weights"]
+        n = min(m[k].shape[0] for k in m)
+        keep = int(np.searchsorted(m["epoch"][:n], after, side="right"))
+        if keep == 0 or int(m["epoch"][keep - 1]) != after:
+            raise SessionError(f"{self.dir}: epoch {after} of the saved state is not recorded")
+        for k in m:
+            m[k].resize(keep, axis=0)
+        s = min(w[k].shape[0] for k in w)
+        skeep = int(np.searchsorted(w["epoch"][:s], after, side="right"))
+        for k in w:
+            w[k].resize(skeep, axis=0)
+        f.flush()
+        f.swmr_mode = True
+        self._started = True
+        self.n_epochs = keep
+        self.n_snapshots = skeep
+
+    def _flush_file(self) -> None:
+        self._f.flush()
+        self._last_flush = time.monotonic()
 
     def _create(self, rec: Any) -> None:
         f = self._f
@@ -227,6 +274,10 @@ class SessionWriter:
         self._append(m["wall_time"], rec.wall_time)
         self._append(m["epoch"], rec.epoch)  # last: this row is now complete
         self.n_epochs += 1
+        if not self._clock_logged:
+            # anchors this process's wall_time to unix time, for replay timelines
+            self.events.append("clock", rec.epoch, wall_time=rec.wall_time)
+            self._clock_logged = True
         for ev in rec.events:
             ev = dict(ev)
             self.events.append(ev.pop("kind"), rec.epoch, **ev)
@@ -234,15 +285,24 @@ class SessionWriter:
         if now - self._last_flush >= self.flush_interval or last:
             self._f.flush()
             self._last_flush = now
+        if rec.state is not None:
+            self.states.offer(rec.state, force=last)
 
     def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
         self.events.append(kind, epoch, **data)
 
     def close(self) -> None:
-        if self._f.id.valid:
-            self._f.flush()
-            self._f.close()
-        self.events.close()
+        """Flush and close; the newest state is saved so a stopped run can resume
+        from its last complete epoch."""
+        try:
+            if self._f.id.valid:
+                try:
+                    self._f.flush()
+                    self.states.flush()
+                finally:
+                    self._f.close()
+        finally:
+            self.events.close()
 
     def __enter__(self) -> SessionWriter:
         return self
