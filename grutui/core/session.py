@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import struct
 import time
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from grutui.core.state import state_path as state_file
 FORMAT = "grutui-session"
 FORMAT_VERSION = 1
 H5_NAME = "session.h5"
+PART_NAME = "session.h5.part"  # a session being created (see SessionWriter)
 EVENTS_NAME = "events.jsonl"
 METRICS = ("train_loss", "test_loss", "lr")
 _CHUNK = 256
@@ -139,6 +142,13 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def _open_read(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    except OSError:  # a file never switched to SWMR mode (e.g. written by other tools)
+        return h5py.File(path, "r")
+
+
 class SessionWriter:
     """Writes one session. Datasets are created from the first record's shapes."""
 
@@ -150,12 +160,12 @@ class SessionWriter:
         overwrite: bool = False,
         flush_interval: float = 0.0,
         resume_after: int | None = None,
-        state_interval: float = 1.0,
+        state_overhead: float = 0.02,
     ) -> None:
         """``resume_after=k`` reopens an existing session to continue it after epoch k:
         rows of later epochs (recorded after the last saved state) are dropped, to be
-        recomputed identically. ``state_interval``: seconds between resumable-state
-        saves (see ``grutui.core.state.StateSaver``)."""
+        recomputed identically. ``state_overhead``: the share of time spent saving the
+        resumable state (see ``grutui.core.state.StateSaver``)."""
         self.dir = Path(path)
         if resume_after is None and (self.dir / H5_NAME).exists() and not overwrite:
             raise SessionError(f"session {self.dir} already exists (choose another --out)")
@@ -168,47 +178,90 @@ class SessionWriter:
         self.n_snapshots = 0
         self._clock_logged = False
         self.write_error: OSError | None = None  # set when a write failed (disk full)
+        # The file is built under a temporary name and renamed into place once it is in
+        # SWMR mode: before that a kill could leave half-written HDF5 metadata; after,
+        # SWMR's ordered flushes keep it readable at every moment.
+        self._final = self.dir / H5_NAME
+        self._part = self.dir / PART_NAME
+        self._published = False
         if resume_after is not None:
             self._reopen(resume_after)
         else:
-            self._f = h5py.File(self.dir / H5_NAME, "w", libver="latest")
+            # --force, or a run killed before its first epoch: nothing of the old run
+            # may leak into the new one
+            for old in (self._final, self.dir / EVENTS_NAME, state_file(self.dir)):
+                old.unlink(missing_ok=True)
+            self._f = h5py.File(self._part, "w", libver="latest")
             a = self._f.attrs
             a["format"] = FORMAT
             a["format_version"] = FORMAT_VERSION
             a["config"] = config.to_json()
             a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
             a["grutui_version"] = __version__
-            state_file(self.dir).unlink(missing_ok=True)  # an overwritten run's state
         self.events = EventLog(self.dir / EVENTS_NAME)
-        self.states = StateSaver(self.dir, state_interval, before_save=self._flush_file)
+        self.states = StateSaver(self.dir, state_overhead, before_save=self._flush_file)
 
     def _reopen(self, after: int) -> None:
-        """Open for appending after epoch ``after`` (before SWMR mode: attributes and
-        shrinking are allowed only then)."""
+        """Rebuild the session under the temporary name with the rows up to epoch
+        ``after``, then publish it. A killed SWMR writer leaves its file flagged as
+        open for writing, which HDF5 refuses to reopen for writing (``h5clear`` would
+        be needed) but reads fine; copying also means a kill during the resume leaves
+        the session exactly as it was."""
         try:
-            f = h5py.File(self.dir / H5_NAME, "r+", libver="latest")
+            src = _open_read(self._final)
         except OSError as exc:
-            raise SessionError(f"{self.dir}: cannot reopen the session to resume ({exc})") from None
-        self._f = f
-        f.attrs["config"] = self.config.to_json()
-        if "metrics" not in f:
+            raise SessionError(f"{self.dir}: cannot read the session to resume ({exc})") from None
+        try:
+            self._f = h5py.File(self._part, "w", libver="latest")
+            self._copy_through(src, self._f, after)
+            self._f.flush()
+            self._f.swmr_mode = True
+        except BaseException:
+            if getattr(self, "_f", None) is not None and self._f.id.valid:
+                self._f.close()
+            self._part.unlink(missing_ok=True)
+            raise
+        finally:
+            src.close()
+        self._publish()
+        self._started = True
+
+    def _copy_through(self, src: h5py.File, dst: h5py.File, after: int) -> None:
+        if not isinstance(src.get("metrics"), h5py.Group):
             raise SessionError(f"{self.dir}: no epochs recorded, nothing to resume")
-        m, w = f["metrics"], f["weights"]
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+        dst.attrs["config"] = self.config.to_json()
+        m, w = src["metrics"], src["weights"]
         n = min(m[k].shape[0] for k in m)
         keep = int(np.searchsorted(m["epoch"][:n], after, side="right"))
         if keep == 0 or int(m["epoch"][keep - 1]) != after:
             raise SessionError(f"{self.dir}: epoch {after} of the saved state is not recorded")
-        for k in m:
-            m[k].resize(keep, axis=0)
         s = min(w[k].shape[0] for k in w)
         skeep = int(np.searchsorted(w["epoch"][:s], after, side="right"))
-        for k in w:
-            w[k].resize(skeep, axis=0)
-        f.flush()
-        f.swmr_mode = True
-        self._started = True
+        for group, rows in (("metrics", keep), ("weights", skeep)):
+            g = dst.create_group(group)
+            for name, ds in src[group].items():
+                out = g.create_dataset(
+                    name,
+                    (rows, *ds.shape[1:]),
+                    ds.dtype,
+                    maxshape=ds.maxshape,
+                    chunks=ds.chunks,
+                    fillvalue=ds.fillvalue,
+                )
+                for i in range(0, rows, 4096):
+                    out[i : i + 4096] = ds[i : min(rows, i + 4096)]
+        for name in src:
+            if name not in ("metrics", "weights"):
+                src.copy(src[name], dst, name)
         self.n_epochs = keep
         self.n_snapshots = skeep
+
+    def _publish(self) -> None:
+        if not self._published:
+            os.replace(self._part, self._final)
+            self._published = True
 
     def _flush_file(self) -> None:
         self._f.flush()
@@ -241,6 +294,7 @@ class SessionWriter:
             if rec.initial_weights is not None:
                 init.create_dataset(name, data=np.asarray(rec.initial_weights[name], np.float32))
         f.swmr_mode = True
+        self._publish()
         self._started = True
 
     @staticmethod
@@ -301,6 +355,7 @@ class SessionWriter:
                     self.states.flush()
                 finally:
                     self._f.close()
+                self._publish()  # a run stopped before its first epoch
         finally:
             self.events.close()
 
@@ -335,6 +390,11 @@ class Session:
             raise SessionError(f"no session at {p}")
         h5 = session_file(p)
         if not h5.is_file():
+            if (h5.parent / PART_NAME).is_file():
+                raise SessionError(
+                    f"{p} has no epoch recorded: training is starting, or was killed before "
+                    "its first epoch"
+                )
             raise SessionError(f"{p} is not a grutui session (no {H5_NAME} in it)")
         self.path = h5
         self.dir = h5.parent
