@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from grutui.core.errors import SessionError
 from grutui.core.session import H5_NAME, Session
 from grutui.core.state import STATE_NAME, load_state
