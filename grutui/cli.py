@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +115,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from grutui.core.session import Session
 
     with Session(args.session) as s:
+        events = s.events()
         info: dict[str, Any] = {
             "session": str(s.dir),
             "created": s.created,
@@ -125,7 +127,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             "snapshots": len(s.snapshot_epochs),
             "parameters": {k: list(v) for k, v in s.param_shapes.items()},
             "final": [s.final_losses(m) for m in range(s.members)],
-            "events": len(s.events()),
+            "events": len(events),
+            **_history(events),
         }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -144,6 +147,19 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"recorded  {info['epochs_recorded']} epochs ({info['first_epoch']}..{info['last_epoch']}),"
         f" {info['snapshots']} weight snapshots, {info['events']} events"
     )
+    if info["resumed_from"]:
+        froms = ", ".join(str(e) for e in info["resumed_from"])
+        print(f"resumed   {len(info['resumed_from'])}× (from epoch {froms})")
+    if info["diverged"] is not None:
+        d = info["diverged"]
+        print(
+            f"stopped   diverged at epoch {d['epoch']} (train loss {d['train_loss']}, "
+            f"test loss {d['test_loss']}): the snapshots before it are finite"
+        )
+    elif info["stopped"] is not None:
+        st = info["stopped"]
+        extra = f": {st['error']}" if st.get("error") else ""
+        print(f"stopped   {st['reason']} after epoch {st['epoch']}{extra}")
     for m, fl in enumerate(info["final"]):
         tag = f"member {m}: " if info["members"] > 1 else ""
         tr, te = fl["train_loss"], fl["test_loss"]
@@ -152,6 +168,30 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"test loss {_num(te)} (raw units)"
         )
     return 0
+
+
+def _finite(v: Any) -> Any:
+    """JSON has no NaN/inf: a non-finite loss is shown as its name."""
+    return str(v) if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _history(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Divergence, stops and resumes from the event log, for ``info``."""
+    diverged = None
+    stopped = None
+    resumed: list[Any] = []
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "diverged":
+            diverged = {k: _finite(ev.get(k)) for k in ("epoch", "train_loss", "test_loss")}
+        elif kind == "stop" and ev.get("reason") != "diverged":
+            stopped = {k: ev.get(k) for k in ("epoch", "reason", "error")}
+        elif kind == "resume" and ev.get("source") == "snapshot":
+            resumed.append(ev.get("from_epoch", ev.get("epoch")))
+            diverged = stopped = None  # what came before was continued
+        elif kind == "finish":
+            stopped = None
+    return {"diverged": diverged, "stopped": stopped, "resumed_from": resumed}
 
 
 def _num(v: float | None) -> str:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,7 @@ for line in sys.stdin:
 class ForkServer:
     def __init__(self, logs: Path) -> None:
         logs.mkdir()
+        self.logs = logs
         env = {**os.environ, "PYTHONPATH": str(REPO), "KILL_LOGS": str(logs)}
         self.p = subprocess.Popen(
             [sys.executable, "-c", SERVER],
@@ -107,8 +109,44 @@ def _live_epochs(d: Path) -> int | None:
         return None  # only while the file is being created
 
 
-def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
-    server = ForkServer(tmp_path / "logs")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    fs = ForkServer(tmp_path_factory.mktemp("fork") / "logs")
+    yield fs
+    fs.close()
+
+
+def test_a_reader_follows_a_live_writer_without_harm(server: ForkServer, tmp_path: Path) -> None:
+    d = tmp_path / "live"
+    epochs = 100
+    pid = server.run(["train", *ARGS, "--epochs", str(epochs), "--out", str(d)])
+    deadline = time.monotonic() + 60
+    while not (d / H5_NAME).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    seen = []
+    with Session(d) as s:
+        while s.n_epochs < epochs:
+            assert time.monotonic() < deadline
+            s.refresh()
+            n = s.n_epochs
+            assert s.metrics.epoch.tolist() == list(range(n))  # never a half-written row
+            assert len(s.snapshot_epochs) == n
+            if n:
+                w = s.weights(n - 1)
+                assert all(np.isfinite(v).all() for v in w.values())
+                seen.append((n, float(s.metrics.train_loss[n - 1, 0]), w))
+            time.sleep(0.01)
+    assert os.WEXITSTATUS(server.wait(pid)) == 0
+    assert len({n for n, _, _ in seen}) > 5  # it really read a growing file
+    with Session(d) as s:  # what the reader saw is what the file holds
+        for n, loss, w in seen:
+            assert s.metrics.train_loss[n - 1, 0] == loss
+            for k, v in s.weights(n - 1).items():
+                np.testing.assert_array_equal(v, w[k])
+
+
+def test_kill_9_at_random_moments_then_resume(server: ForkServer, tmp_path: Path) -> None:
     cfg = tiny_config(
         epochs=EPOCHS, eval_every=7, plateau_patience=0, lr=0.01, **{"task.n_samples": 300}
     )
@@ -119,33 +157,30 @@ def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     d = tmp_path / "run"
     rnd = random.Random(1234)
     kills = 0
-    try:
-        while kills < KILLS:
-            resumable = (d / STATE_NAME).is_file()
-            floor = load_state(d).epoch + 1 if resumable else 0
-            if floor == EPOCHS:
-                break
-            argv = ["resume", str(d)] if resumable else ["train", *ARGS, "--out", str(d), "--force"]
-            pid = server.run(argv)
-            time.sleep(rnd.uniform(0.0, 1.0))
-            seen = _live_epochs(d) if (d / H5_NAME).exists() else None
-            os.kill(pid, signal.SIGKILL)
-            status = server.wait(pid)
-            if os.WIFEXITED(status):
-                log = (tmp_path / "logs" / str(pid)).read_text()
-                assert os.WEXITSTATUS(status) == 0, f"{argv}: {log}"
-                break  # finished before the kill
-            assert os.WTERMSIG(status) == signal.SIGKILL
-            kills += 1
-            if not (d / H5_NAME).exists():
-                with pytest.raises(SessionError, match="killed before its first epoch"):
-                    Session(d)
-                continue  # killed before the first epoch was recorded
-            n = _check_intact(d, ref_loss, ref_w)
-            if seen is not None:
-                assert n >= min(seen, floor)
-    finally:
-        server.close()
+    while kills < KILLS:
+        resumable = (d / STATE_NAME).is_file()
+        floor = load_state(d).epoch + 1 if resumable else 0
+        if floor == EPOCHS:
+            break
+        argv = ["resume", str(d)] if resumable else ["train", *ARGS, "--out", str(d), "--force"]
+        pid = server.run(argv)
+        time.sleep(rnd.uniform(0.0, 1.0))
+        seen = _live_epochs(d) if (d / H5_NAME).exists() else None
+        os.kill(pid, signal.SIGKILL)
+        status = server.wait(pid)
+        if os.WIFEXITED(status):
+            log = (server.logs / str(pid)).read_text()
+            assert os.WEXITSTATUS(status) == 0, f"{argv}: {log}"
+            break  # finished before the kill
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        kills += 1
+        if not (d / H5_NAME).exists():
+            with pytest.raises(SessionError, match="killed before its first epoch"):
+                Session(d)
+            continue  # killed before the first epoch was recorded
+        n = _check_intact(d, ref_loss, ref_w)
+        if seen is not None:
+            assert n >= min(seen, floor)
     assert kills >= KILLS // 2
     # the real entry point finishes the run: same numbers as never killed
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import struct
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,20 +104,56 @@ def _check_not_truncated(path: Path) -> None:
 
 
 class EventLog:
-    """Append-only JSON-lines log; a torn last line (killed writer) is skipped on read."""
+    """Append-only JSON-lines log; a torn last line (killed writer) is skipped on read.
+
+    Each event is one ``write`` of a whole line on an ``O_APPEND`` descriptor, under a
+    lock: the training worker and the UI's action recorder (threads), or a trainer and
+    an app watching it (processes), can append to the same file without interleaving.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:  # a line torn by a kill must not swallow the next event
+            if path.stat().st_size:
+                with path.open("rb") as fh:
+                    fh.seek(-1, os.SEEK_END)
+                    torn = fh.read(1) != b"\n"
+                if torn:
+                    self._write(b"\n")
+        except OSError:
+            pass
+
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            if self._fd is None:
+                raise ValueError(f"event log {self.path} is closed")
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+
+    @staticmethod
+    def make(kind: str, epoch: int | None = None, **data: Any) -> dict[str, Any]:
+        return {"t": time.time(), "kind": kind, "epoch": epoch, **data}
 
     def append(self, kind: str, epoch: int | None = None, **data: Any) -> dict[str, Any]:
-        ev = {"t": time.time(), "kind": kind, "epoch": epoch, **data}
-        self._fh.write(json.dumps(ev, default=_jsonable) + "\n")
-        self._fh.flush()
+        ev = self.make(kind, epoch, **data)
+        self.write_events([ev])
         return ev
 
+    def write_events(self, events: list[dict[str, Any]]) -> None:
+        """Append ready-made events (each with ``t`` and ``kind``) in one write."""
+        if events:
+            text = "".join(json.dumps(ev, default=_jsonable) + "\n" for ev in events)
+            self._write(text.encode("utf-8"))
+
     def close(self) -> None:
-        self._fh.close()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _jsonable(o: Any) -> Any:
@@ -263,6 +300,12 @@ class SessionWriter:
             self._published = True
 
     def _flush_file(self) -> None:
+        """Flush the snapshots' datasets first, then the rest: a whole-file flush writes
+        dataset headers in no particular order, and a live reader that saw a metrics row
+        before its snapshot's extent would show the previous snapshot's weights."""
+        if self._started:
+            for ds in self._f["weights"].values():
+                ds.flush()
         self._f.flush()
         self._last_flush = time.monotonic()
 
@@ -334,10 +377,8 @@ class SessionWriter:
         for ev in rec.events:
             ev = dict(ev)
             self.events.append(ev.pop("kind"), rec.epoch, **ev)
-        now = time.monotonic()
-        if now - self._last_flush >= self.flush_interval or last:
-            self._f.flush()
-            self._last_flush = now
+        if time.monotonic() - self._last_flush >= self.flush_interval or last:
+            self._flush_file()
         if rec.state is not None:
             self.states.offer(rec.state, force=last)
 

@@ -18,6 +18,10 @@ CORE_MODULES = [
     "grutui.core.train",
     "grutui.core.headless",
     "grutui.core.model",
+    "grutui.core.state",
+    "grutui.core.resume",
+    "grutui.core.recording",
+    "grutui.core.replay",
 ]
 # what the app needs to open a session and debug a sequence: no torch
 TORCH_FREE = [
@@ -27,6 +31,9 @@ TORCH_FREE = [
     "grutui.core.debug",
     "grutui.core.config",
     "grutui.core.session",
+    "grutui.core.state",
+    "grutui.core.recording",
+    "grutui.core.replay",
     "grutui.cli",
 ]
 
