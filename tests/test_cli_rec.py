@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
+import grutui.core.session as session_mod
 from grutui.cli import main
 from grutui.core.session import FORMAT_VERSION, H5_NAME, Session, SessionWriter
 from grutui.core.state import STATE_NAME
@@ -148,9 +149,38 @@ def test_disk_full_stops_training_and_keeps_the_session(
         assert 4 <= n < 30 and s.metrics.epoch.tolist() == list(range(n))
         assert all(np.isfinite(v).all() for v in s.weights(n - 1).values())
         stop = [e for e in s.events() if e["kind"] == "stop"]
-    assert stop and stop[-1]["reason"] == "write_error" and "No space" in stop[-1]["error"]
+    assert stop and stop[-1]["reason"] == "disk_full" and "No space" in stop[-1]["error"]
     # space freed: the run continues from its saved state
     assert (out / STATE_NAME).is_file()
+    assert main(["resume", str(out)]) == 0
+    with Session(out) as s:
+        assert s.n_epochs == 30
+
+
+def test_a_nearly_full_disk_stops_training_before_hdf5_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a write failing inside HDF5 can leave a file shorter than its superblock says;
+    # the writer checks the free space and stops while the session is whole
+    checks = {"n": 0}
+
+    def free(path: Path) -> int:
+        checks["n"] += 1
+        return 10 * 2**30 if checks["n"] <= 5 else 2**20
+
+    monkeypatch.setattr(session_mod, "free_bytes", free)
+    monkeypatch.setattr(SessionWriter, "space_check_interval", 0.0)
+    out = tmp_path / "full"
+    assert main(["train", *TINY, "--epochs", "30", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "disk is nearly full" in err and "1.0 MiB left" in err
+    monkeypatch.undo()
+    with Session(out) as s:
+        assert s.n_epochs == 5 and s.snapshot_epochs.tolist() == [0, 1, 2, 3, 4]
+        stop = [e for e in s.events() if e["kind"] == "stop"][-1]
+    assert stop["reason"] == "disk_full" and stop["epoch"] == 4
+    assert main(["info", str(out)]) == 0
+    assert "stopped   disk_full after epoch 4" in capsys.readouterr().out
     assert main(["resume", str(out)]) == 0
     with Session(out) as s:
         assert s.n_epochs == 30

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grutui.core.config import TrainConfig
-from grutui.core.session import SessionWriter
+from grutui.core.session import DiskFullError, SessionWriter
 from grutui.core.train import EpochRecord, train
 
 OUTCOMES = ("finished", "diverged", "interrupted", "write_error")
@@ -40,8 +40,14 @@ def record_run(
         return "interrupted"
     except OSError as exc:  # disk full, quota, I/O error while writing
         writer.write_error = exc
+        full = isinstance(exc, DiskFullError) or exc.errno in (errno.ENOSPC, errno.EDQUOT)
         with contextlib.suppress(OSError):  # the event log may be on the same full disk
-            writer.event("stop", last.epoch if last else None, reason="write_error", error=str(exc))
+            writer.event(
+                "stop",
+                last.epoch if last else None,
+                reason="disk_full" if full else "write_error",
+                error=str(exc),
+            )
         return "write_error"
     if last is not None and last.diverged:
         writer.event("stop", last.epoch, reason="diverged")
@@ -51,6 +57,8 @@ def record_run(
 
 
 def describe_write_error(exc: BaseException) -> str:
+    if isinstance(exc, DiskFullError):
+        return f"the disk is nearly full: {exc.strerror}; the session is intact"
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return f"the disk is full ({exc.strerror or exc})"
     return f"cannot write the session ({exc})"
@@ -126,9 +134,9 @@ def run_with_progress(
     finally:
         try:
             writer.close()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # h5py reports some failed writes so
             if writer.write_error is None:
-                writer.write_error = exc
+                writer.write_error = exc if isinstance(exc, OSError) else OSError(str(exc))
                 outcome = "write_error"
     summary: dict[str, Any] = {
         "finished": "done",

@@ -22,9 +22,12 @@ interrupted half-way is simply not seen.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
+import shutil
 import struct
 import threading
 import time
@@ -185,8 +188,28 @@ def _open_read(path: Path) -> h5py.File:
         return h5py.File(path, "r")
 
 
+MIN_FREE_BYTES = 64 * 2**20  # the writer stops training below this much free disk
+
+
+class DiskFullError(OSError):
+    """The disk is (nearly) full: training stops before a write can fail half-way."""
+
+
+def _as_oserror(exc: RuntimeError) -> OSError:
+    m = re.search(r"errno = (\d+)", str(exc))
+    code = int(m.group(1)) if m else errno.EIO
+    return OSError(code, f"{os.strerror(code)} ({exc})")
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes for an unprivileged writer on the disk holding ``path``."""
+    return shutil.disk_usage(path).free
+
+
 class SessionWriter:
     """Writes one session. Datasets are created from the first record's shapes."""
+
+    space_check_interval = 1.0  # seconds between free-space checks
 
     def __init__(
         self,
@@ -197,6 +220,7 @@ class SessionWriter:
         flush_interval: float = 0.0,
         resume_after: int | None = None,
         state_overhead: float = 0.02,
+        min_free: int = MIN_FREE_BYTES,
     ) -> None:
         """``resume_after=k`` reopens an existing session to continue it after epoch k:
         rows of later epochs (recorded after the last saved state) are dropped, to be
@@ -213,6 +237,8 @@ class SessionWriter:
         self.n_epochs = 0
         self.n_snapshots = 0
         self._clock_logged = False
+        self.min_free = min_free
+        self._space_checked = -float("inf")
         self.write_error: OSError | None = None  # set when a write failed (disk full)
         # The file is built under a temporary name and renamed into place once it is in
         # SWMR mode: before that a kill could leave half-written HDF5 metadata; after,
@@ -299,6 +325,22 @@ class SessionWriter:
             os.replace(self._part, self._final)
             self._published = True
 
+    def _check_space(self) -> None:
+        now = time.monotonic()
+        if now - self._space_checked < self.space_check_interval:
+            return
+        self._space_checked = now
+        try:
+            free = free_bytes(self.dir)
+        except OSError:
+            return
+        if free < self.min_free:
+            raise DiskFullError(
+                errno.ENOSPC,
+                f"only {free / 2**20:.1f} MiB left on the disk of {self.dir} "
+                f"(grutui stops below {self.min_free / 2**20:.0f} MiB)",
+            )
+
     def _flush_file(self) -> None:
         """Flush the snapshots' datasets first, then the rest: a whole-file flush writes
         dataset headers in no particular order, and a live reader that saw a metrics row
@@ -346,9 +388,21 @@ class SessionWriter:
         ds[n] = row
 
     def append(self, rec: Any, *, snapshot: bool | None = None) -> None:
+        self._check_space()
+        try:
+            self._append_record(rec, snapshot)
+        except RuntimeError as exc:  # h5py reports some failed writes (EFBIG, ...) so
+            raise _as_oserror(exc) from exc
+
+    def _append_record(self, rec: Any, snapshot: bool | None) -> None:
         """Append an ``EpochRecord``: weights first, then metrics, so a reader that sees
         epoch e in the metrics also sees its snapshot. ``snapshot`` overrides the
-        ``snapshot_every`` rule (importers whose source saved weights elsewhere)."""
+        ``snapshot_every`` rule (importers whose source saved weights elsewhere).
+
+        Raises ``DiskFullError`` (an ``OSError``), before writing anything of the epoch,
+        when the disk has less than ``min_free`` bytes left: HDF5 does not survive a
+        write failing half-way (the file can end up shorter than its superblock says),
+        so the writer stops while the session is still whole."""
         if not self._started:
             self._create(rec)
         last = rec.epoch == self.config.epochs - 1 or rec.diverged
@@ -391,8 +445,9 @@ class SessionWriter:
         try:
             if self._f.id.valid:
                 try:
-                    self._f.flush()
-                    self.states.flush()
+                    if self.write_error is None:  # after a failed write, flushing fails too
+                        self._f.flush()
+                        self.states.flush()
                 finally:
                     self._f.close()
                 self._publish()  # a run stopped before its first epoch
