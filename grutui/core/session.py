@@ -181,6 +181,27 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+LOCK_NAME = ".writer.lock"
+
+
+def _lock_writer(session_dir: Path) -> int | None:
+    """One writer per session: an exclusive ``flock`` held while the writer is open (the
+    kernel drops it when the process dies, so a killed run never leaves it stale)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no guard
+        return None
+    fd = os.open(session_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise SessionError(
+            f"{session_dir} is being written by another training run (stop it first)"
+        ) from None
+    return fd
+
+
 def _open_read(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r", libver="latest", swmr=True)
@@ -230,6 +251,7 @@ class SessionWriter:
         if resume_after is None and (self.dir / H5_NAME).exists() and not overwrite:
             raise SessionError(f"session {self.dir} already exists (choose another --out)")
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock_writer(self.dir)
         self.config = config
         self.flush_interval = flush_interval
         self._last_flush = 0.0
@@ -246,6 +268,16 @@ class SessionWriter:
         self._final = self.dir / H5_NAME
         self._part = self.dir / PART_NAME
         self._published = False
+        try:
+            self._open(config, resume_after)
+        except BaseException:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+            raise
+        self.events = EventLog(self.dir / EVENTS_NAME)
+        self.states = StateSaver(self.dir, state_overhead, before_save=self._flush_file)
+
+    def _open(self, config: TrainConfig, resume_after: int | None) -> None:
         if resume_after is not None:
             self._reopen(resume_after)
         else:
@@ -260,8 +292,6 @@ class SessionWriter:
             a["config"] = config.to_json()
             a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
             a["grutui_version"] = __version__
-        self.events = EventLog(self.dir / EVENTS_NAME)
-        self.states = StateSaver(self.dir, state_overhead, before_save=self._flush_file)
 
     def _reopen(self, after: int) -> None:
         """Rebuild the session under the temporary name with the rows up to epoch
@@ -453,6 +483,9 @@ class SessionWriter:
                 self._publish()  # a run stopped before its first epoch
         finally:
             self.events.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the lock
+                self._lock_fd = None
 
     def __enter__(self) -> SessionWriter:
         return self

@@ -176,3 +176,19 @@ def test_state_file_is_plain_hdf5(tmp_path: Path, full: list[EpochRecord]) -> No
         assert f.attrs["epoch"] == 2
         assert f["rng/torch"].dtype == np.uint8
         assert "optimizer" in f and "model" in f
+
+
+def test_one_writer_per_session(tmp_path: Path) -> None:
+    # resuming (or --force training) a session that a live run is writing is refused;
+    # the lock goes with the writer, and with the process if it is killed
+    d = tmp_path / "s"
+    _stopped_run(d, _cfg(epochs=4), 1)
+    plan = plan_resume(d)
+    live = open_for_resume(d, plan)
+    with pytest.raises(SessionError, match="being written by another training run"):
+        open_for_resume(d, plan)
+    with pytest.raises(SessionError, match="being written by another"):
+        SessionWriter(d, _cfg(), overwrite=True)
+    live.close()
+    again = open_for_resume(d, plan_resume(d))
+    again.close()
