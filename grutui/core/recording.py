@@ -144,9 +144,14 @@ class ActionRecorder:
             return
         assert self.log is not None
         try:
-            self.log.write_events(buf)
-        except (OSError, ValueError) as exc:  # read-only, disk full, log closed
-            self.error = exc if isinstance(exc, OSError) else OSError(str(exc))
+            try:
+                self.log.write_events(buf)
+            except ValueError:  # the shared log was closed (training ended): own one
+                self.log = EventLog(self.log.path)
+                self._own_log = True
+                self.log.write_events(buf)
+        except OSError as exc:  # read-only, disk full
+            self.error = exc
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):

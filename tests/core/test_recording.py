@@ -153,3 +153,14 @@ def test_recording_is_cheap(tmp_path: Path) -> None:
     assert (tmp_path / EVENTS_NAME).stat().st_size == 0
     rec.close()
     assert read_events(tmp_path / EVENTS_NAME)[-1]["epoch"] == 9999
+
+
+def test_recording_goes_on_after_the_training_writer_closes_its_log(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / EVENTS_NAME)
+    rec = ActionRecorder(log, background=False)
+    rec.pane("train", 0)
+    rec.flush()
+    log.close()  # the run finished: the writer closed the shared log
+    rec.pane("browse", 3)
+    rec.close()
+    assert rec.enabled and _kinds(tmp_path) == ["pane", "pane"]

@@ -122,8 +122,13 @@ def test_resume_refusals_are_one_line_status_2(
     cfg = tiny_config(epochs=30, lr=1e30, grad_clip=None, plateau_factor=None)
     with SessionWriter(diverged, cfg) as w:
         assert record_run(train(cfg), w) == "diverged"
+    torn = tmp_path / "torn"
+    _stopped_run(torn, tiny_config(epochs=4), 1)
+    data = (torn / STATE_NAME).read_bytes()
+    (torn / STATE_NAME).write_bytes(data[: len(data) // 2])
     cases = [
         (["resume", str(d)], "no saved training state"),
+        (["resume", str(torn)], "not a readable training state"),
         (["resume", str(tmp_path / "nope")], "no session at"),
         (["resume", str(diverged)], "diverged"),
     ]
