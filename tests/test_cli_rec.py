@@ -18,7 +18,7 @@ import pytest
 import grutui.core.session as session_mod
 from grutui.cli import main
 from grutui.core.session import FORMAT_VERSION, H5_NAME, Session, SessionWriter
-from grutui.core.state import STATE_NAME
+from grutui.core.state import STATE_NAME, load_state
 from tests.conftest import REPO
 
 TINY = ["--n-samples", "200", "--batch-size", "50", "--eval-every", "1", "--threads", "1"]
@@ -181,6 +181,7 @@ def test_a_nearly_full_disk_stops_training_before_hdf5_fails(
     assert stop["reason"] == "disk_full" and stop["epoch"] == 4
     assert main(["info", str(out)]) == 0
     assert "stopped   disk_full after epoch 4" in capsys.readouterr().out
+    assert load_state(out).epoch == 4  # nothing lost: the state of the last epoch is saved
     assert main(["resume", str(out)]) == 0
     with Session(out) as s:
         assert s.n_epochs == 30

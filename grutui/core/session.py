@@ -31,6 +31,7 @@ import shutil
 import struct
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -418,11 +419,30 @@ class SessionWriter:
         ds[n] = row
 
     def append(self, rec: Any, *, snapshot: bool | None = None) -> None:
-        self._check_space()
+        self._before_rows()
         try:
             self._append_record(rec, snapshot)
         except RuntimeError as exc:  # h5py reports some failed writes (EFBIG, ...) so
             raise _as_oserror(exc) from exc
+        self._after_rows([rec])
+
+    def _before_rows(self) -> None:
+        """Before writing any rows (``append``, and any block writer)."""
+        self._check_space()
+
+    def _after_rows(self, recs: Sequence[Any]) -> None:
+        """After rows are written (and flushed when due): the replay clock anchor, and
+        the newest resumable state offered to the saver (forced on the last epoch)."""
+        if not recs:
+            return
+        if not self._clock_logged:
+            # anchors this process's wall_time to unix time, for replay timelines
+            self.events.append("clock", recs[0].epoch, wall_time=recs[0].wall_time)
+            self._clock_logged = True
+        rec = recs[-1]
+        if getattr(rec, "state", None) is not None:
+            final = rec.epoch == self.config.epochs - 1 or rec.diverged
+            self.states.offer(rec.state, force=final)
 
     def _append_record(self, rec: Any, snapshot: bool | None) -> None:
         """Append an ``EpochRecord``: weights first, then metrics, so a reader that sees
@@ -454,17 +474,11 @@ class SessionWriter:
         self._append(m["wall_time"], rec.wall_time)
         self._append(m["epoch"], rec.epoch)  # last: this row is now complete
         self.n_epochs += 1
-        if not self._clock_logged:
-            # anchors this process's wall_time to unix time, for replay timelines
-            self.events.append("clock", rec.epoch, wall_time=rec.wall_time)
-            self._clock_logged = True
         for ev in rec.events:
             ev = dict(ev)
             self.events.append(ev.pop("kind"), rec.epoch, **ev)
         if time.monotonic() - self._last_flush >= self.flush_interval or last:
             self._flush_file()
-        if rec.state is not None:
-            self.states.offer(rec.state, force=last)
 
     def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
         self.events.append(kind, epoch, **data)
@@ -475,7 +489,9 @@ class SessionWriter:
         try:
             if self._f.id.valid:
                 try:
-                    if self.write_error is None:  # after a failed write, flushing fails too
+                    # after a failed HDF5 write, flushing fails too (a disk-space stop
+                    # wrote nothing: flush and save the state as usual)
+                    if self.write_error is None or isinstance(self.write_error, DiskFullError):
                         self._f.flush()
                         self.states.flush()
                 finally:
