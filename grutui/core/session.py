@@ -241,7 +241,7 @@ class SessionWriter:
         overwrite: bool = False,
         flush_interval: float = 0.0,
         resume_after: int | None = None,
-        state_overhead: float = 0.02,
+        state_overhead: float = 0.01,
         min_free: int = MIN_FREE_BYTES,
     ) -> None:
         """``resume_after=k`` reopens an existing session to continue it after epoch k:

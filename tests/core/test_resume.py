@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -177,10 +178,23 @@ def test_state_file_is_plain_hdf5(tmp_path: Path, full: list[EpochRecord]) -> No
     st = full[2].state
     assert st is not None
     save_state(tmp_path, st)
-    with h5py.File(tmp_path / STATE_NAME, "r") as f:
+    with h5py.File(tmp_path / STATE_NAME, "r") as f:  # the documented layout
         assert f.attrs["epoch"] == 2
-        assert f["rng/torch"].dtype == np.uint8
-        assert "optimizer" in f and "model" in f
+        index = json.loads(f.attrs["index"])
+        dtype, _shape, offset, nbytes = index["rng/torch"]
+        raw = f["arrays"][offset : offset + nbytes].tobytes()
+        assert np.dtype(dtype) == np.uint8
+        np.testing.assert_array_equal(np.frombuffer(raw, np.uint8), st.arrays["rng/torch"])
+        assert any(k.startswith("optimizer/state/") for k in index)
+        assert "optimizer" in json.loads(f.attrs["meta"])
+
+
+def test_state_arrays_never_unpack_objects(tmp_path: Path) -> None:
+    save_state(tmp_path, TrainState(1, 1.0, {"model/x": np.ones(2, np.float32)}))
+    with h5py.File(tmp_path / STATE_NAME, "r+") as f:
+        f.attrs["index"] = json.dumps({"model/x": ["|O", [1], 0, 8]})
+    with pytest.raises(SessionError, match="non-numeric dtype"):
+        load_state(tmp_path)
 
 
 def test_one_writer_per_session(tmp_path: Path) -> None:
