@@ -211,3 +211,22 @@ def test_one_writer_per_session(tmp_path: Path) -> None:
     live.close()
     again = open_for_resume(d, plan_resume(d))
     again.close()
+
+
+def test_a_reader_follows_a_resume(tmp_path: Path, full: list[EpochRecord]) -> None:
+    # a viewer opened on a stopped run keeps working when the run is resumed: resume
+    # publishes a rebuilt file, and refresh() switches to it
+    d = tmp_path / "s"
+    _stopped_run(d, _cfg(), 8)
+    save_state(d, full[3].state)  # type: ignore[arg-type]
+    with Session(d) as viewer:
+        assert viewer.n_epochs == 9
+        plan = plan_resume(d)
+        w = open_for_resume(d, plan)
+        assert viewer.refresh() is True and viewer.n_epochs == 4  # epochs 4..8 dropped
+        record_run(train(plan.config, resume=plan.state), w)
+        w.close()
+        assert viewer.refresh() is True and viewer.n_epochs == EPOCHS
+        np.testing.assert_array_equal(
+            viewer.weights(EPOCHS - 1)["linear.bias"], full[-1].weights["linear.bias"][0]
+        )
