@@ -67,7 +67,7 @@ def _assert_same_as(path: Path, full: list[EpochRecord]) -> None:
 
 @pytest.mark.parametrize("k", [0, 4, 7])
 def test_resume_equals_an_uninterrupted_run(
-    tmp_path: Path, full: list[EpochRecord], k: int
+    tmp_path: Path, full: list[EpochRecord], k: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = tmp_path / "s"
     _stopped_run(d, _cfg(), k)
@@ -77,6 +77,8 @@ def test_resume_equals_an_uninterrupted_run(
     with Session(d) as s:
         ev = [e for e in s.events() if e["kind"] == "resume"]
     assert len(ev) == 1 and ev[0]["from_epoch"] == k and ev[0]["source"] == "snapshot"
+    assert main(["info", str(d)]) == 0
+    assert f"resumed   1× (from epoch {k})" in capsys.readouterr().out
 
 
 def test_epochs_after_the_saved_state_are_recomputed(
