@@ -37,6 +37,18 @@ class BufferedWriter:
     def n_epochs(self) -> int:
         return self.writer.n_epochs + len(self._buf)
 
+    @property
+    def config(self) -> Any:
+        return self.writer.config
+
+    @property
+    def write_error(self) -> OSError | None:
+        return self.writer.write_error
+
+    @write_error.setter
+    def write_error(self, exc: OSError | None) -> None:
+        self.writer.write_error = exc
+
     def append(self, rec: Any) -> None:
         self._buf.append(rec)
         final = rec.epoch == self.writer.config.epochs - 1 or rec.diverged
@@ -44,18 +56,22 @@ class BufferedWriter:
             self.flush()
 
     def flush(self) -> None:
-        if self._buf:
-            self.writer.append_many(self._buf)
-            self._buf.clear()
+        # take the block first: after a failed write (disk full) the next flush must not
+        # retry it, or close() could never reach the writer's close
+        buf, self._buf = self._buf, []
         self._last = time.monotonic()
+        if buf:
+            self.writer.append_many(buf)
 
     def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
         self.flush()  # events follow the epochs they refer to
         self.writer.event(kind, epoch, **data)
 
     def close(self) -> None:
-        self.flush()
-        self.writer.close()
+        try:
+            self.flush()
+        finally:
+            self.writer.close()
 
     def __enter__(self) -> BufferedWriter:
         return self
