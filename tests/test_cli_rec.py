@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
+import grutui.core.buffered as buffered
 import grutui.core.session as session_mod
 from grutui.cli import main
 from grutui.core.session import FORMAT_VERSION, H5_NAME, Session, SessionWriter
@@ -129,16 +130,17 @@ def test_divergence_stops_is_recorded_and_shown_by_info(
 def test_disk_full_stops_training_and_keeps_the_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = SessionWriter._append
+    real = SessionWriter._extend
     calls = {"n": 0}
 
-    def failing(ds: h5py.Dataset, row: Any) -> None:
+    def failing(ds: h5py.Dataset, rows: Any) -> None:
         calls["n"] += 1
         if calls["n"] > 6 * 13:  # about six epochs in (13 datasets a row)
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(ds, row)
+        real(ds, rows)
 
-    monkeypatch.setattr(SessionWriter, "_append", staticmethod(failing))
+    monkeypatch.setattr(SessionWriter, "_extend", staticmethod(failing))
+    monkeypatch.setattr(buffered, "DEFAULT_INTERVAL", 0.0)  # one block per epoch
     out = tmp_path / "full"
     assert main(["train", *TINY, "--epochs", "30", "--out", str(out)]) == 1
     err = capsys.readouterr().err
@@ -170,6 +172,7 @@ def test_a_nearly_full_disk_stops_training_before_hdf5_fails(
 
     monkeypatch.setattr(session_mod, "free_bytes", free)
     monkeypatch.setattr(SessionWriter, "space_check_interval", 0.0)
+    monkeypatch.setattr(buffered, "DEFAULT_INTERVAL", 0.0)  # one block per epoch
     out = tmp_path / "full"
     assert main(["train", *TINY, "--epochs", "30", "--out", str(out)]) == 1
     err = capsys.readouterr().err
@@ -205,3 +208,30 @@ def test_opening_never_executes_code() -> None:
             if "allow_pickle=True" in code:
                 bad.append(f"{py}:{i}: {line.strip()}")
     assert not bad, "\n".join(bad)
+
+
+def test_a_failed_block_write_still_closes_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the buffered writer drops a block whose write failed, so close() reaches the file
+    from grutui.core.config import preset
+    from grutui.core.train import train
+
+    cfg = preset("blog").replace(epochs=4, **{"task.n_samples": 200}, batch_size=50)
+    recs = list(train(cfg))
+    sw = SessionWriter(tmp_path / "s", cfg)
+    bw = buffered.BufferedWriter(sw, interval=1e9)
+    bw.append(recs[0])  # the first record is written at once
+    bw.append(recs[1])
+
+    def full(*a: Any, **k: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sw, "append_many", full)
+    with pytest.raises(OSError):
+        bw.flush()
+    bw.close()  # nothing left to retry: closes without raising
+    assert not sw._f.id.valid
+    monkeypatch.undo()
+    with Session(tmp_path / "s") as s:
+        assert s.n_epochs == 1

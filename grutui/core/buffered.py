@@ -27,9 +27,9 @@ DEFAULT_INTERVAL = 0.5  # seconds
 class BufferedWriter:
     """``SessionWriter``'s ``append``/``event``/``close`` with block writes."""
 
-    def __init__(self, writer: SessionWriter, interval: float = DEFAULT_INTERVAL) -> None:
+    def __init__(self, writer: SessionWriter, interval: float | None = None) -> None:
         self.writer = writer
-        self.interval = interval
+        self.interval = DEFAULT_INTERVAL if interval is None else interval
         self._buf: list[Any] = []
         self._last = -math.inf  # the first record is written at once
 

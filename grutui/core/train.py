@@ -13,7 +13,6 @@ seed gives the blog's losses and weights.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -92,10 +91,9 @@ def train(
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from grutui.core.model import AddingGRU, resolve_device
-
     # per-thread: this generator runs in whichever thread consumes it
     from grutui.core.fast import auto_threads
+    from grutui.core.model import AddingGRU, resolve_device
 
     # one thread for tiny tensors: extra intra-op threads only add wake-up cost there
     torch.set_num_threads(config.threads or auto_threads(config.batch_size * config.hidden))

@@ -206,7 +206,7 @@ def test_buffered_writer_writes_in_blocks(tmp_path: Path) -> None:
         np.testing.assert_array_equal(
             a.weight_history("gru.weight_ih_l0"), b.weight_history("gru.weight_ih_l0")
         )
-        assert [e["kind"] for e in a.events()] == ["note"]
+        assert [e["kind"] for e in a.events()] == ["clock", "note"]  # clock: replay anchor
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
