@@ -52,7 +52,7 @@ async def test_row_keys_select_weights_for_the_trajectory(demo_data: RunData) ->
         # the trajectory plot shows the selected row's weights
         labels = [name for name, _xs, _ys in screen._traj]
         assert labels == ["W_o·h0", "b_o"]
-        name, xs, ys = screen._traj[0]
+        _name, xs, ys = screen._traj[0]
         assert xs[-1] == demo_data.last_epoch
         assert ys[-1] == float(demo_data.weight_history("linear.weight")[-1, 0, 0])
 
