@@ -21,6 +21,7 @@ from grutui.core.rundata import RunData
 from grutui.core.session import EVENTS_NAME
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.text import set_text
 
 SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
@@ -141,7 +142,7 @@ class TrainPane(PaneScreen):
         self._run_line(data)
         w = self.query_one("#train-cursor", Static)
         if epoch < 0:
-            w.update(Text("waiting for the first epoch…", style="italic"))
+            set_text(w, Text("waiting for the first epoch…", style="italic"))
             return
         m = data.metrics
         i = epoch - data.first_epoch
@@ -149,7 +150,8 @@ class TrainPane(PaneScreen):
         ok = np.flatnonzero(np.isfinite(tl))
         test = float(tl[ok[-1]]) if len(ok) else None
         test_at = int(m.epoch[ok[-1]]) if len(ok) else None
-        w.update(
+        set_text(
+            w,
             Text.assemble(
                 ("at epoch ", "dim"),
                 (f"{epoch}", "bold"),
@@ -160,7 +162,7 @@ class TrainPane(PaneScreen):
                 (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
                 ("  lr ", "dim"),
                 f"{float(m.lr[i, member]):.3g}",
-            )
+            ),
         )
 
     def _run_line(self, data: RunData) -> None:
@@ -178,7 +180,7 @@ class TrainPane(PaneScreen):
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
             style="dim",
         )
-        self.query_one("#train-run", Static).update(t)
+        set_text(self.query_one("#train-run", Static), t)
 
     def _events(self, data: RunData) -> None:
         path = data.dir / EVENTS_NAME
