@@ -22,7 +22,7 @@ from grutui.core.gru import GATES
 from grutui.core.rundata import RunData
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
-from grutui.ui.widgets.cursorplot import CursorPlot
+from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 from grutui.ui.widgets.text import set_text
 
 TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
@@ -318,15 +318,4 @@ class BrowsePane(PaneScreen):
         series: list[tuple[str, list[float], list[float]]],
         data: RunData,
     ) -> None:
-        plt = widget.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(title)
-        for name, xs, ys in series:
-            if xs:
-                plt.plot(xs, ys, label=name, marker="braille")
-        lo, hi = data.first_epoch, max(data.last_epoch, data.first_epoch + 1)
-        plt.xlim(lo, hi)
-        ticks = sorted({round(v) for v in np.linspace(lo, hi, 4)})
-        plt.xticks(ticks, [str(t) for t in ticks])
-        widget.replot(lo, hi)
+        draw_series(widget, title, series, data.first_epoch, data.last_epoch)

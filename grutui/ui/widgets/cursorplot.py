@@ -87,3 +87,25 @@ def _find_frame(plain: list[str]) -> tuple[int, int, int, int] | None:
     if right <= left:
         return None
     return left, right, top, bottom
+
+
+def draw_series(
+    widget: CursorPlot,
+    title: str,
+    series: list[tuple[str, list[float], list[float]]],
+    lo: float,
+    hi: float,
+) -> None:
+    """(Re)build ``widget``'s figure: line series over epochs ``lo..hi``."""
+    plt = widget.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    for name, xs, ys in series:
+        if xs:
+            plt.plot(xs, ys, label=name, marker="braille")
+    hi = max(hi, lo + 1)
+    plt.xlim(lo, hi)
+    ticks = sorted({round(v) for v in (lo, lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3, hi)})
+    plt.xticks(ticks, [str(t) for t in ticks])
+    widget.replot(lo, hi)
