@@ -106,6 +106,8 @@ def draw_series(
             plt.plot(xs, ys, label=name, marker="braille")
     hi = max(hi, lo + 1)
     plt.xlim(lo, hi)
-    ticks = sorted({round(v) for v in (lo, lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3, hi)})
-    plt.xticks(ticks, [str(t) for t in ticks])
+    ticks: list[float] = sorted(
+        {round(v) for v in (lo, lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3, hi)}
+    )
+    plt.xticks(ticks, [str(int(t)) for t in ticks])
     widget.replot(lo, hi)
