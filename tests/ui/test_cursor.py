@@ -101,3 +101,21 @@ async def test_record_hook_sees_cursor_and_pane_actions(demo_data: RunData) -> N
     kinds = [k for k, _ in seen]
     assert kinds[:2] == ["cursor", "pane"]
     assert seen[0][1]["epoch"] == demo_data.last_epoch - 1
+
+
+async def test_command_palette_lists_and_runs_actions(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to an epoch")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, GotoDialog)
+        await pilot.press("escape", "ctrl+p")
+        await pilot.press(*"debug pane")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "debug"
