@@ -124,9 +124,15 @@ def headless_rate(cfg: object, out: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--presses", type=int, default=200)
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--size", default="80x24")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (0: all cores); 1 keeps a shared machine from oversubscribing",
+    )
     ap.add_argument("--skip-train", action="store_true")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
@@ -143,7 +149,7 @@ def main() -> None:
         )
     if args.skip_train:
         return
-    cfg = preset("blog").replace(epochs=args.epochs, threads=os.cpu_count() or 1)
+    cfg = preset("blog").replace(epochs=args.epochs, threads=args.threads or os.cpu_count() or 1)
     print(
         f"training {args.epochs} epochs of the blog preset, {cfg.threads} threads, "
         f"{args.repeats} interleaved rounds (best of each: the machine is shared)"
