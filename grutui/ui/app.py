@@ -64,7 +64,7 @@ WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 Trainer = Callable[[TrainConfig, Callable[[], bool]], Iterator[Any]]
 
 
-class GrutuiApp(App[int]):
+class GrutuiApp(App[None]):
     """Train, browse and debug tiny GRUs on one epoch cursor."""
 
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
@@ -131,6 +131,7 @@ class GrutuiApp(App[int]):
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
+        # pane keys come from PANES, so a registered pane gets its digit and F-key
         for i, spec in enumerate(PANES[:9], start=1):
             for key in (str(i), f"f{i}"):
                 self._bindings._add_binding(
@@ -138,7 +139,7 @@ class GrutuiApp(App[int]):
                         key,
                         f"pane('{spec.mode}')",
                         spec.title,
-                        show=key.startswith("f") is False and i <= 3,
+                        show=not key.startswith("f"),
                         id=f"pane.{spec.mode}.{key[0]}",
                         tooltip=f"Show the {spec.title} pane",
                     )
@@ -158,7 +159,7 @@ class GrutuiApp(App[int]):
             try:
                 session = Session(self.session_path)
             except GrutuiError as exc:
-                self.exit(2, message=f"grutui: error: {exc}")
+                self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
             self.data = RunData.from_session(session, follow=False)
             self._watched = session
@@ -270,7 +271,7 @@ class GrutuiApp(App[int]):
 
     async def action_quit(self) -> None:
         await self.shutdown()
-        self.exit(0)
+        self.exit()
 
     # -- live data ---------------------------------------------------------------------
     def grow(self, apply: Callable[[RunData], int]) -> None:
@@ -295,9 +296,9 @@ class GrutuiApp(App[int]):
 
     @on(TrainingBatch)
     def _on_batch(self, msg: TrainingBatch) -> None:
-        self.grow(lambda d: d.extend(msg.records))
         if msg.records:
             self.status_from_record(msg.records[-1])
+        self.grow(lambda d: d.extend(msg.records))
 
     @on(SessionGrew)
     def _on_session_grew(self, msg: SessionGrew) -> None:
@@ -523,5 +524,5 @@ def run_app(
 ) -> int:
     """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
     app = GrutuiApp(session=session, new=new, replay=replay)
-    rc = app.run()
-    return int(rc or app.return_code or 0)
+    app.run()
+    return app.return_code or 0
