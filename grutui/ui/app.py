@@ -83,7 +83,6 @@ class GrutuiApp(App[None]):
             "-100",
             id="cursor.prev100",
             tooltip="Back 100 epochs",
-            key_display="[",
         ),
         Binding(
             "right_square_bracket,shift+right",
@@ -91,7 +90,6 @@ class GrutuiApp(App[None]):
             "+100",
             id="cursor.next100",
             tooltip="Forward 100 epochs",
-            key_display="]",
         ),
         Binding("home", "first", "First", id="cursor.first", tooltip="First epoch", show=False),
         Binding("end", "last", "Last", id="cursor.last", tooltip="Last epoch", show=False),
@@ -261,7 +259,7 @@ class GrutuiApp(App[None]):
         for title, bindings in self.key_sections():
             by_action: dict[str, tuple[list[str], str]] = {}
             for b in bindings:
-                desc = b.tooltip or b.description or b.action
+                desc = b.tooltip or b.description or b.action.replace("_", " ")
                 shown, _ = by_action.setdefault(b.action, ([], desc))
                 shown.append(self.get_key_display(b))
                 if b.id is not None:  # ours (Textual's own keys carry no id): our words

@@ -203,7 +203,8 @@ class TrainPane(PaneScreen):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{data.name}", style="bold")
         t.append(f"  {status}", style="bold red" if app.training_error else "italic")
-        t.append(f"  device {app.device or cfg.device}  threads {app.threads or cfg.threads}")
+        threads = app.threads or cfg.threads or "all"
+        t.append(f"  device {app.device or cfg.device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
