@@ -88,6 +88,7 @@ class TrainPane(PaneScreen):
                     with Horizontal(classes="curve-row"):
                         yield Sparkline([], id="spark-test", classes="spark")
                         yield Static("", id="test-values", classes="curve-values")
+                    yield Static("", id="train-ruler")  # the cursor under the curves
                 yield Static("", id="train-cursor")
                 yield Static("", id="train-events")
             yield CursorPlot(id="train-plot")  # wide terminals only
@@ -169,6 +170,7 @@ class TrainPane(PaneScreen):
             self.data_grew(data)
         self._run_line(data)
         self.query_one("#train-plot", CursorPlot).set_cursor(epoch if epoch >= 0 else None)
+        self._ruler(data, epoch)
         w = self.query_one("#train-cursor", Static)
         if epoch < 0:
             set_text(w, Text("waiting for the first epoch…", style="italic"))
@@ -191,6 +193,23 @@ class TrainPane(PaneScreen):
                 (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
                 ("  lr ", "dim"),
                 f"{float(m.lr[i, member]):.3g}",
+            ),
+        )
+
+    def _ruler(self, data: RunData, epoch: int) -> None:
+        """A ▲ under the sparklines at the cursor (they span the recorded epochs)."""
+        width = self.query_one("#spark-train", Sparkline).size.width
+        ruler = self.query_one("#train-ruler", Static)
+        if epoch < 0 or width < 2:
+            set_text(ruler, "")
+            return
+        first, last = data.first_epoch, data.last_epoch
+        frac = (epoch - first) / (last - first) if last > first else 1.0
+        col = round(frac * (width - 1))
+        set_text(
+            ruler,
+            Text.assemble(
+                ("─" * col, "dim"), ("▲", "bold yellow"), ("─" * (width - 1 - col), "dim")
             ),
         )
 
