@@ -159,3 +159,20 @@ async def test_member_key_cycles_ensemble_members() -> None:
         assert f"{w1:+.4f}" in grid()
         await pilot.press("m")
         assert app.member == 0
+
+
+async def test_train_pane_ruler_and_values_follow_the_cursor(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data, start_pane="train")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("home")
+        await pilot.pause()
+        ruler = lambda: str(app.screen.query_one("#train-ruler").render())  # noqa: E731
+        assert ruler().index("▲") == 0
+        values = str(app.screen.query_one("#train-cursor").render())
+        assert "at epoch 0" in values
+        assert f"{demo_data.metrics.train_loss[0, 0]:.4g}" in values
+        await pilot.press("end")
+        assert ruler().rstrip().endswith("▲")
+        await pilot.press("g", *"1500", "enter")
+        r = ruler()
+        assert 0.4 < r.index("▲") / len(r.rstrip()) < 0.6
