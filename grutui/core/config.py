@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from grutui.core.errors import ConfigError
 from grutui.core.tasks import TaskConfig
+
+# below this many elements per tensor one intra-op thread is fastest (see torch_threads)
+PARALLEL_MIN_ELEMENTS = 2**15
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,16 @@ class TrainConfig:
     def member_seeds(self) -> tuple[int, ...]:
         """One seed per ensemble member (a single run is an ensemble of one)."""
         return self.seeds or (self.seed,)
+
+    def torch_threads(self) -> int:
+        """Intra-op threads the trainer sets in its thread: ``threads``, or for 0 one
+        thread while a (member × batch × hidden) tensor is small (extra threads cost more
+        in wake-ups than they save on tiny ops; measured in bench/train_speed.py) and
+        every core above."""
+        if self.threads:
+            return self.threads
+        elements = len(self.member_seeds) * self.batch_size * self.hidden
+        return (os.cpu_count() or 1) if elements >= PARALLEL_MIN_ELEMENTS else 1
 
     def validate(self) -> None:
         self.task.validate()

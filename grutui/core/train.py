@@ -91,12 +91,10 @@ def train(
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    # per-thread: this generator runs in whichever thread consumes it
-    from grutui.core.fast import auto_threads
     from grutui.core.model import AddingGRU, resolve_device
 
-    # one thread for tiny tensors: extra intra-op threads only add wake-up cost there
-    torch.set_num_threads(config.threads or auto_threads(config.batch_size * config.hidden))
+    # per-thread: this generator runs in whichever thread consumes it
+    torch.set_num_threads(config.torch_threads())
     stop = should_stop or (lambda: False)
     device = resolve_device(config.device)
     seed = config.seed

@@ -11,7 +11,6 @@ for a session opened from disk (which may be growing in another process).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -409,11 +408,12 @@ class GrutuiApp(App[None]):
     def _train_body(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
         import torch
 
+        from grutui.core.buffered import BufferedWriter
         from grutui.core.headless import record_run
         from grutui.core.model import resolve_device
         from grutui.core.session import SessionWriter
 
-        threads = config.threads or os.cpu_count() or 1
+        threads = config.torch_threads()
         torch.set_num_threads(threads)  # per thread: must happen in this thread
         worker = get_current_worker()
         from grutui.core.train import train
@@ -432,7 +432,8 @@ class GrutuiApp(App[None]):
                 buf.clear()
             last_post = time.monotonic()
 
-        with SessionWriter(out, config, overwrite=overwrite) as writer:
+        # buffered like `grutui train`: the UI reads the records, not the file
+        with BufferedWriter(SessionWriter(out, config, overwrite=overwrite)) as writer:
 
             def should_stop() -> bool:
                 if buf and time.monotonic() - last_post >= BATCH_INTERVAL:
@@ -444,7 +445,7 @@ class GrutuiApp(App[None]):
                     while pause.is_set() and not stop.is_set() and not worker.is_cancelled:
                         time.sleep(0.05)
                     if not (stop.is_set() or worker.is_cancelled):
-                        writer.event("resume", state["epoch"])
+                        writer.event("unpause", state["epoch"])
                         self.post_message(TrainingPaused(False, state["epoch"]))
                 return stop.is_set() or worker.is_cancelled
 
@@ -475,7 +476,7 @@ class GrutuiApp(App[None]):
     @on(TrainingPaused)
     def _on_paused(self, msg: TrainingPaused) -> None:
         self.run_status = "paused" if msg.paused else "training"
-        self.record("pause" if msg.paused else "resume", epoch=msg.epoch)
+        self.record("pause" if msg.paused else "unpause", epoch=msg.epoch)
         self._refresh_bar()
 
     @on(TrainingFinished)

@@ -70,7 +70,7 @@ async def test_pause_resume_stop_are_logged_and_the_session_is_closed(tmp_path: 
         kinds = [e["kind"] for e in s.events()]
         assert kinds[0] == "start" and kinds[-1] == "stop"
         assert s.events()[-1]["reason"] == "user"
-        assert "pause" in kinds and "resume" in kinds
+        assert "pause" in kinds and "unpause" in kinds
         assert s.n_epochs == shown < 100_000
 
 
