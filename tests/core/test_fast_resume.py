@@ -96,6 +96,7 @@ def test_resume_with_a_frozen_member(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert not np.isfinite(recs[0].train_loss[1]) and not recs[-1].diverged
     st = recs[1].state
     assert st is not None and st.arrays["fast/alive"].tolist() == [True, False]
+    assert "diverged" not in st.meta  # one live member: the run can be resumed
     save_state(tmp_path, st, fsync=False)
     _assert_equal(recs[2:], list(train(cfg, resume=load_state(tmp_path))))
 
@@ -139,3 +140,20 @@ def test_cli_ensemble_train_then_resume(tmp_path: Path) -> None:
                 np.testing.assert_array_equal(w, full[e].weights[name][2], err_msg=f"{e}")
         assert [e["from_epoch"] for e in s.events() if e["kind"] == "resume"] == [3]
     assert load_state(out).epoch == 7
+
+
+def test_a_diverged_fast_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "div"
+    args = ["--n-samples", "300", "--batch-size", "64", "--threads", "1", "--epochs", "4"]
+    assert (
+        main(
+            ["train", *args, "--seeds", "0-1", "--lr", "1e30", "--grad-clip", "0", "--out", str(d)]
+        )
+        == 1
+    )
+    st = load_state(d)
+    assert st.engine == "fast" and st.meta.get("diverged") is True
+    capsys.readouterr()
+    assert main(["resume", str(d), "--epochs", "8"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("grutui: error:") and "diverged" in err and err.count("\n") == 1
