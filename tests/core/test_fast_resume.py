@@ -14,7 +14,7 @@ from grutui.core import fast
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.resume import plan_resume
-from grutui.core.session import Session
+from grutui.core.session import Session, SessionWriter
 from grutui.core.state import load_state, save_state
 from grutui.core.tasks import Dataset
 from grutui.core.train import EpochRecord, train
@@ -157,3 +157,29 @@ def test_a_diverged_fast_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["resume", str(d), "--epochs", "8"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("grutui: error:") and "diverged" in err and err.count("\n") == 1
+
+
+def test_epochs_after_the_saved_state_are_recomputed(
+    tmp_path: Path, run: tuple[TrainConfig, list[EpochRecord]]
+) -> None:
+    # a kill -9 between two state saves: rows 4..7 exist, the state is from epoch 3
+    cfg, recs = run
+    d = tmp_path / "s"
+    with SessionWriter(d, cfg) as w:
+        for rec in train(cfg):
+            w.append(rec)
+            if rec.epoch == 7:
+                break
+    st = recs[3].state
+    assert st is not None
+    save_state(d, st, fsync=False)
+    assert plan_resume(d).discarded == 4
+    assert main(["resume", str(d)]) == 0
+    with Session(d) as s:
+        assert s.metrics.epoch.tolist() == list(range(EPOCHS))
+        np.testing.assert_array_equal(s.metrics.train_loss, [r.train_loss for r in recs])
+        np.testing.assert_array_equal(s.metrics.lr, [r.lr for r in recs])
+        for e, r in enumerate(recs):
+            for m in range(s.members):
+                for name, w8 in s.weights(e, member=m).items():
+                    np.testing.assert_array_equal(w8, r.weights[name][m], err_msg=f"{e} {m}")
