@@ -7,7 +7,9 @@ configuration (hidden 1, batch 256, 8000 training sequences):
 * single fast run vs the blog loop (goal >= 5x),
 * 64-seed ensemble per model-epoch vs the blog loop (goal >= 50x),
 * ensemble cost vs K (1, 8, 64, 256) and vs hidden size (1, 8, 64),
-* snapshot writing (every epoch) as a share of a fast epoch, plain and buffered.
+* snapshot writing (every epoch) as a share of a fast epoch, plain and buffered,
+* the resume state every fast record carries (``fast.capture_fast``), timed inside the
+  run, as a share of a fast epoch (it is included in the fast times above).
 
 Usage: ``python bench/train_speed.py [--epochs N] [--reps R] [--quick]``. A few
 minutes by default; ``--quick`` takes well under one. Run it on an otherwise idle
@@ -28,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -37,6 +40,7 @@ from grutui.core import fast
 from grutui.core.buffered import DEFAULT_INTERVAL
 from grutui.core.config import TrainConfig, preset
 from grutui.core.session import SessionWriter
+from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, TaskConfig, make_datasets
 from grutui.core.train import EpochRecord, train
 from tests.blog_reference import run_blog
@@ -98,6 +102,28 @@ def write_cost(cfg: TrainConfig, recs: list[EpochRecord], block: int) -> float:
             for rec in recs[1:]:
                 sw.append(rec)
         return (time.perf_counter() - t0) / (len(recs) - 1)
+
+
+def capture_cost(cfg: TrainConfig) -> float:
+    """Seconds per epoch spent in ``fast.capture_fast`` during a fast run of ``cfg``
+    (timed around each call: exact however loaded the machine, unlike a difference of
+    two noisy runs)."""
+    real = fast.capture_fast
+    spent: list[float] = []
+
+    def timed(*args: Any) -> TrainState:
+        t0 = time.perf_counter()
+        st = real(*args)
+        spent.append(time.perf_counter() - t0)
+        return st
+
+    fast.capture_fast = timed  # type: ignore[assignment]
+    try:
+        for _ in train(cfg):
+            pass
+    finally:
+        fast.capture_fast = real
+    return med(spent)
 
 
 def med(xs: list[float]) -> float:
@@ -176,6 +202,11 @@ def main() -> None:
         p = write_cost(cfg, recs, 0)
         b = write_cost(cfg, recs, max(1, int(interval / per)))
         print(f"{name:<16}{p * 1e3:>16.3f}{p / per:>8.1%}{b * 1e3:>19.3f}{b / per:>8.1%}")
+    print("\nresume state captured with every fast record (median per epoch)")
+    print(f"{'run':<16}{'ms/epoch':>10}{'share':>8}")
+    for name, per, cfg in (("fast, 1 seed", f1, fast1), ("fast, 64 seeds", f64, ens64)):
+        c = capture_cost(cfg)
+        print(f"{name:<16}{c * 1e3:>10.3f}{c / per:>8.2%}")
     print(f"\nset-up: data generation {data_s:.2f} s per seed (blog generator), excluded above")
     print(f"bench wall time {time.perf_counter() - t0:.0f} s")
 

@@ -29,6 +29,11 @@ Divergence: a member whose train or test loss is not finite gets a ``diverged`` 
 (with ``member`` when K > 1) and is frozen (no more updates, NaN losses afterwards); the
 run stops, with ``EpochRecord.diverged`` set, once every member has diverged — for
 K = 1 exactly the reference behaviour.
+
+Resume: every record carries a ``TrainState(engine="fast")`` (``capture_fast``): flat
+parameters, Adam moments and step, per-member learning rates, plateau counters, live
+flags and generator states. ``train_fast(..., resume=state)`` continues from it
+bit-identically to an uninterrupted run (same ops on the same values in the same order).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ import numpy as np
 import torch
 
 from grutui.core.config import TrainConfig
+from grutui.core.errors import SessionError
+from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, make_datasets
 from grutui.core.train import REFERENCE_TOLERANCE, EpochRecord, reference_error
 
@@ -372,11 +379,103 @@ def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
     return (lengths - 1).view(k, 1, 1, b).expand(k, hidden, 1, b)
 
 
+def capture_fast(
+    epoch: int,
+    wall_time: float,
+    net: BatchedGRU,
+    lrs: np.ndarray,
+    plateaus: list[Plateau],
+    alive: np.ndarray,
+    draws: list[LoaderDraws],
+    seeds: tuple[int, ...],
+    diverged: bool,
+) -> TrainState:
+    """The fast run's state after ``epoch``: everything a later epoch reads.
+
+    Flat parameters and Adam's moments (one device-to-host copy), the shared Adam step
+    count, per-member learning rates, plateau counters, live flags and the members' torch
+    generators (the loaders' draws: shuffles and test-pass base seeds). Costs ~1 µs per
+    member besides the copy, so it is taken every epoch (as the reference engine does)."""
+    pmv = torch.stack([net.p, net.m, net.v]).to("cpu", copy=True).numpy()
+    arrays: dict[str, np.ndarray] = {
+        "fast/params": pmv[0],
+        "fast/exp_avg": pmv[1],
+        "fast/exp_avg_sq": pmv[2],
+        "fast/lr": lrs.copy(),
+        "fast/alive": alive.copy(),
+        "fast/rng": np.stack([d.gen.get_state().numpy() for d in draws]),
+    }
+    if plateaus:
+        arrays["fast/plateau_best"] = np.array([p.best for p in plateaus], np.float64)
+        arrays["fast/plateau_bad"] = np.array([p.bad for p in plateaus], np.int64)
+    meta: dict[str, Any] = {"fast": {"seeds": list(seeds), "hidden": net.h, "step": net.steps}}
+    if diverged:
+        meta["diverged"] = True
+    return TrainState(epoch, wall_time, arrays, meta, engine="fast")
+
+
+def restore_fast(
+    state: TrainState,
+    net: BatchedGRU,
+    lrs: np.ndarray,
+    plateaus: list[Plateau],
+    alive: np.ndarray,
+    draws: list[LoaderDraws],
+    seeds: tuple[int, ...],
+) -> None:
+    """Inverse of ``capture_fast`` onto a freshly built run (in place)."""
+    if state.engine != "fast":
+        raise SessionError(f"the saved state is for the {state.engine!r} engine, not 'fast'")
+    info = state.meta.get("fast")
+    if not isinstance(info, dict) or "step" not in info:
+        raise SessionError("training state lacks the fast engine's counters")
+    if list(info.get("seeds", [])) != list(seeds) or info.get("hidden") != net.h:
+        raise SessionError(
+            f"training state does not match the config (seeds {info.get('seeds')}, hidden "
+            f"{info.get('hidden')}; the config gives {list(seeds)}, {net.h})"
+        )
+    a = state.arrays
+    try:
+        want = {
+            "fast/params": tuple(net.p.shape),
+            "fast/exp_avg": tuple(net.p.shape),
+            "fast/exp_avg_sq": tuple(net.p.shape),
+            "fast/lr": lrs.shape,
+            "fast/alive": alive.shape,
+        }
+        if plateaus:
+            want["fast/plateau_best"] = want["fast/plateau_bad"] = (len(plateaus),)
+        for name, shape in want.items():
+            if tuple(a[name].shape) != shape:
+                raise SessionError(f"training state's {name} is {a[name].shape}, expected {shape}")
+        rng = a["fast/rng"]
+    except KeyError as exc:
+        raise SessionError(f"training state lacks array {exc.args[0]!r}") from None
+    if rng.ndim != 2 or rng.shape[0] != len(draws) or rng.dtype != np.uint8:
+        raise SessionError(f"training state's fast/rng is {rng.dtype}{rng.shape}")
+    with torch.no_grad():  # in place: the parameter views and workspaces stay valid
+        for t, name in ((net.p, "params"), (net.m, "exp_avg"), (net.v, "exp_avg_sq")):
+            t.copy_(torch.from_numpy(np.asarray(a[f"fast/{name}"], np.float32).copy()))
+    net.steps = int(info["step"])
+    lrs[:] = a["fast/lr"]
+    alive[:] = a["fast/alive"]
+    for i, p in enumerate(plateaus):
+        p.best, p.bad = float(a["fast/plateau_best"][i]), int(a["fast/plateau_bad"][i])
+    for d, s in zip(draws, rng, strict=True):
+        d.gen.set_state(torch.from_numpy(s.copy()))
+
+
 def train_fast(
-    config: TrainConfig, should_stop: Callable[[], bool] | None = None
+    config: TrainConfig,
+    should_stop: Callable[[], bool] | None = None,
+    resume: TrainState | None = None,
 ) -> Iterator[EpochRecord]:
     """Train one model per seed in ``config.member_seeds``; yield an ``EpochRecord``
-    (arrays over the K members) after every epoch."""
+    (arrays over the K members) after every epoch.
+
+    With ``resume`` (a ``capture_fast`` state after epoch k) the run is built as a fresh
+    one, overwritten from the state, and continues at epoch k+1 with the same numbers
+    as an uninterrupted run."""
     config.validate()
     from grutui.core.model import resolve_device
 
@@ -438,8 +537,6 @@ def train_fast(
         # a diverged member trains on with lr 0 (and zeroed moments): frozen
         return torch.from_numpy((lrs * alive).astype(np.float32)[:, None]).to(device)
 
-    lr_t = device_lr()
-    alive_t = torch.ones(k, 1, dtype=torch.bool, device=device)
     tag = k > 1  # events name their member only in ensembles (K = 1 reads as the reference)
 
     def member(i: int) -> dict[str, Any]:
@@ -476,8 +573,15 @@ def train_fast(
 
     init_params = net.numpy_params()
     check_reference(init_params)
+    first = 0
     start = time.perf_counter()
-    for epoch in range(config.epochs):
+    if resume is not None:
+        restore_fast(resume, net, lrs, plateaus, alive, draws, seeds)
+        first = resume.epoch + 1
+        start -= resume.wall_time  # wall_time continues, without the time stopped
+    lr_t = device_lr()
+    alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
+    for epoch in range(first, config.epochs):
         lr_epoch = lrs.copy()
         perm = torch.stack([d.train_epoch(n_train) for d in draws])
         if device.type == "cuda":
@@ -549,16 +653,18 @@ def train_fast(
         params = net.numpy_params()
         if epoch == config.epochs - 1 and not all_diverged:
             check_reference(params)
+        wall = time.perf_counter() - start
         yield EpochRecord(
             epoch=epoch,
             train_loss=train_loss,
             test_loss=test_loss,
             lr=lr_epoch,
-            wall_time=time.perf_counter() - start,
+            wall_time=wall,
             weights=params,
             initial_weights=init_params if epoch == 0 else None,
             events=events,
             diverged=all_diverged,
+            state=capture_fast(epoch, wall, net, lrs, plateaus, alive, draws, seeds, all_diverged),
         )
         if all_diverged:
             return

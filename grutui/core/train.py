@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from grutui.core.config import TrainConfig
-from grutui.core.errors import ConfigError
 from grutui.core.gru import GRUWeights, gru_output
 from grutui.core.state import TrainState, capture_torch, restore_torch
 from grutui.core.tasks import Dataset, make_datasets
@@ -84,9 +83,7 @@ def train(
     if config.engine == "fast":
         from grutui.core.fast import train_fast
 
-        if resume is not None:
-            raise ConfigError("resuming a fast-engine run is not supported yet")
-        yield from train_fast(config, should_stop)
+        yield from train_fast(config, should_stop, resume)
         return
     import torch
     from torch.utils.data import DataLoader, TensorDataset
