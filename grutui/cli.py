@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from grutui.core.errors import GrutuiError
+from grutui.core.errors import ConfigError, GrutuiError
 
 EXIT_USAGE = 2
 SESSIONS_DIR = Path("sessions")
@@ -118,7 +118,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = default_out(args)
     from grutui.core.headless import train_headless
 
-    return train_headless(cfg, out, overwrite=args.force)
+    if not args.flush_interval >= 0:  # also rejects nan
+        raise ConfigError(f"--flush-interval must be >= 0 seconds, got {args.flush_interval}")
+    return train_headless(cfg, out, overwrite=args.force, flush_interval=args.flush_interval)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -299,8 +301,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def parse_speed(text: str) -> float | None:
     """``--speed``: ``auto`` (None: the timeline's default) or a positive factor."""
-    from grutui.core.errors import ConfigError
-
     if text == "auto":
         return None
     try:
@@ -463,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train without the UI, with a progress bar")
     add_train_options(t)
+    t.add_argument(
+        "--flush-interval",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="write epochs in blocks at most this far apart (0: every epoch); "
+        "a killed run loses at most the epochs of the last interval",
+    )
     t.set_defaults(func=cmd_train)
 
     rs = sub.add_parser("resume", help="continue a stopped or killed run from its last saved state")

@@ -108,6 +108,7 @@ def test_trace_text_shows_every_gate(trained: Path, capsys: pytest.CaptureFixtur
             "min_len",
         ),
         (["train", "--hidden", "many"], "invalid int value"),
+        (["train", "--flush-interval", "-1", "--out", "{tmp}/x"], "--flush-interval must be"),
         (["train", *TINY, "--out", "{s}"], "already exists"),
     ],
 )

@@ -119,7 +119,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
 def test_a_reader_follows_a_live_writer_without_harm(server: ForkServer, tmp_path: Path) -> None:
     d = tmp_path / "live"
     epochs = 100
-    pid = server.run(["train", *ARGS, "--epochs", str(epochs), "--out", str(d)])
+    argv = ["train", *ARGS, "--epochs", str(epochs), "--flush-interval", "0", "--out", str(d)]
+    pid = server.run(argv)  # every epoch written as it comes: the reader sees it grow
     deadline = time.monotonic() + 60
     while not (d / H5_NAME).exists():
         assert time.monotonic() < deadline

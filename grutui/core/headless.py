@@ -83,11 +83,16 @@ def describe_write_error(exc: BaseException) -> str:
 
 
 def train_headless(
-    cfg: TrainConfig, out: Path, *, overwrite: bool = False, show_progress: bool = True
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    flush_interval: float | None = None,
 ) -> int:
     """``grutui train``: returns the process exit status."""
     # buffered: per-epoch HDF5 writes would cost the fast engine ~20 % (see buffered.py)
-    writer = BufferedWriter(SessionWriter(out, cfg, overwrite=overwrite))
+    writer = BufferedWriter(SessionWriter(out, cfg, overwrite=overwrite), flush_interval)
     writer.event("start", None, source="cli", config=cfg.to_dict())
     return run_with_progress(cfg, writer, train(cfg), out, show_progress=show_progress)
 
