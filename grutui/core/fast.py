@@ -39,7 +39,6 @@ bit-identically to an uninterrupted run (same ops on the same values in the same
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -363,16 +362,6 @@ class BatchedGRU:
         return out
 
 
-# Below this many elements per (member × batch × hidden) tensor, extra intra-op threads
-# cost more in wake-ups than they save (and suffer most from a busy machine).
-PARALLEL_MIN_ELEMENTS = 2**15
-
-
-def auto_threads(elements: int) -> int:
-    """``threads = 0``: one thread for small tensors, every core for big ones."""
-    return (os.cpu_count() or 1) if elements >= PARALLEL_MIN_ELEMENTS else 1
-
-
 def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
     """(K, B) lengths → the (K, H, 1, B) gather index of each sequence's last step."""
     k, b = lengths.shape
@@ -483,7 +472,7 @@ def train_fast(
     device = resolve_device(config.device)
     seeds = config.member_seeds
     k, hid, bs = len(seeds), config.hidden, config.batch_size
-    torch.set_num_threads(config.threads or auto_threads(k * bs * hid))  # per-thread
+    torch.set_num_threads(config.torch_threads())  # per-thread
     high = float(config.task.high)
 
     inits: list[dict[str, np.ndarray]] = []
