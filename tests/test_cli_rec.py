@@ -140,9 +140,8 @@ def test_disk_full_stops_training_and_keeps_the_session(
         real(ds, rows)
 
     monkeypatch.setattr(SessionWriter, "_extend", staticmethod(failing))
-    monkeypatch.setattr(buffered, "DEFAULT_INTERVAL", 0.0)  # one block per epoch
     out = tmp_path / "full"
-    assert main(["train", *TINY, "--epochs", "30", "--out", str(out)]) == 1
+    assert main(["train", *TINY, "--epochs", "30", "--flush-interval", "0", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "the disk is full" in err and "Traceback" not in err
     monkeypatch.undo()
@@ -172,9 +171,8 @@ def test_a_nearly_full_disk_stops_training_before_hdf5_fails(
 
     monkeypatch.setattr(session_mod, "free_bytes", free)
     monkeypatch.setattr(SessionWriter, "space_check_interval", 0.0)
-    monkeypatch.setattr(buffered, "DEFAULT_INTERVAL", 0.0)  # one block per epoch
     out = tmp_path / "full"
-    assert main(["train", *TINY, "--epochs", "30", "--out", str(out)]) == 1
+    assert main(["train", *TINY, "--epochs", "30", "--flush-interval", "0", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "disk is nearly full" in err and "1.0 MiB left" in err
     monkeypatch.undo()
