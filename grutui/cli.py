@@ -1,4 +1,4 @@
-"""Command line: ``grutui [open|new|train|info|trace|ood|transitions|compare|import-blog|export]``.
+"""Command line: ``grutui [open|new|train|resume|replay|info|trace|ood|...|export]``.
 
 Start-up stays light: torch, rich and textual are imported only by the subcommands
 that need them. Every user error is one line on stderr and exit status 2.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +115,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from grutui.core.session import Session
 
     with Session(args.session) as s:
+        events = s.events()
         info: dict[str, Any] = {
             "session": str(s.dir),
             "created": s.created,
@@ -125,7 +127,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             "snapshots": len(s.snapshot_epochs),
             "parameters": {k: list(v) for k, v in s.param_shapes.items()},
             "final": [s.final_losses(m) for m in range(s.members)],
-            "events": len(s.events()),
+            "events": len(events),
+            **_history(events),
         }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -144,6 +147,19 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"recorded  {info['epochs_recorded']} epochs ({info['first_epoch']}..{info['last_epoch']}),"
         f" {info['snapshots']} weight snapshots, {info['events']} events"
     )
+    if info["resumed_from"]:
+        froms = ", ".join(str(e) for e in info["resumed_from"])
+        print(f"resumed   {len(info['resumed_from'])}× (from epoch {froms})")
+    if info["diverged"] is not None:
+        d = info["diverged"]
+        print(
+            f"stopped   diverged at epoch {d['epoch']} (train loss {d['train_loss']}, "
+            f"test loss {d['test_loss']}): the snapshots before it are finite"
+        )
+    elif info["stopped"] is not None:
+        st = info["stopped"]
+        extra = f": {st['error']}" if st.get("error") else ""
+        print(f"stopped   {st['reason']} after epoch {st['epoch']}{extra}")
     for m, fl in enumerate(info["final"]):
         tag = f"member {m}: " if info["members"] > 1 else ""
         tr, te = fl["train_loss"], fl["test_loss"]
@@ -152,6 +168,30 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"test loss {_num(te)} (raw units)"
         )
     return 0
+
+
+def _finite(v: Any) -> Any:
+    """JSON has no NaN/inf: a non-finite loss is shown as its name."""
+    return str(v) if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _history(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Divergence, stops and resumes from the event log, for ``info``."""
+    diverged = None
+    stopped = None
+    resumed: list[Any] = []
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "diverged":
+            diverged = {k: _finite(ev.get(k)) for k in ("epoch", "train_loss", "test_loss")}
+        elif kind == "stop" and ev.get("reason") != "diverged":
+            stopped = {k: ev.get(k) for k in ("epoch", "reason", "error")}
+        elif kind == "resume" and ev.get("source") == "snapshot":
+            resumed.append(ev.get("from_epoch", ev.get("epoch")))
+            diverged = stopped = None  # what came before was continued
+        elif kind == "finish":
+            stopped = None
+    return {"diverged": diverged, "stopped": stopped, "resumed_from": resumed}
 
 
 def _num(v: float | None) -> str:
@@ -232,6 +272,41 @@ def cmd_new(args: argparse.Namespace) -> int:
     from grutui.ui.app import run_app
 
     return run_app(new=(cfg, out, args.force))
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from grutui.core.resume import resume_headless
+
+    return resume_headless(Path(args.session), args.epochs)
+
+
+def parse_speed(text: str) -> float | None:
+    """``--speed``: ``auto`` (None: the timeline's default) or a positive factor."""
+    from grutui.core.errors import ConfigError
+
+    if text == "auto":
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError(f"--speed must be a positive number or 'auto', got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise ConfigError(f"--speed must be a positive number or 'auto', got {text!r}")
+    return v
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from grutui.core.replay import Timeline
+    from grutui.core.session import Session
+
+    speed = parse_speed(args.speed)
+    with Session(args.session) as s:  # fail fast with a clear line before the UI starts
+        timeline = Timeline.from_session(s)
+    if speed is None:
+        speed = timeline.default_speed
+    from grutui.ui.app import run_app
+
+    return run_app(session=Path(args.session), replay=speed)
 
 
 # -- analyses (issue 6) ------------------------------------------------------------------
@@ -372,6 +447,25 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train without the UI, with a progress bar")
     add_train_options(t)
     t.set_defaults(func=cmd_train)
+
+    rs = sub.add_parser("resume", help="continue a stopped or killed run from its last saved state")
+    rs.add_argument("session", type=Path)
+    rs.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="new total number of epochs (default: the session's own)",
+    )
+    rs.set_defaults(func=cmd_resume)
+
+    rp = sub.add_parser("replay", help="replay a recorded session in the app")
+    rp.add_argument("session", type=Path)
+    rp.add_argument(
+        "--speed",
+        default="auto",
+        help="replay speed factor, or auto (a whole run in about 45 s, never slower than 1)",
+    )
+    rp.set_defaults(func=cmd_replay)
 
     i = sub.add_parser("info", help="config, epochs recorded and final losses of a session")
     i.add_argument("session", type=Path)

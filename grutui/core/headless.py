@@ -6,13 +6,17 @@ lazily there, so ``grutui.core`` itself never imports it at module level.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from grutui.core.config import TrainConfig
-from grutui.core.session import SessionWriter
+from grutui.core.session import DiskFullError, SessionWriter
 from grutui.core.train import EpochRecord, train
+
+OUTCOMES = ("finished", "diverged", "stopped", "interrupted", "write_error")
 
 
 def record_run(
@@ -21,10 +25,12 @@ def record_run(
     on_record: Callable[[EpochRecord], None] | None = None,
     stopped: Callable[[], bool] | None = None,
 ) -> str:
-    """Write every record to ``writer``; return how the run ended
-    (``finished``, ``diverged``, ``stopped`` or ``interrupted``). The session keeps every
-    epoch written before an interruption. ``stopped`` tells a run that ended because its
-    ``should_stop`` fired (a user's stop) from one that ran to the end."""
+    """Write every record to ``writer``; return how the run ended (one of ``OUTCOMES``).
+    The session keeps every epoch written before an interruption or a failed write
+    (disk full: the failing epoch is dropped, the ones before stay readable); the
+    error of a failed write is kept in ``writer.write_error``. ``stopped`` tells a run
+    that ended because its ``should_stop`` fired (a user's stop) from one that ran to
+    the end."""
     last: EpochRecord | None = None
     try:
         for rec in records:
@@ -35,6 +41,17 @@ def record_run(
     except KeyboardInterrupt:
         writer.event("stop", last.epoch if last else None, reason="interrupted")
         return "interrupted"
+    except OSError as exc:  # disk full, quota, I/O error while writing
+        writer.write_error = exc
+        full = isinstance(exc, DiskFullError) or exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        with contextlib.suppress(OSError):  # the event log may be on the same full disk
+            writer.event(
+                "stop",
+                last.epoch if last else None,
+                reason="disk_full" if full else "write_error",
+                error=str(exc),
+            )
+        return "write_error"
     complete = last is not None and (last.diverged or last.epoch == writer.config.epochs - 1)
     if stopped is not None and stopped() and not complete:
         writer.event("stop", last.epoch if last else None, reason="user")
@@ -46,10 +63,35 @@ def record_run(
     return "finished"
 
 
+def describe_write_error(exc: BaseException) -> str:
+    if isinstance(exc, DiskFullError):
+        return f"the disk is nearly full: {exc.strerror}; the session is intact"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"the disk is full ({exc.strerror or exc})"
+    return f"cannot write the session ({exc})"
+
+
 def train_headless(
     cfg: TrainConfig, out: Path, *, overwrite: bool = False, show_progress: bool = True
 ) -> int:
     """``grutui train``: returns the process exit status."""
+    writer = SessionWriter(out, cfg, overwrite=overwrite)
+    writer.event("start", None, source="cli", config=cfg.to_dict())
+    return run_with_progress(cfg, writer, train(cfg), out, show_progress=show_progress)
+
+
+def run_with_progress(
+    cfg: TrainConfig,
+    writer: SessionWriter,
+    records: Iterator[EpochRecord],
+    out: Path,
+    *,
+    show_progress: bool = True,
+    first_epoch: int = 0,
+    first_wall: float = 0.0,
+) -> int:
+    """Record ``records`` into ``writer`` (closed at the end) under a rich progress bar;
+    return the exit status: 0 finished, 1 diverged or write failed, 130 interrupted."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -61,8 +103,7 @@ def train_headless(
     )
 
     console = Console(stderr=True)
-    with SessionWriter(out, cfg, overwrite=overwrite) as writer:
-        writer.event("start", None, source="cli", config=cfg.to_dict())
+    try:
         test = "n/a"
         progress = Progress(
             TextColumn("epoch"),
@@ -78,13 +119,16 @@ def train_headless(
             refresh_per_second=5,
         )
         with progress:
-            task = progress.add_task("train", total=cfg.epochs, train="n/a", test=test, rate="-")
+            task = progress.add_task(
+                "train", total=cfg.epochs, completed=first_epoch, train="n/a", test=test, rate="-"
+            )
 
             def update(rec: EpochRecord) -> None:
                 nonlocal test
                 if rec.test_loss is not None:
                     test = f"{float(rec.test_loss[0]):.4g}"
-                rate = (rec.epoch + 1) / rec.wall_time if rec.wall_time > 0 else 0.0
+                span = rec.wall_time - first_wall  # this process's share of the run
+                rate = (rec.epoch + 1 - first_epoch) / span if span > 0 else 0.0
                 progress.update(
                     task,
                     completed=rec.epoch + 1,
@@ -93,11 +137,19 @@ def train_headless(
                     rate=f"{rate:.1f}",
                 )
 
-            outcome = record_run(train(cfg), writer, update)
-        summary: dict[str, Any] = {
-            "finished": "done",
-            "diverged": "stopped: loss diverged",
-            "interrupted": "interrupted",
-        }
-        console.print(f"{summary[outcome]}: {writer.n_epochs} epochs in {out}")
-    return 0 if outcome == "finished" else (1 if outcome == "diverged" else 130)
+            outcome = record_run(records, writer, update)
+    finally:
+        try:
+            writer.close()
+        except (OSError, RuntimeError) as exc:  # h5py reports some failed writes so
+            if writer.write_error is None:
+                writer.write_error = exc if isinstance(exc, OSError) else OSError(str(exc))
+                outcome = "write_error"
+    summary: dict[str, Any] = {
+        "finished": "done",
+        "diverged": "stopped: loss diverged",
+        "interrupted": "interrupted",
+        "write_error": "stopped: " + describe_write_error(writer.write_error or OSError()),
+    }
+    console.print(f"{summary[outcome]}: {writer.n_epochs} epochs in {out}")
+    return {"finished": 0, "diverged": 1, "write_error": 1}.get(outcome, 130)

@@ -22,10 +22,16 @@ interrupted half-way is simply not seen.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import re
+import shutil
 import struct
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,10 +43,13 @@ import numpy as np
 from grutui import __version__
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, SessionError
+from grutui.core.state import StateSaver
+from grutui.core.state import state_path as state_file
 
 FORMAT = "grutui-session"
 FORMAT_VERSION = 1
 H5_NAME = "session.h5"
+PART_NAME = "session.h5.part"  # a session being created (see SessionWriter)
 EVENTS_NAME = "events.jsonl"
 METRICS = ("train_loss", "test_loss", "lr")
 _CHUNK = 256
@@ -99,20 +108,56 @@ def _check_not_truncated(path: Path) -> None:
 
 
 class EventLog:
-    """Append-only JSON-lines log; a torn last line (killed writer) is skipped on read."""
+    """Append-only JSON-lines log; a torn last line (killed writer) is skipped on read.
+
+    Each event is one ``write`` of a whole line on an ``O_APPEND`` descriptor, under a
+    lock: the training worker and the UI's action recorder (threads), or a trainer and
+    an app watching it (processes), can append to the same file without interleaving.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:  # a line torn by a kill must not swallow the next event
+            if path.stat().st_size:
+                with path.open("rb") as fh:
+                    fh.seek(-1, os.SEEK_END)
+                    torn = fh.read(1) != b"\n"
+                if torn:
+                    self._write(b"\n")
+        except OSError:
+            pass
+
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            if self._fd is None:
+                raise ValueError(f"event log {self.path} is closed")
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+
+    @staticmethod
+    def make(kind: str, epoch: int | None = None, **data: Any) -> dict[str, Any]:
+        return {"t": time.time(), "kind": kind, "epoch": epoch, **data}
 
     def append(self, kind: str, epoch: int | None = None, **data: Any) -> dict[str, Any]:
-        ev = {"t": time.time(), "kind": kind, "epoch": epoch, **data}
-        self._fh.write(json.dumps(ev, default=_jsonable) + "\n")
-        self._fh.flush()
+        ev = self.make(kind, epoch, **data)
+        self.write_events([ev])
         return ev
 
+    def write_events(self, events: list[dict[str, Any]]) -> None:
+        """Append ready-made events (each with ``t`` and ``kind``) in one write."""
+        if events:
+            text = "".join(json.dumps(ev, default=_jsonable) + "\n" for ev in events)
+            self._write(text.encode("utf-8"))
+
     def close(self) -> None:
-        self._fh.close()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _jsonable(o: Any) -> Any:
@@ -144,8 +189,56 @@ def snapshot_due(config: TrainConfig, epoch: int, diverged: bool = False) -> boo
     return epoch % config.snapshot_every == 0 or epoch == config.epochs - 1 or diverged
 
 
+LOCK_NAME = ".writer.lock"
+
+
+def _lock_writer(session_dir: Path) -> int | None:
+    """One writer per session: an exclusive ``flock`` held while the writer is open (the
+    kernel drops it when the process dies, so a killed run never leaves it stale)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no guard
+        return None
+    fd = os.open(session_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise SessionError(
+            f"{session_dir} is being written by another training run (stop it first)"
+        ) from None
+    return fd
+
+
+def _open_read(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    except OSError:  # a file never switched to SWMR mode (e.g. written by other tools)
+        return h5py.File(path, "r")
+
+
+MIN_FREE_BYTES = 64 * 2**20  # the writer stops training below this much free disk
+
+
+class DiskFullError(OSError):
+    """The disk is (nearly) full: training stops before a write can fail half-way."""
+
+
+def _as_oserror(exc: RuntimeError) -> OSError:
+    m = re.search(r"errno = (\d+)", str(exc))
+    code = int(m.group(1)) if m else errno.EIO
+    return OSError(code, f"{os.strerror(code)} ({exc})")
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes for an unprivileged writer on the disk holding ``path``."""
+    return shutil.disk_usage(path).free
+
+
 class SessionWriter:
     """Writes one session. Datasets are created from the first record's shapes."""
+
+    space_check_interval = 1.0  # seconds between free-space checks
 
     def __init__(
         self,
@@ -154,25 +247,147 @@ class SessionWriter:
         *,
         overwrite: bool = False,
         flush_interval: float = 0.0,
+        resume_after: int | None = None,
+        state_overhead: float = 0.02,
+        min_free: int = MIN_FREE_BYTES,
     ) -> None:
+        """``resume_after=k`` reopens an existing session to continue it after epoch k:
+        rows of later epochs (recorded after the last saved state) are dropped, to be
+        recomputed identically. ``state_overhead``: the share of time spent saving the
+        resumable state (see ``grutui.core.state.StateSaver``)."""
         self.dir = Path(path)
-        if (self.dir / H5_NAME).exists() and not overwrite:
+        if resume_after is None and (self.dir / H5_NAME).exists() and not overwrite:
             raise SessionError(f"session {self.dir} already exists (choose another --out)")
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock_writer(self.dir)
         self.config = config
         self.flush_interval = flush_interval
         self._last_flush = 0.0
-        self._f = h5py.File(self.dir / H5_NAME, "w", libver="latest")
-        a = self._f.attrs
-        a["format"] = FORMAT
-        a["format_version"] = FORMAT_VERSION
-        a["config"] = config.to_json()
-        a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-        a["grutui_version"] = __version__
-        self.events = EventLog(self.dir / EVENTS_NAME)
         self._started = False
         self.n_epochs = 0
         self.n_snapshots = 0
+        self._clock_logged = False
+        self.min_free = min_free
+        self._space_checked = -float("inf")
+        self.write_error: OSError | None = None  # set when a write failed (disk full)
+        # The file is built under a temporary name and renamed into place once it is in
+        # SWMR mode: before that a kill could leave half-written HDF5 metadata; after,
+        # SWMR's ordered flushes keep it readable at every moment.
+        self._final = self.dir / H5_NAME
+        self._part = self.dir / PART_NAME
+        self._published = False
+        try:
+            self._open(config, resume_after)
+        except BaseException:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+            raise
+        self.events = EventLog(self.dir / EVENTS_NAME)
+        self.states = StateSaver(self.dir, state_overhead, before_save=self._flush_file)
+
+    def _open(self, config: TrainConfig, resume_after: int | None) -> None:
+        if resume_after is not None:
+            self._reopen(resume_after)
+        else:
+            # --force, or a run killed before its first epoch: nothing of the old run
+            # may leak into the new one
+            for old in (self._final, self.dir / EVENTS_NAME, state_file(self.dir)):
+                old.unlink(missing_ok=True)
+            self._f = h5py.File(self._part, "w", libver="latest")
+            a = self._f.attrs
+            a["format"] = FORMAT
+            a["format_version"] = FORMAT_VERSION
+            a["config"] = config.to_json()
+            a["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+            a["grutui_version"] = __version__
+
+    def _reopen(self, after: int) -> None:
+        """Rebuild the session under the temporary name with the rows up to epoch
+        ``after``, then publish it. A killed SWMR writer leaves its file flagged as
+        open for writing, which HDF5 refuses to reopen for writing (``h5clear`` would
+        be needed) but reads fine; copying also means a kill during the resume leaves
+        the session exactly as it was."""
+        try:
+            src = _open_read(self._final)
+        except OSError as exc:
+            raise SessionError(f"{self.dir}: cannot read the session to resume ({exc})") from None
+        try:
+            self._f = h5py.File(self._part, "w", libver="latest")
+            self._copy_through(src, self._f, after)
+            self._f.flush()
+            self._f.swmr_mode = True
+        except BaseException:
+            if getattr(self, "_f", None) is not None and self._f.id.valid:
+                self._f.close()
+            self._part.unlink(missing_ok=True)
+            raise
+        finally:
+            src.close()
+        self._publish()
+        self._started = True
+
+    def _copy_through(self, src: h5py.File, dst: h5py.File, after: int) -> None:
+        if not isinstance(src.get("metrics"), h5py.Group):
+            raise SessionError(f"{self.dir}: no epochs recorded, nothing to resume")
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+        dst.attrs["config"] = self.config.to_json()
+        m, w = src["metrics"], src["weights"]
+        n = min(m[k].shape[0] for k in m)
+        keep = int(np.searchsorted(m["epoch"][:n], after, side="right"))
+        if keep == 0 or int(m["epoch"][keep - 1]) != after:
+            raise SessionError(f"{self.dir}: epoch {after} of the saved state is not recorded")
+        s = min(w[k].shape[0] for k in w)
+        skeep = int(np.searchsorted(w["epoch"][:s], after, side="right"))
+        for group, rows in (("metrics", keep), ("weights", skeep)):
+            g = dst.create_group(group)
+            for name, ds in src[group].items():
+                out = g.create_dataset(
+                    name,
+                    (rows, *ds.shape[1:]),
+                    ds.dtype,
+                    maxshape=ds.maxshape,
+                    chunks=ds.chunks,
+                    fillvalue=ds.fillvalue,
+                )
+                for i in range(0, rows, 4096):
+                    out[i : i + 4096] = ds[i : min(rows, i + 4096)]
+        for name in src:
+            if name not in ("metrics", "weights"):
+                src.copy(src[name], dst, name)
+        self.n_epochs = keep
+        self.n_snapshots = skeep
+
+    def _publish(self) -> None:
+        if not self._published:
+            os.replace(self._part, self._final)
+            self._published = True
+
+    def _check_space(self) -> None:
+        now = time.monotonic()
+        if now - self._space_checked < self.space_check_interval:
+            return
+        self._space_checked = now
+        try:
+            free = free_bytes(self.dir)
+        except OSError:
+            return
+        if free < self.min_free:
+            raise DiskFullError(
+                errno.ENOSPC,
+                f"only {free / 2**20:.1f} MiB left on the disk of {self.dir} "
+                f"(grutui stops below {self.min_free / 2**20:.0f} MiB)",
+            )
+
+    def _flush_file(self) -> None:
+        """Flush the snapshots' datasets first, then the rest: a whole-file flush writes
+        dataset headers in no particular order, and a live reader that saw a metrics row
+        before its snapshot's extent would show the previous snapshot's weights."""
+        if self._started:
+            for ds in self._f["weights"].values():
+                ds.flush()
+        self._f.flush()
+        self._last_flush = time.monotonic()
 
     def _create(self, rec: Any) -> None:
         f = self._f
@@ -201,6 +416,7 @@ class SessionWriter:
             if rec.initial_weights is not None:
                 init.create_dataset(name, data=np.asarray(rec.initial_weights[name], np.float32))
         f.swmr_mode = True
+        self._publish()
         self._started = True
 
     @staticmethod
@@ -210,9 +426,40 @@ class SessionWriter:
         ds[n] = row
 
     def append(self, rec: Any, *, snapshot: bool | None = None) -> None:
+        self._before_rows()
+        try:
+            self._append_record(rec, snapshot)
+        except RuntimeError as exc:  # h5py reports some failed writes (EFBIG, ...) so
+            raise _as_oserror(exc) from exc
+        self._after_rows([rec])
+
+    def _before_rows(self) -> None:
+        """Before writing any rows (``append``, and any block writer)."""
+        self._check_space()
+
+    def _after_rows(self, recs: Sequence[Any]) -> None:
+        """After rows are written (and flushed when due): the replay clock anchor, and
+        the newest resumable state offered to the saver (forced on the last epoch)."""
+        if not recs:
+            return
+        if not self._clock_logged:
+            # anchors this process's wall_time to unix time, for replay timelines
+            self.events.append("clock", recs[0].epoch, wall_time=recs[0].wall_time)
+            self._clock_logged = True
+        rec = recs[-1]
+        if getattr(rec, "state", None) is not None:
+            final = rec.epoch == self.config.epochs - 1 or rec.diverged
+            self.states.offer(rec.state, force=final)
+
+    def _append_record(self, rec: Any, snapshot: bool | None) -> None:
         """Append an ``EpochRecord``: weights first, then metrics, so a reader that sees
         epoch e in the metrics also sees its snapshot. ``snapshot`` overrides the
-        ``snapshot_every`` rule (importers whose source saved weights elsewhere)."""
+        ``snapshot_every`` rule (importers whose source saved weights elsewhere).
+
+        Raises ``DiskFullError`` (an ``OSError``), before writing anything of the epoch,
+        when the disk has less than ``min_free`` bytes left: HDF5 does not survive a
+        write failing half-way (the file can end up shorter than its superblock says),
+        so the writer stops while the session is still whole."""
         if not self._started:
             self._create(rec)
         last = rec.epoch == self.config.epochs - 1 or rec.diverged
@@ -237,19 +484,31 @@ class SessionWriter:
         for ev in rec.events:
             ev = dict(ev)
             self.events.append(ev.pop("kind"), rec.epoch, **ev)
-        now = time.monotonic()
-        if now - self._last_flush >= self.flush_interval or last:
-            self._f.flush()
-            self._last_flush = now
+        if time.monotonic() - self._last_flush >= self.flush_interval or last:
+            self._flush_file()
 
     def event(self, kind: str, epoch: int | None = None, **data: Any) -> None:
         self.events.append(kind, epoch, **data)
 
     def close(self) -> None:
-        if self._f.id.valid:
-            self._f.flush()
-            self._f.close()
-        self.events.close()
+        """Flush and close; the newest state is saved so a stopped run can resume
+        from its last complete epoch."""
+        try:
+            if self._f.id.valid:
+                try:
+                    # after a failed HDF5 write, flushing fails too (a disk-space stop
+                    # wrote nothing: flush and save the state as usual)
+                    if self.write_error is None or isinstance(self.write_error, DiskFullError):
+                        self._f.flush()
+                        self.states.flush()
+                finally:
+                    self._f.close()
+                self._publish()  # a run stopped before its first epoch
+        finally:
+            self.events.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the lock
+                self._lock_fd = None
 
     def __enter__(self) -> SessionWriter:
         return self
@@ -282,6 +541,11 @@ class Session:
             raise SessionError(f"no session at {p}")
         h5 = session_file(p)
         if not h5.is_file():
+            if (h5.parent / PART_NAME).is_file():
+                raise SessionError(
+                    f"{p} has no epoch recorded: training is starting, or was killed before "
+                    "its first epoch"
+                )
             raise SessionError(f"{p} is not a grutui session (no {H5_NAME} in it)")
         self.path = h5
         self.dir = h5.parent

@@ -23,6 +23,7 @@ import numpy as np
 
 from grutui.core.config import TrainConfig
 from grutui.core.gru import GRUWeights, gru_output
+from grutui.core.state import TrainState, capture_torch, restore_torch
 from grutui.core.tasks import Dataset, make_datasets
 
 REFERENCE_TOLERANCE = 1e-4
@@ -41,6 +42,8 @@ class EpochRecord:
     initial_weights: dict[str, np.ndarray] | None = None  # first record only
     events: list[dict[str, Any]] = field(default_factory=list)
     diverged: bool = False
+    # the run's state after this epoch (``grutui resume`` continues from it)
+    state: TrainState | None = None
 
     @property
     def members(self) -> int:
@@ -60,10 +63,21 @@ def reference_error(
     return float(np.max(np.abs(ref - torch_out)))
 
 
+def _meta(diverged: bool) -> dict[str, Any]:
+    return {"diverged": True} if diverged else {}
+
+
 def train(
-    config: TrainConfig, should_stop: Callable[[], bool] | None = None
+    config: TrainConfig,
+    should_stop: Callable[[], bool] | None = None,
+    resume: TrainState | None = None,
 ) -> Iterator[EpochRecord]:
-    """Train one model per ``config``; yield an ``EpochRecord`` after every epoch."""
+    """Train one model per ``config``; yield an ``EpochRecord`` after every epoch.
+
+    With ``resume`` (a state captured after epoch k) everything is built as for a fresh
+    run, then model, Adam, plateau scheduler and torch's RNG are overwritten from the
+    state and training continues at epoch k+1: the same numbers as an uninterrupted run.
+    """
     config.validate()
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -141,8 +155,13 @@ def train(
 
     init_params = model.numpy_params()
     check_reference(init_params)
+    first = 0
     start = time.perf_counter()
-    for epoch in range(config.epochs):
+    if resume is not None:
+        restore_torch(resume, model, optimizer, scheduler)
+        first = resume.epoch + 1
+        start -= resume.wall_time  # wall_time continues, without the time stopped
+    for epoch in range(first, config.epochs):
         lr = optimizer.param_groups[0]["lr"]
         running = 0.0
         for inputs, labels, lens in loader:
@@ -177,16 +196,18 @@ def train(
             check_reference(params)
         if diverged:
             events.append({"kind": "diverged", "train_loss": train_loss, "test_loss": test_loss})
+        wall = time.perf_counter() - start
         yield EpochRecord(
             epoch=epoch,
             train_loss=np.array([train_loss]),
             test_loss=None if test_loss is None else np.array([test_loss]),
             lr=np.array([lr]),
-            wall_time=time.perf_counter() - start,
+            wall_time=wall,
             weights=_stack1(params),
             initial_weights=_stack1(init_params) if epoch == 0 else None,
             events=events,
             diverged=diverged,
+            state=capture_torch(epoch, wall, model, optimizer, scheduler, extra=_meta(diverged)),
         )
         if diverged:
             return

@@ -19,6 +19,10 @@ CORE_MODULES = [
     "grutui.core.headless",
     "grutui.core.model",
     "grutui.core.rundata",
+    "grutui.core.state",
+    "grutui.core.resume",
+    "grutui.core.recording",
+    "grutui.core.replay",
 ]
 # what the app needs to open a session and debug a sequence: no torch
 TORCH_FREE = [
@@ -29,6 +33,9 @@ TORCH_FREE = [
     "grutui.core.config",
     "grutui.core.session",
     "grutui.core.rundata",
+    "grutui.core.state",
+    "grutui.core.recording",
+    "grutui.core.replay",
     "grutui.cli",
 ]
 

@@ -1,0 +1,203 @@
+"""``kill -9`` of real training processes at random moments, many times.
+
+A pre-warmed fork server (torch already imported) forks each ``grutui train`` /
+``grutui resume`` so a kill can land anywhere — session creation, set-up, an epoch, an
+HDF5 flush, a state save — without paying the interpreter start-up per kill. After
+every kill the session must open, hold a contiguous run of epochs equal to an
+uninterrupted run's, and ``resume`` must carry it to the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grutui.core.errors import SessionError
+from grutui.core.session import H5_NAME, Session
+from grutui.core.state import STATE_NAME, load_state
+from grutui.core.train import train
+from tests.conftest import REPO, tiny_config
+
+EPOCHS = 250
+ARGS = ["--epochs", str(EPOCHS), "--n-samples", "300", "--batch-size", "64"]
+ARGS += ["--eval-every", "7", "--plateau-patience", "0", "--lr", "0.01", "--threads", "1"]
+KILLS = 10
+
+SERVER = r"""
+import json, os, sys
+import h5py, rich.progress, torch, torch.utils.data  # warm: a forked child trains at once
+import grutui.cli, grutui.core.headless, grutui.core.model, grutui.core.resume
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports for seconds
+for line in sys.stdin:
+    op, arg = json.loads(line)
+    if op == "run":
+        pid = os.fork()
+        if pid == 0:
+            null = os.open(os.devnull, os.O_WRONLY)
+            err = os.open(os.environ["KILL_LOGS"] + f"/{os.getpid()}", os.O_WRONLY | os.O_CREAT)
+            os.dup2(null, 1)
+            os.dup2(err, 2)
+            try:
+                rc = grutui.cli.main(arg)
+            except BaseException:
+                rc = 99
+            os._exit(rc)
+        print(pid, flush=True)
+    else:
+        print(os.waitpid(arg, 0)[1], flush=True)
+"""
+
+
+class ForkServer:
+    def __init__(self, logs: Path) -> None:
+        logs.mkdir()
+        self.logs = logs
+        env = {**os.environ, "PYTHONPATH": str(REPO), "KILL_LOGS": str(logs)}
+        self.p = subprocess.Popen(
+            [sys.executable, "-c", SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+
+    def _ask(self, op: str, arg: object) -> int:
+        assert self.p.stdin is not None and self.p.stdout is not None
+        self.p.stdin.write(json.dumps([op, arg]) + "\n")
+        self.p.stdin.flush()
+        return int(self.p.stdout.readline())
+
+    def run(self, argv: list[str]) -> int:
+        return self._ask("run", argv)
+
+    def wait(self, pid: int) -> int:
+        return self._ask("wait", pid)
+
+    def close(self) -> None:
+        assert self.p.stdin is not None
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+def _check_intact(d: Path, ref_loss: np.ndarray, ref_w: dict[str, np.ndarray]) -> int:
+    with Session(d) as s:
+        n = s.n_epochs
+        assert s.metrics.epoch.tolist() == list(range(n))
+        np.testing.assert_array_equal(s.metrics.train_loss[:, 0], ref_loss[:n])
+        assert s.snapshot_epochs.tolist() == list(range(n))
+        for name in s.param_names:
+            np.testing.assert_array_equal(s.weight_history(name), ref_w[name][:n])
+    return n
+
+
+def _live_epochs(d: Path) -> int | None:
+    try:
+        with Session(d) as s:
+            return s.n_epochs
+    except SessionError:
+        return None  # only while the file is being created
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    fs = ForkServer(tmp_path_factory.mktemp("fork") / "logs")
+    yield fs
+    fs.close()
+
+
+def test_a_reader_follows_a_live_writer_without_harm(server: ForkServer, tmp_path: Path) -> None:
+    d = tmp_path / "live"
+    epochs = 100
+    pid = server.run(["train", *ARGS, "--epochs", str(epochs), "--out", str(d)])
+    deadline = time.monotonic() + 60
+    while not (d / H5_NAME).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    seen = []
+    with Session(d) as s:
+        while s.n_epochs < epochs:
+            assert time.monotonic() < deadline
+            s.refresh()
+            n = s.n_epochs
+            assert s.metrics.epoch.tolist() == list(range(n))  # never a half-written row
+            assert len(s.snapshot_epochs) == n
+            if n:
+                w = s.weights(n - 1)
+                assert all(np.isfinite(v).all() for v in w.values())
+                seen.append((n, float(s.metrics.train_loss[n - 1, 0]), w))
+            time.sleep(0.01)
+    assert os.WEXITSTATUS(server.wait(pid)) == 0
+    assert len({n for n, _, _ in seen}) > 5  # it really read a growing file
+    with Session(d) as s:  # what the reader saw is what the file holds
+        for n, loss, w in seen:
+            assert s.metrics.train_loss[n - 1, 0] == loss
+            for k, v in s.weights(n - 1).items():
+                np.testing.assert_array_equal(v, w[k])
+
+
+def test_kill_9_at_random_moments_then_resume(server: ForkServer, tmp_path: Path) -> None:
+    cfg = tiny_config(
+        epochs=EPOCHS, eval_every=7, plateau_patience=0, lr=0.01, **{"task.n_samples": 300}
+    )
+    recs = list(train(cfg))
+    ref_loss = np.array([r.train_loss[0] for r in recs])
+    ref_w = {k: np.stack([r.weights[k][0] for r in recs]) for k in recs[0].weights}
+    assert len({float(r.lr[0]) for r in recs}) > 1  # the plateau schedule acts in the run
+    d = tmp_path / "run"
+    rnd = random.Random(1234)
+    kills = 0
+    while kills < KILLS:
+        resumable = (d / STATE_NAME).is_file()
+        floor = load_state(d).epoch + 1 if resumable else 0
+        if floor == EPOCHS:
+            break
+        argv = ["resume", str(d)] if resumable else ["train", *ARGS, "--out", str(d), "--force"]
+        pid = server.run(argv)
+        time.sleep(rnd.uniform(0.0, 1.0))
+        seen = _live_epochs(d) if (d / H5_NAME).exists() else None
+        os.kill(pid, signal.SIGKILL)
+        status = server.wait(pid)
+        if os.WIFEXITED(status):
+            log = (server.logs / str(pid)).read_text()
+            assert os.WEXITSTATUS(status) == 0, f"{argv}: {log}"
+            break  # finished before the kill
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        kills += 1
+        if not (d / H5_NAME).exists():
+            with pytest.raises(SessionError, match="killed before its first epoch"):
+                Session(d)
+            continue  # killed before the first epoch was recorded
+        n = _check_intact(d, ref_loss, ref_w)
+        if seen is not None:
+            assert n >= min(seen, floor)
+    assert kills >= KILLS // 2
+    # the real entry point finishes the run: same numbers as never killed
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if (d / STATE_NAME).is_file():
+        argv = ["resume", str(d)]
+    else:  # the last kill came before the first epoch of a fresh start
+        argv = ["train", *ARGS, "--out", str(d), "--force"]
+    p = subprocess.run(
+        [sys.executable, "-m", "grutui", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+    )
+    if "already trained through" not in p.stderr:
+        assert p.returncode == 0, p.stderr
+    assert _check_intact(d, ref_loss, ref_w) == EPOCHS
+    with Session(d) as s:
+        kinds = [e["kind"] for e in s.events()]
+    assert kinds.count("resume") >= 1 and kinds[-1] == "finish"
