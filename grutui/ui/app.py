@@ -71,6 +71,7 @@ class GrutuiApp(App[int]):
     TITLE = "grutui"
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {GrutuiCommands}
     ENABLE_COMMAND_PALETTE = True
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "step(-1)", "-1 epoch", id="cursor.prev", tooltip="Previous epoch"),
         Binding("right", "step(1)", "+1 epoch", id="cursor.next", tooltip="Next epoch"),

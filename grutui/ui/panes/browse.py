@@ -1,27 +1,336 @@
-"""Browse pane: the weights at the cursor epoch, grouped by gate, and their trajectories."""
+"""Browse pane: the weights at the cursor epoch grouped by gate, with their change since
+the previous epoch on a colour scale, and trajectories of the selected weights and of
+the loss over all epochs with a vertical line at the cursor.
+
+Scrubbing stays cheap: the plotted series are downsampled once per (row, data size)
+and cached; a cursor move only swaps the vertical line and re-renders the plots.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Footer, Static
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Static
+from textual_plotext import PlotextPlot
+
+from grutui.core.gru import GATES
 from grutui.core.rundata import RunData
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 
+TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
+PLOT_POINTS = 400  # points per plotted series at most (downsampled by striding)
+
+NEUTRAL = (70, 70, 70)
+POS = (235, 80, 60)
+NEG = (70, 140, 240)
+
+
+def colour(x: float, scale: float) -> str:
+    """A diverging colour for ``x`` relative to ``scale`` (red +, blue −)."""
+    if not np.isfinite(x) or scale <= 0:
+        return "rgb(128,128,128)"
+    t = min(abs(x) / scale, 1.0)
+    end = POS if x >= 0 else NEG
+    r, g, b = (int(n + (e - n) * t) for n, e in zip(NEUTRAL, end, strict=True))
+    return f"rgb({r},{g},{b})"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the weight grid: a gate's unit (or the read-out)."""
+
+    label: str  # e.g. "r0" or "out"
+    cells: tuple[tuple[str, str, tuple[int, ...]], ...]  # (column name, param, index)
+
+
+def grid_rows(hidden: int, input_size: int = 2) -> list[Row]:
+    """Rows r0..r{H-1}, z…, n…, then the read-out; columns W_i (per input), W_h (per
+    hidden unit), b_i, b_h, indexing PyTorch's stacked parameters (gate order r, z, n)."""
+    rows = []
+    inputs = ["v", "f"] if input_size == 2 else [str(i) for i in range(input_size)]
+    for k, g in enumerate(GATES):
+        for j in range(hidden):
+            i = k * hidden + j
+            cells: list[tuple[str, str, tuple[int, ...]]] = [
+                (f"W_i{g}·{nm}", "gru.weight_ih_l0", (i, c)) for c, nm in enumerate(inputs)
+            ]
+            cells += [(f"W_h{g}·h{c}", "gru.weight_hh_l0", (i, c)) for c in range(hidden)]
+            cells += [(f"b_i{g}", "gru.bias_ih_l0", (i,)), (f"b_h{g}", "gru.bias_hh_l0", (i,))]
+            rows.append(Row(f"{g}{j}" if hidden > 1 else g, tuple(cells)))
+    out: list[tuple[str, str, tuple[int, ...]]] = [
+        (f"W_o·h{c}", "linear.weight", (0, c)) for c in range(hidden)
+    ]
+    out.append(("b_o", "linear.bias", (0,)))
+    rows.append(Row("out", tuple(out)))
+    return rows
+
+
+def downsample(
+    x: np.ndarray, y: np.ndarray, points: int = PLOT_POINTS
+) -> tuple[list[float], list[float]]:
+    if len(x) > points:
+        idx = np.unique(np.linspace(0, len(x) - 1, points).round().astype(int))
+        x, y = x[idx], y[idx]
+    return x.tolist(), y.tolist()
+
 
 class BrowsePane(PaneScreen):
     PANE_TITLE = "Browse"
+    AUTO_FOCUS = ""  # ↑/↓ select rows; nothing focusable should take them
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "up,k",
+            "select(-1)",
+            "Row",
+            id="browse.up",
+            tooltip="Select the row above",
+            key_display="↑",
+        ),
+        Binding(
+            "down,j",
+            "select(1)",
+            "Row",
+            id="browse.down",
+            tooltip="Select the row below",
+            key_display="↓",
+        ),
+        Binding(
+            "ctrl+up,K",
+            "select_gate(-1)",
+            "Gate up",
+            id="browse.gate_up",
+            tooltip="Previous gate block",
+            show=False,
+        ),
+        Binding(
+            "ctrl+down,J",
+            "select_gate(1)",
+            "Gate down",
+            id="browse.gate_down",
+            tooltip="Next gate block",
+            show=False,
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sel = 0
+        self.rows: list[Row] = []
+        self._hidden = -1
+        self._traj_key: tuple[int, ...] | None = None
+        self._traj: list[tuple[str, list[float], list[float]]] = []
+        self._loss_key: tuple[int, ...] | None = None
+        self._loss: list[tuple[str, list[float], list[float]]] = []
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
-        yield Static(id="browse-weights")
+        with Horizontal(id="browse-body"):
+            with Vertical(id="browse-left"):
+                yield Static("", id="browse-title")
+                with VerticalScroll(id="browse-grid", can_focus=False):
+                    yield Static("", id="browse-weights")
+                with VerticalScroll(id="browse-row-box", can_focus=False):
+                    yield Static("", id="browse-row")
+            with Horizontal(id="browse-plots"):
+                yield PlotextPlot(id="plot-traj")
+                yield PlotextPlot(id="plot-loss")
         yield Footer()
 
+    # -- the pane interface --------------------------------------------------------
+    def data_grew(self, data: RunData) -> None:
+        self._traj_key = None
+        self._loss_key = None
+
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
-        if epoch < 0:
+        if epoch < 0 or not len(data.snapshot_epochs):
+            self.query_one("#browse-title", Static).update("no weights recorded yet")
             return
-        w = data.weights(epoch, member)
-        self.query_one("#browse-weights", Static).update(
-            "\n".join(f"{k}: {v.ravel()[:6]}" for k, v in w.items())
+        hidden = data.config.hidden
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self.rows = grid_rows(hidden)
+            self.sel = min(self.sel, len(self.rows) - 1)
+        self._grid(data, epoch, member)
+        self._plots(data, epoch, member)
+
+    # -- actions ------------------------------------------------------------------
+    def action_select(self, delta: int) -> None:
+        if not self.rows:
+            return
+        self.sel = (self.sel + delta) % len(self.rows)
+        self._refresh_all()
+
+    def action_select_gate(self, delta: int) -> None:
+        h = max(self._hidden, 1)
+        if not self.rows:
+            return
+        block = min(self.sel // h, 3) + delta
+        self.sel = min(max(block, 0), 3) * h if block < 3 else len(self.rows) - 1
+        self.sel = min(self.sel, len(self.rows) - 1)
+        self._refresh_all()
+
+    def _refresh_all(self) -> None:
+        app = self.grutui
+        if app.data is not None:
+            self.show_epoch(app.data, app.epoch, app.member)
+
+    # -- the weights ---------------------------------------------------------------
+    def _grid(self, data: RunData, epoch: int, member: int) -> None:
+        row_i = data.snapshot_index(epoch)
+        snap_epoch = int(data.snapshot_epochs[row_i])
+        w = data.weights_at_row(row_i, member)
+        prev = data.weights_at_row(row_i - 1, member) if row_i > 0 else None
+        if prev is None:
+            init = data.initial_weights(member)
+            prev = init if init is not None else None
+        vals = {r.label: [float(w[p][ix]) for _c, p, ix in r.cells] for r in self.rows}
+        deltas = {
+            r.label: [
+                float(w[p][ix]) - float(prev[p][ix]) if prev is not None else float("nan")
+                for _c, p, ix in r.cells
+            ]
+            for r in self.rows
+        }
+        scale = max((abs(v) for vs in vals.values() for v in vs), default=1.0) or 1.0
+        dscale = max((abs(v) for vs in deltas.values() for v in vs if np.isfinite(v)), default=0.0)
+        since = "initial weights" if row_i == 0 else f"epoch {int(data.snapshot_epochs[row_i - 1])}"
+        title = Text.assemble(
+            ("weights at epoch ", "dim"),
+            (f"{snap_epoch}", "bold"),
+            (f"  Δ since {since}", "dim"),
+            ("  ↑↓ row", "dim"),
         )
+        self.query_one("#browse-title", Static).update(title)
+        if self._hidden <= TABLE_MAX_HIDDEN:
+            self.query_one("#browse-weights", Static).update(
+                self._table(vals, deltas, scale, dscale)
+            )
+        else:
+            self.query_one("#browse-weights", Static).update(self._heat(vals, scale))
+        sel = self.rows[self.sel]
+        line = Text(no_wrap=False)
+        line.append(f"{sel.label}: ", style="bold")
+        for (name, _p, _ix), v, d in zip(
+            sel.cells, vals[sel.label], deltas[sel.label], strict=True
+        ):
+            line.append(f"{name} ", style="dim")
+            line.append(f"{v:+.4f}", style=colour(v, scale))
+            line.append(f" ({d:+.1e}) " if np.isfinite(d) else " ", style=colour(d, dscale))
+        self.query_one("#browse-row", Static).update(line)
+        self._keep_visible()
+
+    def _keep_visible(self) -> None:
+        """Scroll the grid so the selected row is on screen (heat maps are tall)."""
+        grid = self.query_one("#browse-grid", VerticalScroll)
+        per = 2 if self._hidden <= TABLE_MAX_HIDDEN else 1
+        top = 1 + self.sel * per
+        height = grid.size.height or 1
+        if top < grid.scroll_y + 1:
+            grid.scroll_to(y=max(0, top - 1), animate=False)
+        elif top + per > grid.scroll_y + height:
+            grid.scroll_to(y=top + per - height, animate=False)
+
+    def _table(
+        self,
+        vals: dict[str, list[float]],
+        deltas: dict[str, list[float]],
+        scale: float,
+        dscale: float,
+    ) -> Table:
+        h = self._hidden
+        t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
+        t.add_column("")
+        heads = ["W_i·v", "W_i·f", *[f"W_h·h{c}" if h > 1 else "W_h" for c in range(h)]]
+        for name in (*heads, "b_i", "b_h"):
+            t.add_column(name, justify="right")
+        for i, r in enumerate(self.rows):
+            style = "reverse bold" if i == self.sel else "bold"
+            vs, ds = vals[r.label], deltas[r.label]
+            if r.label == "out":  # read-out: weights under W_h, bias under b_i
+                vs = [float("nan"), float("nan"), *vs, float("nan")]
+                ds = [float("nan"), float("nan"), *ds, float("nan")]
+            cells = []
+            for v, d in zip(vs, ds, strict=True):
+                if not np.isfinite(v):
+                    cells.append(Text(""))
+                    continue
+                cell = Text(f"{v:+.4f}", style=colour(v, scale))
+                cell.append(f"\n{d:+.1e}" if np.isfinite(d) else "\n", style=colour(d, dscale))
+                cells.append(cell)
+            t.add_row(Text(r.label, style=style), *cells)
+        return t
+
+    def _heat(self, vals: dict[str, list[float]], scale: float) -> Text:
+        t = Text(no_wrap=True)
+        t.append("     W_i   W_h" + " " * max(0, self._hidden - 3) + "  b_i b_h\n", style="dim")
+        for i, r in enumerate(self.rows):
+            t.append(f"{r.label:>4} ", style="reverse bold" if i == self.sel else "bold")
+            vs = vals[r.label]
+            for k, v in enumerate(vs):
+                if r.label != "out" and k in (2, len(vs) - 2):
+                    t.append(" ")
+                t.append("█", style=colour(v, scale))
+            t.append("\n")
+        return t
+
+    # -- the plots -----------------------------------------------------------------
+    def _plots(self, data: RunData, epoch: int, member: int) -> None:
+        n_snap = len(data.snapshot_epochs)
+        key = (id(data), self.sel, n_snap, member)
+        if key != self._traj_key:
+            self._traj_key = key
+            sel = self.rows[self.sel]
+            x = np.asarray(data.snapshot_epochs)
+            hist = {p: data.weight_history(p, member) for p in {c[1] for c in sel.cells}}
+            self._traj = []
+            for name, p, ix in sel.cells:
+                y = hist[p][(slice(None), *ix)]  # type: ignore[arg-type]
+                xs, ys = downsample(x, np.asarray(y, np.float64))
+                self._traj.append((name, xs, ys))
+        lkey = (id(data), data.n_epochs, member)
+        if lkey != self._loss_key:
+            self._loss_key = lkey
+            m = data.metrics
+            self._loss = []
+            for name, arr in (("train", m.train_loss[:, member]), ("test", m.test_loss[:, member])):
+                ok = np.isfinite(arr) & (arr > 0)
+                xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
+                self._loss.append((name, xs, ys))
+        title = f"{self.rows[self.sel].label} over epochs"
+        self._draw(self.query_one("#plot-traj", PlotextPlot), title, self._traj, epoch, data)
+        self._draw(self.query_one("#plot-loss", PlotextPlot), "log10 loss", self._loss, epoch, data)
+
+    def _draw(
+        self,
+        widget: PlotextPlot,
+        title: str,
+        series: list[tuple[str, list[float], list[float]]],
+        epoch: int,
+        data: RunData,
+    ) -> None:
+        """Re-issue the cached series and the cursor line; the widget renders once on
+        the next frame however many keys arrived meanwhile."""
+        plt = widget.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        for name, xs, ys in series:
+            if xs:
+                plt.plot(xs, ys, label=name, marker="braille")
+        plt.vline(epoch, "white")
+        self._xticks(plt, data)
+        widget.refresh()
+
+    @staticmethod
+    def _xticks(p: Any, data: RunData) -> None:
+        first, last = data.first_epoch, data.last_epoch
+        ticks = sorted({round(v) for v in np.linspace(first, last, 4)})
+        p.xticks(ticks, [str(t) for t in ticks])

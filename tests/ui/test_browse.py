@@ -1,0 +1,74 @@
+"""Browse pane: weights and changes at the cursor, row selection, heat map, plots."""
+
+from __future__ import annotations
+
+from grutui.core.rundata import RunData
+from grutui.core.train import train
+from grutui.ui.app import GrutuiApp
+from grutui.ui.panes.browse import BrowsePane, grid_rows
+from tests.conftest import tiny_config
+
+
+def _text(app: GrutuiApp, sel: str) -> str:
+    w = app.screen.query_one(sel)
+    lines = w.render_lines(w.region.reset_offset)  # type: ignore[attr-defined]
+    return "\n".join(line.text.strip() for line in lines)
+
+
+async def test_weights_and_changes_follow_the_cursor(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for key, e in (("home", 0), ("right", 1), ("end", demo_data.last_epoch)):
+            await pilot.press(key)
+            w = demo_data.weights(e)
+            grid = _text(app, "#browse-weights")
+            assert f"{w['gru.weight_ih_l0'][0, 0]:+.4f}" in grid  # W_ir·value
+            assert f"{w['gru.weight_hh_l0'][2, 0]:+.4f}" in grid  # W_hn
+            assert f"{w['linear.bias'][0]:+.4f}" in grid  # read-out bias
+            prev = demo_data.weights(e - 1) if e else demo_data.initial_weights()
+            assert prev is not None
+            d = w["gru.bias_ih_l0"][1] - prev["gru.bias_ih_l0"][1]  # b_iz change
+            assert f"{d:+.1e}" in grid
+            assert f"weights at epoch {e}" in _text(app, "#browse-title")
+
+
+async def test_row_keys_select_weights_for_the_trajectory(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BrowsePane)
+        assert _text(app, "#browse-row").startswith("r:")
+        await pilot.press("down")
+        assert _text(app, "#browse-row").startswith("z:")
+        assert "W_hz" in _text(app, "#browse-row")
+        await pilot.press("down", "down")
+        assert _text(app, "#browse-row").startswith("out:")
+        await pilot.press("down")  # wraps
+        assert _text(app, "#browse-row").startswith("r:")
+        await pilot.press("up")
+        assert screen.sel == len(grid_rows(1)) - 1
+        # the trajectory plot shows the selected row's weights
+        labels = [name for name, _xs, _ys in screen._traj]
+        assert labels == ["W_o·h0", "b_o"]
+        _name, xs, ys = screen._traj[0]
+        assert xs[-1] == demo_data.last_epoch
+        assert ys[-1] == float(demo_data.weight_history("linear.weight")[-1, 0, 0])
+
+
+async def test_large_hidden_sizes_get_a_heat_map_with_the_selected_rows_numbers() -> None:
+    cfg = tiny_config(hidden=6, epochs=2)
+    data = RunData(cfg, name="h6")
+    data.extend(train(cfg))
+    app = GrutuiApp(data=data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("down")  # r1
+        row = _text(app, "#browse-row")
+        w = data.weights(1)
+        assert row.startswith("r1:")
+        assert f"{w['gru.weight_hh_l0'][1, 5]:+.4f}" in row.replace("\n", " ")
+        assert "█" in _text(app, "#browse-weights")
+        await pilot.press("ctrl+down")  # next gate block
+        assert _text(app, "#browse-row").startswith("z0:")
