@@ -306,6 +306,41 @@ class RunData:
         if not 0 <= member < self.members:
             raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
 
+    # -- replay: a run re-grown row by row -------------------------------------------
+    @classmethod
+    def empty_like(cls, other: RunData) -> RunData:
+        """No epochs yet, same run (config, name, directory, initial weights): a replay
+        grows it with ``other.rows(...)`` chunks exactly like a live run."""
+        rd = cls(
+            other.config,
+            name=other.name,
+            directory=other.dir,
+            members=other.members,
+            created=other.created,
+            config_dict=other.config_dict,
+        )
+        rd._init = other._init
+        return rd
+
+    def rows(self, start: int, stop: int) -> Chunk:
+        """Epoch rows ``start:stop`` as a chunk, with the snapshots taken at those
+        epochs (copies: applying it elsewhere never aliases these buffers)."""
+        stop = min(max(stop, start), self.n_epochs)
+        m = self.metrics
+        snap = self._snap.view
+        ep = m.epoch
+        s0 = int(np.searchsorted(snap, ep[start - 1], side="right")) if start > 0 else 0
+        s1 = int(np.searchsorted(snap, ep[stop - 1], side="right")) if stop > 0 else 0
+        return Chunk(
+            ep[start:stop].copy(),
+            m.train_loss[start:stop].copy(),
+            m.test_loss[start:stop].copy(),
+            m.lr[start:stop].copy(),
+            m.wall_time[start:stop].copy(),
+            snap[s0:s1].copy(),
+            {k: b.view[s0:s1].copy() for k, b in self._weights.items()} if s1 > s0 else {},
+        )
+
     # -- conveniences the UI uses ---------------------------------------------------
     def weights_at_row(self, row: int, member: int = 0) -> Mapping[str, np.ndarray]:
         return {k: b.view[row, member] for k, b in self._weights.items()}
