@@ -41,7 +41,15 @@ class SessionApp(App[int]):
     """Recording, bookmarks and replay for ``GrutuiApp`` (see the module docstring)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "bookmark", "Bookmark", id="bookmark.add", tooltip="Bookmark this epoch"),
+        # bookmark keys stay out of the footer (full at 80 columns); the help lists them
+        Binding(
+            "b",
+            "bookmark",
+            "Bookmark",
+            id="bookmark.add",
+            tooltip="Bookmark this epoch",
+            show=False,
+        ),
         Binding(
             "B",
             "bookmarks",
