@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
 
 TICK = 0.1  # seconds between replay frames (10 Hz: smooth enough, cheap)
+# A timer frame is skipped until FRAME_SPACING × the last frame's own cost has passed:
+# that work is about a third of a frame (the rest is rendering), so a pane that is
+# slow to grow (Browse re-plots) gets fewer frames and keys stay responsive.
+FRAME_SPACING = 8.0
 
 
 def fmt_clock(seconds: float) -> str:
@@ -55,6 +59,7 @@ class Replayer:
         self.clock = ReplayClock(self.timeline, speed, clock=clock)
         self._applied: dict[str, Any] = {}
         self._marks: dict[int, Bookmark] | None = None
+        self._next_frame = 0.0
         self.status = ""
 
     @classmethod
@@ -79,6 +84,15 @@ class Replayer:
         self.tick()
 
     # -- one frame -----------------------------------------------------------------
+    def on_timer(self) -> None:
+        """The timer's frame, thinned when frames are expensive (``FRAME_SPACING``);
+        keys draw at once through ``tick``."""
+        start = time.perf_counter()
+        if start < self._next_frame:
+            return
+        self.tick()
+        self._next_frame = start + FRAME_SPACING * (time.perf_counter() - start)
+
     def tick(self) -> None:
         app = self.app
         d = app.data

@@ -169,7 +169,7 @@ class SessionApp(App[int]):
 
         self.replayer = Replayer.open(self._app, path, speed, clock or time.monotonic)
         self.replayer.start()
-        self.set_interval(TICK, self.replayer.tick)
+        self.set_interval(TICK, self.replayer.on_timer)
 
     def action_replay(self, op: str) -> None:
         if self.replayer is not None:
