@@ -28,6 +28,7 @@ from grutui.ui.bookmarks import BookmarkListDialog, BookmarkNoteDialog
 from grutui.ui.dialogs import HelpScreen
 from grutui.ui.panes.debug import DebugPane
 from grutui.ui.widgets.cursorbar import CursorBar
+from tests.conftest import tiny_config
 from tests.core.analysis_sessions import random_params, synthetic_session
 
 EPOCHS = 40
@@ -35,11 +36,12 @@ T0 = 1_700_000_000.0  # unix time of the first epoch in hand-written logs
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _session(path: Path, epochs: int = EPOCHS) -> Path:
+def _session(path: Path, epochs: int = EPOCHS, members: int = 1) -> Path:
     """A run with one epoch per (synthetic) second of training, a snapshot each epoch."""
     rng = np.random.default_rng(0)
-    weights = [{k: v for k, v in random_params(rng, 2).items()} for _ in range(epochs)]
-    return synthetic_session(path, weights, np.linspace(1.0, 0.01, epochs)[:, None])
+    weights = [random_params(rng, 2, members) for _ in range(epochs)]
+    loss = np.repeat(np.linspace(1.0, 0.01, epochs)[:, None], members, axis=1)
+    return synthetic_session(path, weights, loss)
 
 
 def _write_log(path: Path, events: list[dict[str, Any]]) -> None:
@@ -71,7 +73,7 @@ class FakeClock:
 
 
 async def test_actions_are_recorded_with_their_fields(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run")
+    path = _session(tmp_path / "run", members=2)
     before = len(read_events(path / EVENTS_NAME))
     app = GrutuiApp(session=path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -81,7 +83,7 @@ async def test_actions_are_recorded_with_their_fields(tmp_path: Path) -> None:
         await pilot.press("2", "3")
         await pilot.press("i", *"5:1 7:1", "enter")
         await pilot.press("n")
-        await pilot.press("1")
+        await pilot.press("1", "m")
     events = read_events(path / EVENTS_NAME)[before:]
     kinds = [e["kind"] for e in events]
     last = EPOCHS - 1
@@ -92,11 +94,26 @@ async def test_actions_are_recorded_with_their_fields(tmp_path: Path) -> None:
     seq = [e for e in events if e["kind"] == "sequence"]
     assert len(seq) == 1 and parse_sequence(seq[0]["text"]) == parse_sequence("5:1 7:1")
     assert [e["step"] for e in events if e["kind"] == "step"] == [1]
+    assert [e["member"] for e in events if e["kind"] == "member"] == [1]
     # in the order they happened, each with a time and the cursor epoch
     assert kinds.index("cursor") < kinds.index("pane") < kinds.index("sequence")
     assert kinds.index("sequence") < kinds.index("step")
     assert all(isinstance(e["t"], float) for e in events)
     assert all(e["epoch"] == last - 12 for e in events if e["kind"] in ("pane", "step"))
+
+
+async def test_a_run_trained_in_the_app_records_into_its_session(tmp_path: Path) -> None:
+    out = tmp_path / "new"
+    app = GrutuiApp(new=(tiny_config(epochs=4), out, False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.run_status == "finished")
+        assert app.recorder is not None
+        await pilot.press("home", "2")
+    events = read_events(out / EVENTS_NAME)
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "start" and "finish" in kinds  # the worker's training events
+    assert kinds.index("finish") < kinds.index("cursor") < kinds.index("pane")
+    assert [e["epoch"] for e in events if e["kind"] == "cursor"] == [0]
 
 
 async def test_an_unwritable_session_is_browsed_without_recording(
