@@ -28,9 +28,9 @@ from grutui.core.state import STATE_NAME, load_state
 from grutui.core.train import train
 from tests.conftest import REPO, tiny_config
 
-EPOCHS = 250
+EPOCHS = 200
 ARGS = ["--epochs", str(EPOCHS), "--n-samples", "300", "--batch-size", "64"]
-ARGS += ["--eval-every", "7", "--plateau-patience", "0", "--lr", "0.01", "--threads", "1"]
+ARGS += ["--eval-every", "7", "--plateau-patience", "0", "--lr", "0.05", "--threads", "1"]
 KILLS = 10
 
 SERVER = r"""
@@ -148,7 +148,7 @@ def test_a_reader_follows_a_live_writer_without_harm(server: ForkServer, tmp_pat
 
 def test_kill_9_at_random_moments_then_resume(server: ForkServer, tmp_path: Path) -> None:
     cfg = tiny_config(
-        epochs=EPOCHS, eval_every=7, plateau_patience=0, lr=0.01, **{"task.n_samples": 300}
+        epochs=EPOCHS, eval_every=7, plateau_patience=0, lr=0.05, **{"task.n_samples": 300}
     )
     recs = list(train(cfg))
     ref_loss = np.array([r.train_loss[0] for r in recs])

@@ -1,7 +1,7 @@
 """``grutui resume``: continue a stopped or killed run from its last saved state.
 
 The state (``grutui.core.state``) is saved after the first epoch, then as often as
-costs at most 2 % of the time, and always when a run stops, finishes or diverges.
+costs at most 1 % of the time, and always when a run stops, finishes or diverges.
 Epochs recorded after the saved state (a ``kill -9`` between two saves) are dropped and
 recomputed: with the same state they come out the same, so the session reads as one
 uninterrupted run. ``--epochs N`` sets the new total

@@ -210,6 +210,13 @@ def _lock_writer(session_dir: Path) -> int | None:
     return fd
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def _open_read(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r", libver="latest", swmr=True)
@@ -248,7 +255,7 @@ class SessionWriter:
         overwrite: bool = False,
         flush_interval: float = 0.0,
         resume_after: int | None = None,
-        state_overhead: float = 0.02,
+        state_overhead: float = 0.01,
         min_free: int = MIN_FREE_BYTES,
     ) -> None:
         """``resume_after=k`` reopens an existing session to continue it after epoch k:
@@ -551,6 +558,7 @@ class Session:
         self.dir = h5.parent
         self.name = self.dir.name
         _check_not_truncated(h5)
+        self._ino = _inode(h5)
         try:
             self._f = h5py.File(h5, "r", libver="latest", swmr=True)
         except OSError as exc:
@@ -601,8 +609,11 @@ class Session:
         return ds
 
     def refresh(self) -> bool:
-        """Re-read the growing datasets; True if new epochs appeared."""
+        """Re-read the growing datasets; True if the epochs changed (new ones appeared,
+        or the file was replaced: ``grutui resume`` publishes a rebuilt file, which may
+        have dropped epochs after its saved state)."""
         before = getattr(self, "n_epochs", -1)
+        self._follow_replacement()
         if self._ds("metrics/epoch") is None:  # created, but no epoch written yet
             k = self.members
             self.metrics = Metrics(
@@ -647,6 +658,19 @@ class Session:
         else:
             self._weights = None
         return self.n_epochs != before
+
+    def _follow_replacement(self) -> None:
+        ino = _inode(self.path)
+        if ino is None or ino == self._ino:
+            return
+        try:
+            f = _open_read(self.path)
+        except OSError:
+            return  # mid-replacement: keep the old view, look again next time
+        self._f.close()
+        self._f = f
+        self._ino = ino
+        self._weights = None
 
     @property
     def last_epoch(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -66,7 +67,7 @@ def _assert_same_as(path: Path, full: list[EpochRecord]) -> None:
 
 @pytest.mark.parametrize("k", [0, 4, 7])
 def test_resume_equals_an_uninterrupted_run(
-    tmp_path: Path, full: list[EpochRecord], k: int
+    tmp_path: Path, full: list[EpochRecord], k: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = tmp_path / "s"
     _stopped_run(d, _cfg(), k)
@@ -76,6 +77,8 @@ def test_resume_equals_an_uninterrupted_run(
     with Session(d) as s:
         ev = [e for e in s.events() if e["kind"] == "resume"]
     assert len(ev) == 1 and ev[0]["from_epoch"] == k and ev[0]["source"] == "snapshot"
+    assert main(["info", str(d)]) == 0
+    assert f"resumed   1× (from epoch {k})" in capsys.readouterr().out
 
 
 def test_epochs_after_the_saved_state_are_recomputed(
@@ -177,10 +180,23 @@ def test_state_file_is_plain_hdf5(tmp_path: Path, full: list[EpochRecord]) -> No
     st = full[2].state
     assert st is not None
     save_state(tmp_path, st)
-    with h5py.File(tmp_path / STATE_NAME, "r") as f:
+    with h5py.File(tmp_path / STATE_NAME, "r") as f:  # the documented layout
         assert f.attrs["epoch"] == 2
-        assert f["rng/torch"].dtype == np.uint8
-        assert "optimizer" in f and "model" in f
+        index = json.loads(f.attrs["index"])
+        dtype, _shape, offset, nbytes = index["rng/torch"]
+        raw = f["arrays"][offset : offset + nbytes].tobytes()
+        assert np.dtype(dtype) == np.uint8
+        np.testing.assert_array_equal(np.frombuffer(raw, np.uint8), st.arrays["rng/torch"])
+        assert any(k.startswith("optimizer/state/") for k in index)
+        assert "optimizer" in json.loads(f.attrs["meta"])
+
+
+def test_state_arrays_never_unpack_objects(tmp_path: Path) -> None:
+    save_state(tmp_path, TrainState(1, 1.0, {"model/x": np.ones(2, np.float32)}))
+    with h5py.File(tmp_path / STATE_NAME, "r+") as f:
+        f.attrs["index"] = json.dumps({"model/x": ["|O", [1], 0, 8]})
+    with pytest.raises(SessionError, match="non-numeric dtype"):
+        load_state(tmp_path)
 
 
 def test_one_writer_per_session(tmp_path: Path) -> None:
@@ -197,3 +213,22 @@ def test_one_writer_per_session(tmp_path: Path) -> None:
     live.close()
     again = open_for_resume(d, plan_resume(d))
     again.close()
+
+
+def test_a_reader_follows_a_resume(tmp_path: Path, full: list[EpochRecord]) -> None:
+    # a viewer opened on a stopped run keeps working when the run is resumed: resume
+    # publishes a rebuilt file, and refresh() switches to it
+    d = tmp_path / "s"
+    _stopped_run(d, _cfg(), 8)
+    save_state(d, full[3].state)  # type: ignore[arg-type]
+    with Session(d) as viewer:
+        assert viewer.n_epochs == 9
+        plan = plan_resume(d)
+        w = open_for_resume(d, plan)
+        assert viewer.refresh() is True and viewer.n_epochs == 4  # epochs 4..8 dropped
+        record_run(train(plan.config, resume=plan.state), w)
+        w.close()
+        assert viewer.refresh() is True and viewer.n_epochs == EPOCHS
+        np.testing.assert_array_equal(
+            viewer.weights(EPOCHS - 1)["linear.bias"], full[-1].weights["linear.bias"][0]
+        )
