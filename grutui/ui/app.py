@@ -85,7 +85,6 @@ class GrutuiApp(SessionApp):
             "-100",
             id="cursor.prev100",
             tooltip="Back 100 epochs",
-            key_display="[",
         ),
         Binding(
             "right_square_bracket,shift+right",
@@ -93,7 +92,6 @@ class GrutuiApp(SessionApp):
             "+100",
             id="cursor.next100",
             tooltip="Forward 100 epochs",
-            key_display="]",
         ),
         Binding("home", "first", "First", id="cursor.first", tooltip="First epoch", show=False),
         Binding("end", "last", "Last", id="cursor.last", tooltip="Last epoch", show=False),
@@ -135,6 +133,7 @@ class GrutuiApp(SessionApp):
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
+        # pane keys come from PANES, so a registered pane gets its digit and F-key
         for i, spec in enumerate(PANES[:9], start=1):
             for key in (str(i), f"f{i}"):
                 self._bindings._add_binding(
@@ -142,7 +141,7 @@ class GrutuiApp(SessionApp):
                         key,
                         f"pane('{spec.mode}')",
                         spec.title,
-                        show=key.startswith("f") is False and i <= 3,
+                        show=not key.startswith("f"),
                         id=f"pane.{spec.mode}.{key[0]}",
                         tooltip=f"Show the {spec.title} pane",
                     )
@@ -161,7 +160,7 @@ class GrutuiApp(SessionApp):
             try:
                 self.start_replay(self.session_path, self.replay_speed, self._replay_clock)
             except GrutuiError as exc:
-                self.exit(2, message=f"grutui: error: {exc}")
+                self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
             self.switch_mode(self._start_pane)
             return
@@ -171,7 +170,7 @@ class GrutuiApp(SessionApp):
             try:
                 session = Session(self.session_path)
             except GrutuiError as exc:
-                self.exit(2, message=f"grutui: error: {exc}")
+                self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
             self.data = RunData.from_session(session, follow=False)
             self._watched = session
@@ -274,7 +273,7 @@ class GrutuiApp(SessionApp):
         for title, bindings in self.key_sections():
             by_action: dict[str, tuple[list[str], str]] = {}
             for b in bindings:
-                desc = b.tooltip or b.description or b.action
+                desc = b.tooltip or b.description or b.action.replace("_", " ")
                 shown, _ = by_action.setdefault(b.action, ([], desc))
                 shown.append(self.get_key_display(b))
                 if b.id is not None:  # ours (Textual's own keys carry no id): our words
@@ -284,7 +283,7 @@ class GrutuiApp(SessionApp):
 
     async def action_quit(self) -> None:
         await self.shutdown()
-        self.exit(0)
+        self.exit()
 
     # -- live data ---------------------------------------------------------------------
     def grow(self, apply: Callable[[RunData], int]) -> None:
@@ -309,9 +308,9 @@ class GrutuiApp(SessionApp):
 
     @on(TrainingBatch)
     def _on_batch(self, msg: TrainingBatch) -> None:
-        self.grow(lambda d: d.extend(msg.records))
         if msg.records:
             self.status_from_record(msg.records[-1])
+        self.grow(lambda d: d.extend(msg.records))
 
     @on(SessionGrew)
     def _on_session_grew(self, msg: SessionGrew) -> None:
@@ -540,5 +539,5 @@ def run_app(
 ) -> int:
     """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
     app = GrutuiApp(session=session, new=new, replay=replay)
-    rc = app.run()
-    return int(rc or app.return_code or 0)
+    app.run()
+    return app.return_code or 0

@@ -37,7 +37,7 @@ def _replay_key(key: str, op: str, title: str, tooltip: str, **kw: Any) -> Bindi
     return Binding(key, f"replay('{op}')", title, id=f"replay.{op}", tooltip=tooltip, **kw)
 
 
-class SessionApp(App[int]):
+class SessionApp(App[None]):
     """Recording, bookmarks and replay for ``GrutuiApp`` (see the module docstring)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -92,3 +92,19 @@ async def test_malformed_sequence_shows_what_and_where_and_keeps_the_input(
             await _type(pilot, app, "12:0 37:1")
             assert _text(app, "#debug-error") == ""
             assert "step 1/2" in _trace_text(app)
+
+
+async def test_escape_leaves_the_field_and_arrows_return_to_the_cursor(
+    demo_data: RunData,
+) -> None:
+    app = GrutuiApp(data=demo_data, start_pane="debug")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        last = demo_data.last_epoch
+        await pilot.press("i", "left", "left")  # editing: arrows move the text cursor
+        assert app.epoch == last
+        await pilot.press("escape", "left")
+        assert app.epoch == last - 1
+        screen = app.screen
+        assert isinstance(screen, DebugPane)
+        assert screen.query_one("#debug-input").value == "12:0 37:1 12:0 21:1"  # type: ignore[attr-defined]

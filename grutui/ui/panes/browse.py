@@ -8,6 +8,7 @@ and cached; a cursor move only swaps the vertical line and re-renders the plots.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -26,6 +27,7 @@ from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 from grutui.ui.widgets.text import set_text
 
 TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
+PLOT_EVERY = 1.0  # seconds between plot rebuilds while a live run grows
 PLOT_POINTS = 160  # points per series: ~2 per column (braille) of a wide plot
 
 NEUTRAL = (70, 70, 70)
@@ -128,6 +130,7 @@ class BrowsePane(PaneScreen):
         self._traj_key: tuple[int, ...] | None = None
         self._traj: list[tuple[str, list[float], list[float]]] = []
         self._loss_key: tuple[int, ...] | None = None
+        self._built_at: dict[tuple[int, ...], float] = {}
         self._loss: list[tuple[str, list[float], list[float]]] = []
 
     def compose(self) -> ComposeResult:
@@ -146,8 +149,7 @@ class BrowsePane(PaneScreen):
 
     # -- the pane interface --------------------------------------------------------
     def data_grew(self, data: RunData) -> None:
-        self._traj_key = None
-        self._loss_key = None
+        """Nothing to drop: the plot caches are keyed by the data's length."""
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if epoch < 0 or not len(data.snapshot_epochs):
@@ -286,8 +288,8 @@ class BrowsePane(PaneScreen):
         traj = self.query_one("#plot-traj", CursorPlot)
         loss = self.query_one("#plot-loss", CursorPlot)
         n_snap = len(data.snapshot_epochs)
-        key = (id(data), self.sel, n_snap, member)
-        if key != self._traj_key:
+        key = (id(data), self.sel, member, n_snap)
+        if key != self._traj_key and self._rebuild_due(key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
             x = np.asarray(data.snapshot_epochs)
@@ -298,8 +300,8 @@ class BrowsePane(PaneScreen):
                 xs, ys = downsample(x, np.asarray(y, np.float64))
                 self._traj.append((name, xs, ys))
             self._draw(traj, f"{sel.label} over epochs", self._traj, data)
-        lkey = (id(data), data.n_epochs, member)
-        if lkey != self._loss_key:
+        lkey = (id(data), member, data.n_epochs)
+        if lkey != self._loss_key and self._rebuild_due(lkey, self._loss_key):
             self._loss_key = lkey
             m = data.metrics
             self._loss = []
@@ -310,6 +312,18 @@ class BrowsePane(PaneScreen):
             self._draw(loss, "log10 loss", self._loss, data)
         traj.set_cursor(epoch)
         loss.set_cursor(epoch)
+
+    def _rebuild_due(self, key: tuple[int, ...], old: tuple[int, ...] | None) -> bool:
+        """A figure is rebuilt at once for a new selection, but only every
+        ``PLOT_EVERY`` s when just the data grew: a live run would otherwise rebuild
+        both plots at every batch (~10 Hz) and take CPU from training."""
+        if old is None or key[:-1] != old[:-1] or not self.grutui.training:
+            return True
+        now = time.monotonic()
+        if now - self._built_at.get(key[:-1], 0.0) >= PLOT_EVERY:
+            self._built_at[key[:-1]] = now
+            return True
+        return False
 
     @staticmethod
     def _draw(

@@ -178,4 +178,16 @@ class DebugPane(PaneScreen):
         out.append("\nh = (1−z)⊙n + z⊙h_prev = ", style="dim")
         out.append(" ".join(num(d["h"][j]) for j in units), style="bold")
         out.append(more)
+        # every step at a glance (activations of unit 0), the current one marked
+        unit0 = " (unit 0)" if h > 1 else ""
+        out.append(f"\n\nall steps{unit0}", style="dim")
+        out.append(f"\n{'t':>3} {'x':>10} {'r':>8} {'z':>8} {'n':>8} {'h':>8}", style="dim")
+        tr_ = tr.trace
+        for k, s in enumerate(tr.steps):
+            row = (
+                f"\n{k + 1:>3} {f'{s.value:g}:{s.flag}':>10} {num(float(tr_.r.act[0, k, 0])):>8} "
+                f"{num(float(tr_.z.act[0, k, 0])):>8} {num(float(tr_.n.act[0, k, 0])):>8} "
+                f"{num(float(tr_.h[0, k, 0])):>8}"
+            )
+            out.append(row, style="reverse" if k == t else "")
         return out

@@ -88,6 +88,7 @@ class TrainPane(PaneScreen):
                     with Horizontal(classes="curve-row"):
                         yield Sparkline([], id="spark-test", classes="spark")
                         yield Static("", id="test-values", classes="curve-values")
+                    yield Static("", id="train-ruler")  # the cursor under the curves
                 yield Static("", id="train-cursor")
                 yield Static("", id="train-events")
             yield CursorPlot(id="train-plot")  # wide terminals only
@@ -169,6 +170,7 @@ class TrainPane(PaneScreen):
             self.data_grew(data)
         self._run_line(data)
         self.query_one("#train-plot", CursorPlot).set_cursor(epoch if epoch >= 0 else None)
+        self._ruler(data, epoch)
         w = self.query_one("#train-cursor", Static)
         if epoch < 0:
             set_text(w, Text("waiting for the first epoch…", style="italic"))
@@ -194,6 +196,23 @@ class TrainPane(PaneScreen):
             ),
         )
 
+    def _ruler(self, data: RunData, epoch: int) -> None:
+        """A ▲ under the sparklines at the cursor (they span the recorded epochs)."""
+        width = self.query_one("#spark-train", Sparkline).size.width
+        ruler = self.query_one("#train-ruler", Static)
+        if epoch < 0 or width < 2:
+            set_text(ruler, "")
+            return
+        first, last = data.first_epoch, data.last_epoch
+        frac = (epoch - first) / (last - first) if last > first else 1.0
+        col = round(frac * (width - 1))
+        set_text(
+            ruler,
+            Text.assemble(
+                ("─" * col, "dim"), ("▲", "bold yellow"), ("─" * (width - 1 - col), "dim")
+            ),
+        )
+
     def _run_line(self, data: RunData) -> None:
         app = self.grutui
         cfg = data.config
@@ -203,7 +222,8 @@ class TrainPane(PaneScreen):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{data.name}", style="bold")
         t.append(f"  {status}", style="bold red" if app.training_error else "italic")
-        t.append(f"  device {app.device or cfg.device}  threads {app.threads or cfg.threads}")
+        threads = app.threads or cfg.threads or "all"
+        t.append(f"  device {app.device or cfg.device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",

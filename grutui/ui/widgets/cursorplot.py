@@ -7,9 +7,11 @@ text; moving the cursor only draws a one-column line over that text.
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 CURSOR_STYLE = Style(color="yellow", bold=True)
@@ -25,6 +27,7 @@ class CursorPlot(PlotextPlot):
         self._base_size: tuple[int, int] = (0, 0)
         self._frame: tuple[int, int, int, int] | None = None  # left, right, top, bottom
         self._xlim: tuple[float, float] = (0.0, 1.0)
+        self._strips: list[Strip] = []
         self.cursor_x: float | None = None
         self.builds = 0  # figure builds, for tests and benchmarks
 
@@ -39,28 +42,47 @@ class CursorPlot(PlotextPlot):
             self.cursor_x = x
             self.refresh()
 
-    def render(self) -> RenderResult:
+    def _ensure_base(self) -> None:
         size = (self.size.width, self.size.height)
-        if self._base is None or size != self._base_size:
-            built = super().render()
-            self.builds += 1
-            text = built if isinstance(built, Text) else Text(str(built))
-            self._base = list(text.split("\n", allow_blank=True))
-            self._base_size = size
-            self._frame = _find_frame([t.plain for t in self._base])
-        lines = self._base
+        if self._base is not None and size == self._base_size:
+            return
+        built = super().render()  # plotext builds the figure: the expensive part
+        self.builds += 1
+        text = built if isinstance(built, Text) else Text(str(built))
+        self._base = list(text.split("\n", allow_blank=True))
+        self._base_size = size
+        self._frame = _find_frame([t.plain for t in self._base])
+        console = self.app.console
+        options = console.options.update_width(max(1, size[0]))
+        self._strips = [
+            Strip(console.render_lines(line, options, pad=True)[0]) for line in self._base
+        ]
+
+    def render_line(self, y: int) -> Strip:
+        """Line API: the cached figure's row, with the cursor cell swapped in (a
+        cursor move costs one small strip join per row, not a figure build)."""
+        self._ensure_base()
+        width = self.size.width
+        if y >= len(self._strips):
+            return Strip.blank(width)
+        strip = self._strips[y]
         col = self._cursor_column()
-        if col is None or self._frame is None:
-            return Text("\n").join(lines)
+        if col is None or self._frame is None or self._base is None:
+            return strip
         _left, _right, top, bottom = self._frame
-        out = []
-        for r, line in enumerate(lines):
-            if top < r < bottom and col < len(line.plain):
-                a, _mid, b = line.divide([col, col + 1])
-                ch = "│" if line.plain[col] == " " else line.plain[col]
-                line = Text.assemble(a, Text(ch, style=CURSOR_STYLE), b)
-            out.append(line)
-        return Text("\n").join(out)
+        if not top < y < bottom or col >= strip.cell_length:
+            return strip
+        plain = self._base[y].plain
+        ch = plain[col] if col < len(plain) and plain[col] != " " else "│"
+        return Strip.join(
+            [strip.crop(0, col), Strip([Segment(ch, CURSOR_STYLE)]), strip.crop(col + 1, width)]
+        )
+
+    def render(self) -> RenderResult:
+        """The whole figure with the cursor (for callers that want a renderable)."""
+        self._ensure_base()
+        assert self._base is not None
+        return Text("\n").join(self._base)
 
     def _cursor_column(self) -> int | None:
         if self.cursor_x is None or self._frame is None:
