@@ -27,6 +27,7 @@ from grutui.ui.app import GrutuiApp
 from grutui.ui.bookmarks import BookmarkListDialog, BookmarkNoteDialog
 from grutui.ui.dialogs import HelpScreen
 from grutui.ui.panes.debug import DebugPane
+from grutui.ui.panes.train import TrainPane
 from grutui.ui.widgets.cursorbar import CursorBar
 from tests.conftest import tiny_config
 from tests.core.analysis_sessions import random_params, synthetic_session
@@ -108,11 +109,18 @@ async def test_a_run_trained_in_the_app_records_into_its_session(tmp_path: Path)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.run_status == "finished")
         assert app.recorder is not None
-        await pilot.press("home", "2")
+        await pilot.press("home", "2", "1")
+        app.recorder.flush()
+        pane = app.screen
+        assert isinstance(pane, TrainPane) and app.data is not None
+        pane._events(app.data)  # the pane's event list: training events, not actions
+        shown = str(pane.query_one("#train-events").render())
+        assert "finish" in shown and "cursor" not in shown and "pane" not in shown
     events = read_events(out / EVENTS_NAME)
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "start" and "finish" in kinds  # the worker's training events
     assert kinds.index("finish") < kinds.index("cursor") < kinds.index("pane")
+    assert [e["pane"] for e in events if e["kind"] == "pane"] == ["browse", "train"]
     assert [e["epoch"] for e in events if e["kind"] == "cursor"] == [0]
 
 
