@@ -188,9 +188,9 @@ async def test_replay_grows_the_run_with_time_pauses_and_seeks(tmp_path: Path) -
         assert rp is not None and app.data is not None
         assert app.data.n_epochs == 1 and app.epoch == 0
         assert "replay ▶ 0:00/0:39 ×1" in _bar(app)
-        clock.now = 10.0
-        rp.tick()
-        assert app.data.n_epochs == 11 and app.epoch == 10
+        clock.now = 10.0  # the app's own timer draws the frame
+        await _until(pilot, lambda: app.epoch == 10)
+        assert app.data.n_epochs == 11
         assert "epoch 10/10" in _bar(app) and "0:10/0:39" in _bar(app)
         await pilot.press("space")  # pause
         clock.now = 30.0
