@@ -111,6 +111,9 @@ class RunData:
         self._weights: dict[str, _Buffer] = {}
         self._init: dict[str, np.ndarray] | None = None
         self._events: list[dict[str, Any]] = []
+        # False: events() is the in-memory list even though the directory has a log
+        # (a replay shows the events up to its time, not the final log)
+        self.events_on_disk = True
         self._source: Session | None = None
 
     # -- construction ----------------------------------------------------------
@@ -289,9 +292,14 @@ class RunData:
         """The session's event log (read from disk when the run has a directory, so
         events the worker logged are included); else the events seen in records."""
         path = self.dir / EVENTS_NAME
-        if path.is_file():
+        if self.events_on_disk and path.is_file():
             return read_events(path)
         return list(self._events)
+
+    def add_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """Append events to the in-memory list (what ``events()`` returns when
+        ``events_on_disk`` is off)."""
+        self._events.extend(events)
 
     def final_losses(self, member: int = 0) -> dict[str, float | None]:
         if not self.n_epochs:
@@ -322,6 +330,7 @@ class RunData:
             config_dict=other.config_dict,
         )
         rd._init = other._init
+        rd.events_on_disk = False
         return rd
 
     def rows(self, start: int, stop: int) -> Chunk:

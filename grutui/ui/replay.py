@@ -20,7 +20,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Input
 
 from grutui.core.errors import SequenceError
-from grutui.core.recording import Bookmark, Bookmarks
+from grutui.core.recording import USER_ACTIONS, Bookmark, Bookmarks
 from grutui.core.replay import ReplayClock, ReplayState, Timeline
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
@@ -60,6 +60,7 @@ class Replayer:
         self._applied: dict[str, Any] = {}
         self._marks: dict[int, Bookmark] | None = None
         self._next_frame = 0.0
+        self._events_at = -1.0  # session time up to which data has its events
         self.status = ""
 
     @classmethod
@@ -100,15 +101,22 @@ class Replayer:
             return
         st = self.clock.state()
         target = st.row + 1
-        if target < d.n_epochs:
-            self._rebuild(target)
-        elif target > d.n_epochs:
+        if target < d.n_epochs or st.time < self._events_at:
+            d = self._rebuild(target)
+        news = self._events_until(st.time)
+        if news:
+            d.add_events(news)
+        if target > d.n_epochs:
             n0 = d.n_epochs
             app.grow(lambda data: data.apply(self.full.rows(n0, target)))
+        elif isinstance(app.screen, PaneScreen) and any(
+            e["kind"] not in USER_ACTIONS for e in news
+        ):
+            app.screen.data_grew(d)  # training events without new epochs (the finish)
         self._apply(st)
         self._show_status(st)
 
-    def _rebuild(self, target: int) -> None:
+    def _rebuild(self, target: int) -> RunData:
         """Back in time: a fresh twin grown to ``target`` rows; actions re-applied."""
         app = self.app
         data = RunData.empty_like(self.full)
@@ -116,10 +124,18 @@ class Replayer:
         app.data = data
         app.epoch = data.last_epoch
         self._applied.clear()
+        self._events_at = -1.0
         screen = app.screen
         if isinstance(screen, PaneScreen):
             screen.seen_epochs = -1
             screen.sync()
+        return data
+
+    def _events_until(self, t: float) -> list[dict[str, Any]]:
+        """The session's events after the last call up to ``t``, as log entries."""
+        evs = self.timeline.events_between(self._events_at, t)
+        self._events_at = t
+        return [{"t": e.t, "kind": e.kind, "epoch": e.epoch, **e.data} for e in evs]
 
     def _apply(self, st: ReplayState) -> None:
         """Apply the recorded UI state that differs from what was applied last."""

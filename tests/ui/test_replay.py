@@ -256,6 +256,38 @@ async def test_replay_applies_recorded_actions_at_their_times(tmp_path: Path) ->
         assert app.epoch == 7 and app.data.last_epoch == 26
 
 
+async def test_the_train_pane_lists_the_events_up_to_the_replay_time(tmp_path: Path) -> None:
+    path = _session(tmp_path / "run")
+    _write_log(
+        path,
+        [
+            {"t": T0 + 15, "kind": "lr_change", "epoch": 15, "old": 0.01, "new": 0.001},
+            {"t": T0 + 39.5, "kind": "finish", "epoch": EPOCHS - 1},
+        ],
+    )
+    clock = FakeClock()
+    app = GrutuiApp(session=path, replay=1.0, replay_clock=clock)
+
+    def shown() -> str:
+        return str(app.screen.query_one("#train-events").render())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        rp = app.replayer
+        assert rp is not None
+        clock.now = 10.0
+        rp.tick()
+        assert "lr_change" not in shown()
+        clock.now = 16.0
+        rp.tick()
+        assert "lr_change @ 15" in shown() and "finish" not in shown()
+        await pilot.press("greater_than_sign")
+        assert "finish @ 39" in shown()
+        await pilot.press("less_than_sign")
+        assert "lr_change" not in shown() and "finish" not in shown()
+        assert app.data is not None and app.data.events() == []
+
+
 async def test_the_demo_replays_within_a_minute_by_default() -> None:
     from grutui.core.replay import Timeline
     from tests.conftest import DEMO

@@ -239,9 +239,11 @@ class TrainPane(PaneScreen):
         path = data.dir / EVENTS_NAME
         try:
             st = path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
         except OSError:
             stamp = None
+        if not data.events_on_disk:  # a replay: its events so far, in memory
+            stamp = (-1, len(data.events()))
         if stamp is not None and stamp == self._events_stamp:
             return  # the log is unchanged: no re-read
         self._events_stamp = stamp
