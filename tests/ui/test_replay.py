@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from grutui.core import recording
 from grutui.core.rundata import RunData
@@ -244,6 +244,14 @@ async def test_replay_applies_recorded_actions_at_their_times(tmp_path: Path) ->
         assert pane.t == 2
         await pilot.press("e")
         assert [(b.epoch, b.note) for b in app.bookmarks.items()] == [(7, "look")]
+        # typing in the debugger: space is a character, not play/pause
+        playing = rp.clock.playing
+        await pilot.press("i", "space")
+        assert pane.query_one("#debug-input", Input).value.endswith(" ")
+        assert rp.clock.playing == playing
+        await pilot.press("escape", "space")
+        assert rp.clock.playing != playing
+        await pilot.press("space")
         # played through in time too: from the start, the cursor follows the run
         # until the recorded move at 25.5 s
         await pilot.press("less_than_sign", "space")
