@@ -100,6 +100,7 @@ class Replayer:
         if d is None:
             return
         st = self.clock.state()
+        self._show_status(st)  # first: the panes redrawn below show it
         target = st.row + 1
         if target < d.n_epochs or st.time < self._events_at:
             d = self._rebuild(target)
@@ -114,7 +115,6 @@ class Replayer:
         ):
             app.screen.data_grew(d)  # training events without new epochs (the finish)
         self._apply(st)
-        self._show_status(st)
 
     def _rebuild(self, target: int) -> RunData:
         """Back in time: a fresh twin grown to ``target`` rows; actions re-applied."""
