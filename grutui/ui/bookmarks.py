@@ -6,6 +6,7 @@ The bookmarks themselves are ``grutui.core.recording.Bookmarks`` (persisted as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
@@ -49,20 +50,23 @@ class BookmarkNoteDialog(ModalScreen[str | None]):
 
 
 class BookmarkListDialog(ModalScreen[int | None]):
-    """The bookmarks by epoch; Enter jumps to the highlighted one."""
+    """The bookmarks by epoch; Enter jumps to the highlighted one, ``d`` deletes it
+    (through ``remove``, which returns whether it could)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,B", "cancel", "Close", id="bookmarks.close", tooltip="Close"),
+        Binding("d,delete", "delete", "Delete", id="bookmarks.delete", tooltip="Delete"),
     ]
 
-    def __init__(self, marks: list[Bookmark]) -> None:
+    def __init__(self, marks: list[Bookmark], remove: Callable[[int], bool] | None = None) -> None:
         super().__init__()
         self.marks = marks
+        self._remove = remove
 
     def compose(self) -> ComposeResult:
         with Vertical(id="bookmarks-box", classes="dialog-box"):
             if self.marks:
-                yield Label("Bookmarks (Enter jumps, Esc closes)")
+                yield Label("Bookmarks (Enter jumps, d deletes, Esc closes)")
                 yield OptionList(
                     *(Option(f"epoch {b.epoch:>6}  {b.note}", id=str(b.epoch)) for b in self.marks),
                     id="bookmarks-list",
@@ -82,3 +86,15 @@ class BookmarkListDialog(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_delete(self) -> None:
+        if not self.marks or self._remove is None:
+            return
+        listing = self.query_one(OptionList)
+        i = listing.highlighted
+        if i is None or not self._remove(self.marks[i].epoch):
+            return
+        del self.marks[i]
+        listing.remove_option_at_index(i)
+        if not self.marks:
+            self.dismiss(None)

@@ -159,7 +159,8 @@ class SessionApp(App[None]):
             if epoch is not None:
                 self._app.set_epoch(epoch, via="bookmark")
 
-        self.push_screen(BookmarkListDialog(self.bookmarks.items()), done)
+        remove = self.bookmarks.remove if self.replayer is None else None  # replay: read-only
+        self.push_screen(BookmarkListDialog(self.bookmarks.items(), remove), done)
 
     # -- replay --------------------------------------------------------------------------
     def start_replay(

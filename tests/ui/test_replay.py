@@ -163,6 +163,10 @@ async def test_bookmarks_add_list_jump_and_persist(tmp_path: Path) -> None:
         assert app.epoch == EPOCHS - 4
         await pilot.press("B", "escape")
         assert not isinstance(app.screen, BookmarkListDialog) and app.epoch == EPOCHS - 4
+        await pilot.press("left", "b", *"oops", "enter", "B", "down", "d")  # 0, 35, 36
+        listing = app.screen.query_one(OptionList)
+        assert listing.option_count == 2 and EPOCHS - 5 not in app.bookmarks
+        await pilot.press("escape")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text").render())
