@@ -76,6 +76,7 @@ class FakeClock:
 async def test_actions_are_recorded_with_their_fields(tmp_path: Path) -> None:
     path = _session(tmp_path / "run", members=2)
     before = len(read_events(path / EVENTS_NAME))
+    h5 = (path / "session.h5").read_bytes()
     app = GrutuiApp(session=path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -85,6 +86,7 @@ async def test_actions_are_recorded_with_their_fields(tmp_path: Path) -> None:
         await pilot.press("i", *"5:1 7:1", "enter")
         await pilot.press("n")
         await pilot.press("1", "m")
+    assert (path / "session.h5").read_bytes() == h5  # only the event log is written
     events = read_events(path / EVENTS_NAME)[before:]
     kinds = [e["kind"] for e in events]
     last = EPOCHS - 1
