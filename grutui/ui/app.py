@@ -217,7 +217,7 @@ class GrutuiApp(SessionApp):
         ]
         last = d.last_epoch if d is not None else -1
         members = d.members if d is not None else 1
-        bar.show(tabs, self.epoch, last, self.member, members, self.run_status)
+        bar.show(tabs, self.epoch, last, self.member, members, self.bar_status())
 
     def action_step(self, delta: int) -> None:
         if self.epoch < 0:

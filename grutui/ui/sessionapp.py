@@ -162,6 +162,16 @@ class SessionApp(App[None]):
         remove = self.bookmarks.remove if self.replayer is None else None  # replay: read-only
         self.push_screen(BookmarkListDialog(self.bookmarks.items(), remove), done)
 
+    def bar_status(self) -> str:
+        """The cursor bar's status: a bookmark's note when the cursor is on one, then
+        the run's state (training, replay position, ...)."""
+        app = self._app
+        mark = self.bookmarks.get(app.epoch) if len(self.bookmarks) else None
+        if mark is None:
+            return app.run_status
+        note = f"★ {mark.note}" if mark.note else "★"
+        return f"{note}  {app.run_status}" if app.run_status else note
+
     # -- replay --------------------------------------------------------------------------
     def start_replay(
         self, path: Path, speed: float | None, clock: Callable[[], float] | None = None

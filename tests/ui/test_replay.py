@@ -156,6 +156,10 @@ async def test_bookmarks_add_list_jump_and_persist(tmp_path: Path) -> None:
         assert isinstance(app.screen, BookmarkNoteDialog)
         await pilot.press(*"plateau ends", "enter")
         assert not isinstance(app.screen, BookmarkNoteDialog)
+        assert "★ plateau ends" in _bar(app)  # shown while the cursor is on it
+        await pilot.press("left")
+        assert "★" not in _bar(app)
+        await pilot.press("right")
         await pilot.press("home", "b", *"start", "enter")
         await pilot.press("end", "B")
         assert isinstance(app.screen, BookmarkListDialog)
