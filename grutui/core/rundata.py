@@ -111,6 +111,9 @@ class RunData:
         self._weights: dict[str, _Buffer] = {}
         self._init: dict[str, np.ndarray] | None = None
         self._events: list[dict[str, Any]] = []
+        # False: events() is the in-memory list even though the directory has a log
+        # (a replay shows the events up to its time, not the final log)
+        self.events_on_disk = True
         self._source: Session | None = None
 
     # -- construction ----------------------------------------------------------
@@ -289,9 +292,14 @@ class RunData:
         """The session's event log (read from disk when the run has a directory, so
         events the worker logged are included); else the events seen in records."""
         path = self.dir / EVENTS_NAME
-        if path.is_file():
+        if self.events_on_disk and path.is_file():
             return read_events(path)
         return list(self._events)
+
+    def add_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """Append events to the in-memory list (what ``events()`` returns when
+        ``events_on_disk`` is off)."""
+        self._events.extend(events)
 
     def final_losses(self, member: int = 0) -> dict[str, float | None]:
         if not self.n_epochs:
@@ -307,6 +315,42 @@ class RunData:
     def _check_member(self, member: int) -> None:
         if not 0 <= member < self.members:
             raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
+
+    # -- replay: a run re-grown row by row -------------------------------------------
+    @classmethod
+    def empty_like(cls, other: RunData) -> RunData:
+        """No epochs yet, same run (config, name, directory, initial weights): a replay
+        grows it with ``other.rows(...)`` chunks exactly like a live run."""
+        rd = cls(
+            other.config,
+            name=other.name,
+            directory=other.dir,
+            members=other.members,
+            created=other.created,
+            config_dict=other.config_dict,
+        )
+        rd._init = other._init
+        rd.events_on_disk = False
+        return rd
+
+    def rows(self, start: int, stop: int) -> Chunk:
+        """Epoch rows ``start:stop`` as a chunk, with the snapshots taken at those
+        epochs (copies: applying it elsewhere never aliases these buffers)."""
+        stop = min(max(stop, start), self.n_epochs)
+        m = self.metrics
+        snap = self._snap.view
+        ep = m.epoch
+        s0 = int(np.searchsorted(snap, ep[start - 1], side="right")) if start > 0 else 0
+        s1 = int(np.searchsorted(snap, ep[stop - 1], side="right")) if stop > 0 else 0
+        return Chunk(
+            ep[start:stop].copy(),
+            m.train_loss[start:stop].copy(),
+            m.test_loss[start:stop].copy(),
+            m.lr[start:stop].copy(),
+            m.wall_time[start:stop].copy(),
+            snap[s0:s1].copy(),
+            {k: b.view[s0:s1].copy() for k, b in self._weights.items()} if s1 > s0 else {},
+        )
 
     # -- conveniences the UI uses ---------------------------------------------------
     def weights_at_row(self, row: int, member: int = 0) -> Mapping[str, np.ndarray]:

@@ -40,6 +40,7 @@ from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import BrowsePane
 from grutui.ui.panes.debug import DebugPane
 from grutui.ui.panes.train import TrainPane
+from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
 
 
@@ -63,8 +64,9 @@ WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 Trainer = Callable[[TrainConfig, Callable[[], bool]], Iterator[Any]]
 
 
-class GrutuiApp(App[None]):
-    """Train, browse and debug tiny GRUs on one epoch cursor."""
+class GrutuiApp(SessionApp):
+    """Train, browse and debug tiny GRUs on one epoch cursor (recording, bookmarks and
+    replay come from ``SessionApp``)."""
 
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     TITLE = "grutui"
@@ -107,11 +109,13 @@ class GrutuiApp(App[None]):
         data: RunData | None = None,
         trainer: Trainer | None = None,
         start_pane: str | None = None,
+        replay_clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__()
         self.session_path = session
         self.new_run = new
-        self.replay_speed = replay  # replay mode plugs in here (a later pane/helper)
+        self.replay_speed = replay  # not None: replay mode (grutui.ui.replay)
+        self._replay_clock = replay_clock  # tests drive the replay with a fake clock
         self.data: RunData | None = data
         self.epoch = -1
         self.member = 0
@@ -144,12 +148,21 @@ class GrutuiApp(App[None]):
 
     # -- recording hook --------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
-        """A user action (cursor move, pane switch, debugger sequence or step).
-        A no-op here; session recording plugs in by overriding or replacing this."""
+        """A user action (cursor move, pane switch, debugger sequence or step): to the
+        session's event log when recording (``SessionApp.record_action``)."""
+        self.record_action(kind, fields)
 
     # -- start-up ----------------------------------------------------------------
     def on_mount(self) -> None:
         self.theme = "textual-dark"
+        if self.replay_speed is not None and self.session_path is not None:
+            try:
+                self.start_replay(self.session_path, self.replay_speed, self._replay_clock)
+            except GrutuiError as exc:
+                self.exit(return_code=2, message=f"grutui: error: {exc}")
+                return
+            self.switch_mode(self._start_pane)
+            return
         if self.data is None and self.session_path is not None:
             from grutui.core.session import Session
 
@@ -161,6 +174,7 @@ class GrutuiApp(App[None]):
             self.data = RunData.from_session(session, follow=False)
             self._watched = session
             self._watch()
+            self.start_recording(self.session_path)
         if self.new_run is not None and self.data is None:
             cfg, out, _overwrite = self.new_run
             self.data = RunData(cfg, name=out.name, directory=out)
@@ -202,7 +216,7 @@ class GrutuiApp(App[None]):
         ]
         last = d.last_epoch if d is not None else -1
         members = d.members if d is not None else 1
-        bar.show(tabs, self.epoch, last, self.member, members, self.run_status)
+        bar.show(tabs, self.epoch, last, self.member, members, self.bar_status())
 
     def action_step(self, delta: int) -> None:
         if self.epoch < 0:
@@ -399,6 +413,7 @@ class GrutuiApp(App[None]):
     def on_unmount(self) -> None:
         # any exit path (ctrl+c, app.exit in tests): no thread outlives the app
         self._join_threads()
+        self.stop_recording()
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train_worker(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
@@ -471,6 +486,8 @@ class GrutuiApp(App[None]):
     def _on_started(self, msg: TrainingStarted) -> None:
         self.device, self.threads = msg.device, msg.threads
         self.run_status = "training"
+        if self.new_run is not None:  # the writer has created the session directory
+            self.start_recording(self.new_run[1])
         self._refresh_bar()
 
     @on(TrainingPaused)

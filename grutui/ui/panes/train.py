@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, ProgressBar, Sparkline, Static
 
+from grutui.core.recording import USER_ACTIONS
 from grutui.core.rundata import RunData
 from grutui.core.session import EVENTS_NAME
 from grutui.ui.panes.base import PaneScreen
@@ -26,6 +27,9 @@ from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 from grutui.ui.widgets.text import set_text
 
+# training events only: the user's own actions (recorded in the same log) and the
+# replay's clock anchors would crowd them out
+HIDDEN_EVENTS = frozenset({"start", "clock", *USER_ACTIONS})
 SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
 PLOT_EVERY = 1.0  # seconds between rebuilds of the wide loss plot while training
@@ -235,13 +239,15 @@ class TrainPane(PaneScreen):
         path = data.dir / EVENTS_NAME
         try:
             st = path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
         except OSError:
             stamp = None
+        if not data.events_on_disk:  # a replay: its events so far, in memory
+            stamp = (-1, len(data.events()))
         if stamp is not None and stamp == self._events_stamp:
             return  # the log is unchanged: no re-read
         self._events_stamp = stamp
-        evs = [e for e in data.events() if e.get("kind") not in ("start",)][-3:]
+        evs = [e for e in data.events() if e.get("kind") not in HIDDEN_EVENTS][-3:]
         t = Text(no_wrap=True, overflow="ellipsis")
         for e in evs:
             extra = {k: v for k, v in e.items() if k not in ("t", "kind", "epoch", "config")}
