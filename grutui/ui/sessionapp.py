@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from grutui.ui.replay import Replayer
 
 # the app's record() kinds that the training worker already logs itself
-WORKER_LOGGED = frozenset({"pause", "resume", "pause_request", "stop_request"})
+WORKER_LOGGED = frozenset({"pause", "unpause", "pause_request", "stop_request"})
 
 
 def _replay_key(key: str, op: str, title: str, tooltip: str, **kw: Any) -> Binding:
