@@ -29,8 +29,11 @@ from grutui.core.session import (
     H5_NAME,
     Metrics,
     Session,
+    final_losses,
     read_events,
+    resolve_epoch,
     snapshot_due,
+    snapshot_row,
 )
 
 _MIN_CAPACITY = 64
@@ -243,34 +246,10 @@ class RunData:
         return int(self._epoch.data[0]) if self._epoch.n else -1
 
     def snapshot_index(self, epoch: int) -> int:
-        """Row of the latest snapshot at or before ``epoch``."""
-        snap = self._snap.view
-        if not len(snap):
-            raise SessionError(f"{self.name}: no weight snapshots recorded yet")
-        i = int(np.searchsorted(snap, epoch, side="right")) - 1
-        if i < 0:
-            raise SessionError(f"{self.name}: no snapshot at or before epoch {epoch}")
-        return i
+        return snapshot_row(self.name, self._snap.view, epoch)
 
     def resolve_epoch(self, epoch: int | str) -> int:
-        """``last`` or an epoch number (negative counts from the end) → a recorded epoch."""
-        if not self.n_epochs:
-            raise SessionError(f"{self.name}: no epochs recorded yet")
-        if epoch == "last":
-            snap = self._snap.view
-            return int(snap[-1]) if len(snap) else self.last_epoch
-        try:
-            e = int(epoch)
-        except (TypeError, ValueError):
-            raise SessionError(f"epoch must be a number or 'last', got {epoch!r}") from None
-        first, last = self.first_epoch, self.last_epoch
-        if e < 0:
-            e = last + 1 + e
-        if not first <= e <= last:
-            raise SessionError(
-                f"epoch {epoch} out of range: {self.name} has epochs {first}..{last}"
-            )
-        return e
+        return resolve_epoch(self.name, self._epoch.view, self._snap.view, epoch)
 
     def weights(self, epoch: int, member: int = 0) -> dict[str, np.ndarray]:
         """Parameters at ``epoch`` (the latest snapshot at or before it), as views."""
@@ -302,15 +281,7 @@ class RunData:
         self._events.extend(events)
 
     def final_losses(self, member: int = 0) -> dict[str, float | None]:
-        if not self.n_epochs:
-            return {"train_loss": None, "test_loss": None}
-        tl = self._test.view[:, member]
-        ok = np.flatnonzero(~np.isnan(tl))
-        last_train = float(self._train.view[-1, member])
-        return {
-            "train_loss": last_train if np.isfinite(last_train) else None,
-            "test_loss": float(tl[ok[-1]]) if len(ok) else None,
-        }
+        return final_losses(self.metrics, member)
 
     def _check_member(self, member: int) -> None:
         if not 0 <= member < self.members:

@@ -688,32 +688,10 @@ class Session:
         return int(self.metrics.epoch[-1]) if self.n_epochs else -1
 
     def snapshot_index(self, epoch: int) -> int:
-        """Row of the latest snapshot at or before ``epoch``."""
-        if not len(self.snapshot_epochs):
-            raise SessionError(f"{self.name}: no weight snapshots recorded yet")
-        i = int(np.searchsorted(self.snapshot_epochs, epoch, side="right")) - 1
-        if i < 0:
-            raise SessionError(f"{self.name}: no snapshot at or before epoch {epoch}")
-        return i
+        return snapshot_row(self.name, self.snapshot_epochs, epoch)
 
     def resolve_epoch(self, epoch: int | str) -> int:
-        """``last`` or an epoch number (negative counts from the end) → a recorded epoch."""
-        if not self.n_epochs:
-            raise SessionError(f"{self.name}: no epochs recorded yet")
-        if epoch == "last":
-            return int(self.snapshot_epochs[-1]) if len(self.snapshot_epochs) else self.last_epoch
-        try:
-            e = int(epoch)
-        except (TypeError, ValueError):
-            raise SessionError(f"epoch must be a number or 'last', got {epoch!r}") from None
-        first, last = int(self.metrics.epoch[0]), self.last_epoch
-        if e < 0:
-            e = last + 1 + e
-        if not first <= e <= last:
-            raise SessionError(
-                f"epoch {epoch} out of range: {self.name} has epochs {first}..{last}"
-            )
-        return e
+        return resolve_epoch(self.name, self.metrics.epoch, self.snapshot_epochs, epoch)
 
     def weights(self, epoch: int, member: int = 0) -> dict[str, np.ndarray]:
         """Parameters at ``epoch`` (the latest snapshot at or before it)."""
@@ -740,16 +718,7 @@ class Session:
         return read_events(self.dir / EVENTS_NAME)
 
     def final_losses(self, member: int = 0) -> dict[str, float | None]:
-        m = self.metrics
-        if not self.n_epochs:
-            return {"train_loss": None, "test_loss": None}
-        tl = m.test_loss[:, member]
-        ok = np.flatnonzero(~np.isnan(tl))
-        last_test = float(tl[ok[-1]]) if len(ok) else None
-        return {
-            "train_loss": _finite_or_none(float(m.train_loss[-1, member])),
-            "test_loss": last_test,
-        }
+        return final_losses(self.metrics, member)
 
     def _check_member(self, member: int) -> None:
         if not 0 <= member < self.members:
@@ -768,3 +737,48 @@ class Session:
 
 def _finite_or_none(v: float) -> float | None:
     return v if math.isfinite(v) else None
+
+
+# -- epoch lookups shared by Session (a file) and RunData (memory) -----------------------
+
+
+def snapshot_row(name: str, snapshot_epochs: np.ndarray, epoch: int) -> int:
+    """Row of the latest snapshot at or before ``epoch``."""
+    if not len(snapshot_epochs):
+        raise SessionError(f"{name}: no weight snapshots recorded yet")
+    i = int(np.searchsorted(snapshot_epochs, epoch, side="right")) - 1
+    if i < 0:
+        raise SessionError(f"{name}: no snapshot at or before epoch {epoch}")
+    return i
+
+
+def resolve_epoch(
+    name: str, epochs: np.ndarray, snapshot_epochs: np.ndarray, epoch: int | str
+) -> int:
+    """``last`` or an epoch number (negative counts from the end) → a recorded epoch."""
+    if not len(epochs):
+        raise SessionError(f"{name}: no epochs recorded yet")
+    first, last = int(epochs[0]), int(epochs[-1])
+    if epoch == "last":
+        return int(snapshot_epochs[-1]) if len(snapshot_epochs) else last
+    try:
+        e = int(epoch)
+    except (TypeError, ValueError):
+        raise SessionError(f"epoch must be a number or 'last', got {epoch!r}") from None
+    if e < 0:
+        e = last + 1 + e
+    if not first <= e <= last:
+        raise SessionError(f"epoch {epoch} out of range: {name} has epochs {first}..{last}")
+    return e
+
+
+def final_losses(m: Metrics, member: int = 0) -> dict[str, float | None]:
+    """The last train loss and the last evaluated test loss (None where not finite)."""
+    if not len(m.epoch):
+        return {"train_loss": None, "test_loss": None}
+    tl = m.test_loss[:, member]
+    ok = np.flatnonzero(~np.isnan(tl))
+    return {
+        "train_loss": _finite_or_none(float(m.train_loss[-1, member])),
+        "test_loss": float(tl[ok[-1]]) if len(ok) else None,
+    }
