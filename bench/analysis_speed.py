@@ -10,10 +10,8 @@ Best of several repeats: the machine is shared.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
+from _timing import best
 
 from grutui.core.analysis.compare import align, transform
 from grutui.core.analysis.ood import OODEvaluator
@@ -36,25 +34,15 @@ def params(hidden: int, seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def best(fn: Callable[[], object], repeats: int = 7) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main() -> None:
     ev = OODEvaluator(TaskConfig(), samples=200)
     x, lengths = ev.x, ev.grid.data.lengths
     print(f"OOD grid: {len(ev.cells)} cells × {ev.samples} = {len(x)} sequences, T={x.shape[1]}")
     for hidden in (1, 8, 64):
         p = params(hidden)
-        lean = best(lambda p=p: ev.evaluate(p))
+        lean = best(repeats=7, warm=True, fn=lambda p=p: ev.evaluate(p))
         w = GRUWeights.from_params(p)
-        full = best(lambda w=w: gru_trace(w, x, lengths).output)
+        full = best(repeats=7, warm=True, fn=lambda w=w: gru_trace(w, x, lengths).output)
         print(
             f"  hidden {hidden:>3}: {lean * 1e3:7.1f} ms/epoch  (via gru_trace "
             f"{full * 1e3:7.1f} ms, ×{full / lean:.1f});  3000 epochs ≈ {3000 * lean:.0f} s"
@@ -64,8 +52,8 @@ def main() -> None:
         rng = np.random.default_rng(2)
         b = transform(a, rng.permutation(hidden), rng.choice([-1.0, 1.0], hidden))
         c = params(hidden, 3)
-        t_twin = best(lambda a=a, b=b: align(a, b), 2)
-        t_other = best(lambda a=a, c=c: align(a, c), 2)
+        t_twin = best(repeats=2, warm=True, fn=lambda a=a, b=b: align(a, b))
+        t_other = best(repeats=2, warm=True, fn=lambda a=a, c=c: align(a, c))
         print(
             f"  align hidden {hidden:>3}: permuted copy {t_twin * 1e3:.0f} ms, "
             f"unrelated {t_other * 1e3:.0f} ms"

@@ -17,9 +17,10 @@ import argparse
 import dataclasses
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _timing import best
 
 import grutui.core.state as state_mod
 import grutui.core.train as train_mod
@@ -30,15 +31,6 @@ from grutui.core.session import Session, SessionWriter
 from grutui.core.train import train
 
 DEMO = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
-
-
-def best(fn: Callable[[], object], repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

@@ -22,6 +22,20 @@ from tests.conftest import REPO, tiny_config
 TOL = 1e-5
 
 
+def poison_seed(monkeypatch: pytest.MonkeyPatch, poisoned_seed: int = 3) -> None:
+    """Make the fast engine's member with ``poisoned_seed`` diverge: its targets are so
+    large that the squared error overflows float32."""
+    real = fast.make_datasets
+
+    def poisoned(task: Any, seed: int) -> tuple[Dataset, Dataset]:
+        tr, te = real(task, seed)
+        if seed == poisoned_seed:
+            tr = Dataset(tr.x, np.full_like(tr.y, 1e25), tr.lengths, tr.high)
+        return tr, te
+
+    monkeypatch.setattr(fast, "make_datasets", poisoned)
+
+
 def _run(cfg: TrainConfig) -> list[EpochRecord]:
     return list(train(cfg))
 
@@ -110,15 +124,7 @@ def test_divergence_same_as_reference() -> None:
 
 
 def test_one_diverging_member_is_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = fast.make_datasets
-
-    def poisoned(task: Any, seed: int) -> tuple[Dataset, Dataset]:
-        tr, te = real(task, seed)
-        if seed == 3:  # targets so large the squared error overflows float32
-            tr = Dataset(tr.x, np.full_like(tr.y, 1e25), tr.lengths, tr.high)
-        return tr, te
-
-    monkeypatch.setattr(fast, "make_datasets", poisoned)
+    poison_seed(monkeypatch)
     base = tiny_config(epochs=4, eval_every=1)
     ens = _run(base.replace(engine="fast", seeds=(1, 3)))
     assert len(ens) == 4 and not ens[-1].diverged
@@ -130,7 +136,7 @@ def test_one_diverging_member_is_frozen(monkeypatch: pytest.MonkeyPatch) -> None
     assert all(r.test_loss is not None and np.isnan(r.test_loss[1]) for r in ens[1:])
     frozen = [r.weights["linear.bias"][1] for r in ens]
     assert all(np.array_equal(frozen[0], f, equal_nan=True) for f in frozen)
-    monkeypatch.setattr(fast, "make_datasets", real)
+    monkeypatch.undo()
     _assert_same(_run(base.replace(seed=1, engine="fast")), ens, member=0)
 
 

@@ -4,21 +4,19 @@ equals the uninterrupted one bit for bit."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from grutui.cli import main
-from grutui.core import fast
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.resume import plan_resume
 from grutui.core.session import Session, SessionWriter
 from grutui.core.state import load_state, save_state
-from grutui.core.tasks import Dataset
 from grutui.core.train import EpochRecord, train
 from tests.conftest import tiny_config
+from tests.core.test_fast import poison_seed
 
 EPOCHS = 9
 
@@ -82,15 +80,7 @@ def test_fast_resume_equals_an_uninterrupted_run(
 
 
 def test_resume_with_a_frozen_member(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    real = fast.make_datasets
-
-    def poisoned(task: Any, seed: int) -> tuple[Dataset, Dataset]:
-        tr, te = real(task, seed)
-        if seed == 3:  # targets so large the squared error overflows float32
-            tr = Dataset(tr.x, np.full_like(tr.y, 1e25), tr.lengths, tr.high)
-        return tr, te
-
-    monkeypatch.setattr(fast, "make_datasets", poisoned)
+    poison_seed(monkeypatch)
     cfg = tiny_config(epochs=5, eval_every=1, plateau_patience=0, engine="fast", seeds=(1, 3))
     recs = list(train(cfg))
     assert not np.isfinite(recs[0].train_loss[1]) and not recs[-1].diverged
