@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from grutui.core.config import TrainConfig
 from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
+from grutui.ui.analysis import ANALYSIS_BINDINGS, Analyses
 from grutui.ui.commands import GrutuiCommands
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.messages import (
@@ -39,8 +40,11 @@ from grutui.ui.messages import (
 )
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import BrowsePane
+from grutui.ui.panes.compare import ComparePane
 from grutui.ui.panes.debug import DebugPane
+from grutui.ui.panes.generalization import GeneralizationPane
 from grutui.ui.panes.train import TrainPane
+from grutui.ui.panes.transitions import TransitionsPane
 from grutui.ui.widgets.cursorbar import CursorBar
 
 
@@ -56,6 +60,9 @@ PANES: list[PaneSpec] = [
     PaneSpec("train", "Train", TrainPane),
     PaneSpec("browse", "Browse", BrowsePane),
     PaneSpec("debug", "Debug", DebugPane),
+    PaneSpec("ood", "OOD", GeneralizationPane),
+    PaneSpec("transitions", "Transitions", TransitionsPane),
+    PaneSpec("compare", "Seeds", ComparePane),
 ]
 
 BATCH_INTERVAL = 0.1  # seconds between training batches posted to the UI
@@ -99,6 +106,7 @@ class GrutuiApp(App[int]):
         Binding("m", "next_member", "Member", id="cursor.member", tooltip="Next ensemble member"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Stop training and quit"),
+        *ANALYSIS_BINDINGS,
     ]
 
     def __init__(
@@ -129,6 +137,7 @@ class GrutuiApp(App[int]):
         self._app_closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
+        self.analyses = Analyses(self)  # markers, strategy history, export (issue 6)
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
         for i, spec in enumerate(PANES[:9], start=1):
@@ -243,6 +252,12 @@ class GrutuiApp(App[int]):
             return
         self.record("pane", pane=mode, epoch=self.epoch)
         self.switch_mode(mode)
+
+    def action_marker(self, direction: int) -> None:
+        self.analyses.jump(direction)
+
+    def action_export(self) -> None:
+        self.analyses.export()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))
