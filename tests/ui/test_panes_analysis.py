@@ -31,7 +31,7 @@ ANALYSIS_GROUPS = {"ood", "ood-history", "transitions", "compare"}
 
 def _text(app: GrutuiApp, sel: str) -> str:
     w = app.screen.query_one(sel)
-    lines = w.render_lines(w.region.reset_offset)  # type: ignore[attr-defined]
+    lines = w.render_lines(w.region.reset_offset)
     return "\n".join(line.text.rstrip() for line in lines)
 
 

@@ -148,7 +148,8 @@ def members_table(res: SeedComparison) -> Table:
         out_s = f"{float(ood.success[~ind].mean()):.2f}" if (~ind).any() else "—"
         strip = Text(no_wrap=True)
         for v in ood.success:
-            strip.append(BARS[int(float(v) * (len(BARS) - 1) + 0.5)], style=success_colour(v))
+            bar = BARS[int(float(v) * (len(BARS) - 1) + 0.5)]
+            strip.append(bar if bar != " " else "▁", style=success_colour(v))
         t.add_row(
             str(m),
             fmt_loss(fl.get("train_loss")),
@@ -167,9 +168,6 @@ def distance_table(res: SeedComparison) -> Table | Text:
     base = res.matrix("baseline")
     raw = res.matrix("raw")
     t = Table(
-        title="weight distance, aligned (permutations and sign flips)",
-        title_justify="left",
-        title_style="bold",
         box=None,
         pad_edge=False,
         padding=(0, 1),
@@ -199,6 +197,7 @@ def distance_table(res: SeedComparison) -> Table | Text:
     methods = sorted({p.method for p in res.pairs})
     note.append(f"  ({', '.join(methods)})", style="dim")
     g = Table.grid()
+    g.add_row(Text("\nweight distance, aligned over unit permutations and sign flips", "bold"))
     g.add_row(t)
     g.add_row(note)
     return g

@@ -251,14 +251,16 @@ class GeneralizationPane(PaneScreen):
         an = self.grutui.analyses
         hist = an.history_for(member, self.samples)
         t = Text()
-        t.append("strategy over epochs ", style="bold")
+        what = "success" if self.metric == "success" else "mean rel. error"
+        t.append(f"{what} over epochs ", style="bold")
         if an.history_progress is not None:
             done, total = an.history_progress
             t.append(f"computing {done}/{total}… ", style="yellow")
         if hist is not None:
             stride = hist.stride
             span = f"{hist.epochs[0]}..{hist.epochs[-1]}" if len(hist) else "—"
-            t.append(f"epochs {span} every {stride} snapshot(s)", style="dim")
+            every = "every snapshot" if stride == 1 else f"every {stride}th snapshot"
+            t.append(f"{span}, {every}", style="dim")
             key = an.history_key
             if key is not None and len(data.snapshot_epochs) > key.n_snapshots:
                 t.append("  r: update", style="yellow")
