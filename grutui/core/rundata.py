@@ -185,6 +185,8 @@ class RunData:
         if not recs:
             return 0
         k = self.members
+        if any(r.members != k for r in recs):
+            raise SessionError(f"{self.name}: records have {recs[0].members} members, run has {k}")
         snaps = [r for r in recs if snapshot_due(self.config, r.epoch, r.diverged)]
         if self._init is None and recs[0].initial_weights is not None:
             self._init = {n: np.asarray(a, np.float32) for n, a in recs[0].initial_weights.items()}

@@ -71,7 +71,7 @@ WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 Trainer = Callable[[TrainConfig, Callable[[], bool]], Iterator[Any]]
 
 
-class GrutuiApp(App[int]):
+class GrutuiApp(App[None]):
     """Train, browse and debug tiny GRUs on one epoch cursor."""
 
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
@@ -90,7 +90,6 @@ class GrutuiApp(App[int]):
             "-100",
             id="cursor.prev100",
             tooltip="Back 100 epochs",
-            key_display="[",
         ),
         Binding(
             "right_square_bracket,shift+right",
@@ -98,7 +97,6 @@ class GrutuiApp(App[int]):
             "+100",
             id="cursor.next100",
             tooltip="Forward 100 epochs",
-            key_display="]",
         ),
         Binding("home", "first", "First", id="cursor.first", tooltip="First epoch", show=False),
         Binding("end", "last", "Last", id="cursor.last", tooltip="Last epoch", show=False),
@@ -140,6 +138,7 @@ class GrutuiApp(App[int]):
         self.analyses = Analyses(self)  # markers, strategy history, export (issue 6)
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
+        # pane keys come from PANES, so a registered pane gets its digit and F-key
         for i, spec in enumerate(PANES[:9], start=1):
             for key in (str(i), f"f{i}"):
                 self._bindings._add_binding(
@@ -147,7 +146,7 @@ class GrutuiApp(App[int]):
                         key,
                         f"pane('{spec.mode}')",
                         spec.title,
-                        show=key.startswith("f") is False and i <= 3,
+                        show=not key.startswith("f"),
                         id=f"pane.{spec.mode}.{key[0]}",
                         tooltip=f"Show the {spec.title} pane",
                     )
@@ -167,7 +166,7 @@ class GrutuiApp(App[int]):
             try:
                 session = Session(self.session_path)
             except GrutuiError as exc:
-                self.exit(2, message=f"grutui: error: {exc}")
+                self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
             self.data = RunData.from_session(session, follow=False)
             self._watched = session
@@ -275,7 +274,7 @@ class GrutuiApp(App[int]):
         for title, bindings in self.key_sections():
             by_action: dict[str, tuple[list[str], str]] = {}
             for b in bindings:
-                desc = b.tooltip or b.description or b.action
+                desc = b.tooltip or b.description or b.action.replace("_", " ")
                 shown, _ = by_action.setdefault(b.action, ([], desc))
                 shown.append(self.get_key_display(b))
                 if b.id is not None:  # ours (Textual's own keys carry no id): our words
@@ -285,7 +284,7 @@ class GrutuiApp(App[int]):
 
     async def action_quit(self) -> None:
         await self.shutdown()
-        self.exit(0)
+        self.exit()
 
     # -- live data ---------------------------------------------------------------------
     def grow(self, apply: Callable[[RunData], int]) -> None:
@@ -310,9 +309,9 @@ class GrutuiApp(App[int]):
 
     @on(TrainingBatch)
     def _on_batch(self, msg: TrainingBatch) -> None:
-        self.grow(lambda d: d.extend(msg.records))
         if msg.records:
             self.status_from_record(msg.records[-1])
+        self.grow(lambda d: d.extend(msg.records))
 
     @on(SessionGrew)
     def _on_session_grew(self, msg: SessionGrew) -> None:
@@ -538,5 +537,5 @@ def run_app(
 ) -> int:
     """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
     app = GrutuiApp(session=session, new=new, replay=replay)
-    rc = app.run()
-    return int(rc or app.return_code or 0)
+    app.run()
+    return app.return_code or 0

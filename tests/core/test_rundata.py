@@ -110,3 +110,11 @@ def test_analyses_accept_rundata() -> None:
         a = find_transitions(rd, 0, 5.0, None, 4)
         b = find_transitions(s, 0, 5.0, None, 4)
     assert [t.to_json() for t in a] == [t.to_json() for t in b]
+
+
+def test_extend_refuses_records_of_another_ensemble_size() -> None:
+    cfg = tiny_config(epochs=1)
+    rd = RunData(cfg, members=2)
+    with pytest.raises(SessionError, match="members"):
+        rd.extend(train(cfg))
+    assert rd.n_epochs == 0

@@ -72,3 +72,46 @@ async def test_large_hidden_sizes_get_a_heat_map_with_the_selected_rows_numbers(
         assert "█" in _text(app, "#browse-weights")
         await pilot.press("ctrl+down")  # next gate block
         assert _text(app, "#browse-row").startswith("z0:")
+
+
+async def test_scrubbing_moves_the_cursor_line_without_rebuilding_plots(
+    demo_data: RunData,
+) -> None:
+    from grutui.ui.widgets.cursorplot import CursorPlot
+
+    app = GrutuiApp(data=demo_data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("home")
+        await pilot.pause()
+        plots = list(app.screen.query(CursorPlot))
+        builds = [p.builds for p in plots]
+        assert all(b >= 1 for b in builds)
+
+        def cursor_col(p: CursorPlot) -> int:
+            lines = [s.text for s in (p.render_line(y) for y in range(p.size.height))]
+            _l, _r, top, _b = p._frame  # type: ignore[misc]
+            row = p.render_line(top + 1)
+            # the cursor cell is the one styled as the cursor
+            col = 0
+            for seg in row:
+                if (
+                    seg.style is not None
+                    and seg.style.color is not None
+                    and (seg.style.color.name == "yellow")
+                ):
+                    return col
+                col += len(seg.text)
+            raise AssertionError(lines)
+
+        at_first = [cursor_col(p) for p in plots]
+        await pilot.press("end")
+        await pilot.pause()
+        at_last = [cursor_col(p) for p in plots]
+        assert all(a < b for a, b in zip(at_first, at_last, strict=True))
+        for _ in range(5):
+            await pilot.press("left")
+        await pilot.pause()
+        assert [p.builds for p in plots] == builds  # the figures were not rebuilt
+        await pilot.press("down")  # another row: the trajectory is rebuilt
+        await pilot.pause()
+        assert plots[0].builds == builds[0] + 1 and plots[1].builds == builds[1]

@@ -101,3 +101,78 @@ async def test_record_hook_sees_cursor_and_pane_actions(demo_data: RunData) -> N
     kinds = [k for k, _ in seen]
     assert kinds[:2] == ["cursor", "pane"]
     assert seen[0][1]["epoch"] == demo_data.last_epoch - 1
+
+
+async def test_command_palette_lists_and_runs_actions(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to an epoch")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, GotoDialog)
+        await pilot.press("escape", "ctrl+p")
+        await pilot.press(*"debug pane")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "debug"
+
+
+async def test_member_key_cycles_ensemble_members() -> None:
+    from dataclasses import replace
+
+    import numpy as np
+
+    from grutui.core.train import train
+    from tests.conftest import tiny_config
+
+    cfg = tiny_config(epochs=3)
+    a, b = list(train(cfg)), list(train(cfg.replace(seed=5)))
+
+    def both(x: np.ndarray | None, y: np.ndarray | None) -> np.ndarray | None:
+        return None if x is None or y is None else np.concatenate([x, y])
+
+    recs = [
+        replace(
+            ra,
+            train_loss=both(ra.train_loss, rb.train_loss),
+            test_loss=both(ra.test_loss, rb.test_loss),
+            lr=both(ra.lr, rb.lr),
+            weights={k: np.concatenate([ra.weights[k], rb.weights[k]]) for k in ra.weights},
+            initial_weights=None,
+        )
+        for ra, rb in zip(a, b, strict=True)
+    ]
+    data = RunData(cfg, name="ens", members=2)
+    data.extend(recs)
+    app = GrutuiApp(data=data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        grid = lambda: str(app.screen.query_one("#browse-weights").render())  # noqa: E731
+        w1 = b[-1].weights["linear.bias"][0, 0]
+        assert "member 0/1" in _bar(app)
+        await pilot.press("m")
+        assert app.member == 1 and "member 1/1" in _bar(app)
+        assert f"{w1:+.4f}" in grid()
+        await pilot.press("m")
+        assert app.member == 0
+
+
+async def test_train_pane_ruler_and_values_follow_the_cursor(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data, start_pane="train")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("home")
+        await pilot.pause()
+        ruler = lambda: str(app.screen.query_one("#train-ruler").render())  # noqa: E731
+        assert ruler().index("▲") == 0
+        values = str(app.screen.query_one("#train-cursor").render())
+        assert "at epoch 0" in values
+        assert f"{demo_data.metrics.train_loss[0, 0]:.4g}" in values
+        await pilot.press("end")
+        assert ruler().rstrip().endswith("▲")
+        await pilot.press("g", *"1500", "enter")
+        r = ruler()
+        assert 0.4 < r.index("▲") / len(r.rstrip()) < 0.6

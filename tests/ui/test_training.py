@@ -11,7 +11,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from grutui.core.config import TrainConfig
-from grutui.core.session import Session
+from grutui.core.session import Session, SessionWriter
 from grutui.core.train import EpochRecord, train
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.train import TrainPane
@@ -141,3 +141,25 @@ async def test_worker_error_is_shown(tmp_path: Path) -> None:
         await _until(pilot, lambda: app.training_error is not None)
         await pilot.pause()
         assert "the GPU caught fire" in _text(app, "#train-run")
+
+
+async def test_a_session_another_process_writes_grows_in_the_app(tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=6)
+    recs = list(train(cfg))
+    w = SessionWriter(tmp_path / "s", cfg)
+    try:
+        for r in recs[:3]:
+            w.append(r)
+        app = GrutuiApp(session=tmp_path / "s")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.data is not None and app.data.n_epochs == 3 and app.epoch == 2
+            await pilot.press("left")
+            for r in recs[3:]:
+                w.append(r)
+            await _until(pilot, lambda: app.data.n_epochs == 6)  # type: ignore[union-attr]
+            assert app.epoch == 1  # not on the last epoch: stays
+            await pilot.press("end")
+            assert app.epoch == 5
+    finally:
+        w.close()

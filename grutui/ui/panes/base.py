@@ -51,3 +51,7 @@ class PaneScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.call_after_refresh(self.sync)
+
+    def on_resize(self) -> None:
+        # widths changed: anything laid out by hand (rulers, grids) is redrawn
+        self.call_after_refresh(self.sync)

@@ -8,25 +8,27 @@ and cached; a cursor move only swaps the vertical line and re-renders the plots.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static
-from textual_plotext import PlotextPlot
 
 from grutui.core.gru import GATES
 from grutui.core.rundata import RunData
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
+from grutui.ui.widgets.text import set_text
 
 TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
-PLOT_POINTS = 400  # points per plotted series at most (downsampled by striding)
+PLOT_EVERY = 1.0  # seconds between plot rebuilds while a live run grows
+PLOT_POINTS = 160  # points per series: ~2 per column (braille) of a wide plot
 
 NEUTRAL = (70, 70, 70)
 POS = (235, 80, 60)
@@ -128,6 +130,7 @@ class BrowsePane(PaneScreen):
         self._traj_key: tuple[int, ...] | None = None
         self._traj: list[tuple[str, list[float], list[float]]] = []
         self._loss_key: tuple[int, ...] | None = None
+        self._built_at: dict[tuple[int, ...], float] = {}
         self._loss: list[tuple[str, list[float], list[float]]] = []
 
     def compose(self) -> ComposeResult:
@@ -140,14 +143,13 @@ class BrowsePane(PaneScreen):
                 with VerticalScroll(id="browse-row-box", can_focus=False):
                     yield Static("", id="browse-row")
             with Horizontal(id="browse-plots"):
-                yield PlotextPlot(id="plot-traj")
-                yield PlotextPlot(id="plot-loss")
+                yield CursorPlot(id="plot-traj")
+                yield CursorPlot(id="plot-loss")
         yield Footer()
 
     # -- the pane interface --------------------------------------------------------
     def data_grew(self, data: RunData) -> None:
-        self._traj_key = None
-        self._loss_key = None
+        """Nothing to drop: the plot caches are keyed by the data's length."""
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if epoch < 0 or not len(data.snapshot_epochs):
@@ -208,13 +210,12 @@ class BrowsePane(PaneScreen):
             (f"  Δ since {since}", "dim"),
             ("  ↑↓ row", "dim"),
         )
-        self.query_one("#browse-title", Static).update(title)
+        set_text(self.query_one("#browse-title", Static), title)
+        grid = self.query_one("#browse-weights", Static)
         if self._hidden <= TABLE_MAX_HIDDEN:
-            self.query_one("#browse-weights", Static).update(
-                self._table(vals, deltas, scale, dscale)
-            )
+            set_text(grid, self._table(vals, deltas, scale, dscale))
         else:
-            self.query_one("#browse-weights", Static).update(self._heat(vals, scale))
+            set_text(grid, self._heat(vals, scale))
         sel = self.rows[self.sel]
         line = Text(no_wrap=False)
         line.append(f"{sel.label}: ", style="bold")
@@ -224,7 +225,7 @@ class BrowsePane(PaneScreen):
             line.append(f"{name} ", style="dim")
             line.append(f"{v:+.4f}", style=colour(v, scale))
             line.append(f" ({d:+.1e}) " if np.isfinite(d) else " ", style=colour(d, dscale))
-        self.query_one("#browse-row", Static).update(line)
+        set_text(self.query_one("#browse-row", Static), line)
         self._keep_visible()
 
     def _keep_visible(self) -> None:
@@ -244,28 +245,28 @@ class BrowsePane(PaneScreen):
         deltas: dict[str, list[float]],
         scale: float,
         dscale: float,
-    ) -> Table:
+    ) -> Text:
+        """Fixed-width text (a rich Table costs ~10× more to measure and render, and
+        this is redrawn on every key)."""
         h = self._hidden
-        t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
-        t.add_column("")
+        cw = 10
         heads = ["W_i·v", "W_i·f", *[f"W_h·h{c}" if h > 1 else "W_h" for c in range(h)]]
-        for name in (*heads, "b_i", "b_h"):
-            t.add_column(name, justify="right")
+        t = Text(no_wrap=True)
+        t.append(" " * 5 + "".join(f"{x:>{cw}}" for x in (*heads, "b_i", "b_h")), style="dim")
         for i, r in enumerate(self.rows):
-            style = "reverse bold" if i == self.sel else "bold"
             vs, ds = vals[r.label], deltas[r.label]
             if r.label == "out":  # read-out: weights under W_h, bias under b_i
                 vs = [float("nan"), float("nan"), *vs, float("nan")]
                 ds = [float("nan"), float("nan"), *ds, float("nan")]
-            cells = []
+            t.append("\n")
+            t.append(f"{r.label:<4}", style="reverse bold" if i == self.sel else "bold")
+            t.append(" ")
+            for v in vs:
+                t.append(f"{v:>+{cw}.4f}" if np.isfinite(v) else " " * cw, style=colour(v, scale))
+            t.append("\n     ")
             for v, d in zip(vs, ds, strict=True):
-                if not np.isfinite(v):
-                    cells.append(Text(""))
-                    continue
-                cell = Text(f"{v:+.4f}", style=colour(v, scale))
-                cell.append(f"\n{d:+.1e}" if np.isfinite(d) else "\n", style=colour(d, dscale))
-                cells.append(cell)
-            t.add_row(Text(r.label, style=style), *cells)
+                ok = np.isfinite(v) and np.isfinite(d)
+                t.append(f"{d:>+{cw}.1e}" if ok else " " * cw, style=colour(d, dscale))
         return t
 
     def _heat(self, vals: dict[str, list[float]], scale: float) -> Text:
@@ -283,9 +284,12 @@ class BrowsePane(PaneScreen):
 
     # -- the plots -----------------------------------------------------------------
     def _plots(self, data: RunData, epoch: int, member: int) -> None:
+        """Rebuild a figure only when its series changed; otherwise move the cursor."""
+        traj = self.query_one("#plot-traj", CursorPlot)
+        loss = self.query_one("#plot-loss", CursorPlot)
         n_snap = len(data.snapshot_epochs)
-        key = (id(data), self.sel, n_snap, member)
-        if key != self._traj_key:
+        key = (id(data), self.sel, member, n_snap)
+        if key != self._traj_key and self._rebuild_due(key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
             x = np.asarray(data.snapshot_epochs)
@@ -295,8 +299,9 @@ class BrowsePane(PaneScreen):
                 y = hist[p][(slice(None), *ix)]  # type: ignore[arg-type]
                 xs, ys = downsample(x, np.asarray(y, np.float64))
                 self._traj.append((name, xs, ys))
-        lkey = (id(data), data.n_epochs, member)
-        if lkey != self._loss_key:
+            self._draw(traj, f"{sel.label} over epochs", self._traj, data)
+        lkey = (id(data), member, data.n_epochs)
+        if lkey != self._loss_key and self._rebuild_due(lkey, self._loss_key):
             self._loss_key = lkey
             m = data.metrics
             self._loss = []
@@ -304,33 +309,27 @@ class BrowsePane(PaneScreen):
                 ok = np.isfinite(arr) & (arr > 0)
                 xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
                 self._loss.append((name, xs, ys))
-        title = f"{self.rows[self.sel].label} over epochs"
-        self._draw(self.query_one("#plot-traj", PlotextPlot), title, self._traj, epoch, data)
-        self._draw(self.query_one("#plot-loss", PlotextPlot), "log10 loss", self._loss, epoch, data)
+            self._draw(loss, "log10 loss", self._loss, data)
+        traj.set_cursor(epoch)
+        loss.set_cursor(epoch)
 
-    def _draw(
-        self,
-        widget: PlotextPlot,
-        title: str,
-        series: list[tuple[str, list[float], list[float]]],
-        epoch: int,
-        data: RunData,
-    ) -> None:
-        """Re-issue the cached series and the cursor line; the widget renders once on
-        the next frame however many keys arrived meanwhile."""
-        plt = widget.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(title)
-        for name, xs, ys in series:
-            if xs:
-                plt.plot(xs, ys, label=name, marker="braille")
-        plt.vline(epoch, "white")
-        self._xticks(plt, data)
-        widget.refresh()
+    def _rebuild_due(self, key: tuple[int, ...], old: tuple[int, ...] | None) -> bool:
+        """A figure is rebuilt at once for a new selection, but only every
+        ``PLOT_EVERY`` s when just the data grew: a live run would otherwise rebuild
+        both plots at every batch (~10 Hz) and take CPU from training."""
+        if old is None or key[:-1] != old[:-1] or not self.grutui.training:
+            return True
+        now = time.monotonic()
+        if now - self._built_at.get(key[:-1], 0.0) >= PLOT_EVERY:
+            self._built_at[key[:-1]] = now
+            return True
+        return False
 
     @staticmethod
-    def _xticks(p: Any, data: RunData) -> None:
-        first, last = data.first_epoch, data.last_epoch
-        ticks = sorted({round(v) for v in np.linspace(first, last, 4)})
-        p.xticks(ticks, [str(t) for t in ticks])
+    def _draw(
+        widget: CursorPlot,
+        title: str,
+        series: list[tuple[str, list[float], list[float]]],
+        data: RunData,
+    ) -> None:
+        draw_series(widget, title, series, data.first_epoch, data.last_epoch)

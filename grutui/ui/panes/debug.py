@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,10 +17,12 @@ from textual.widgets import Footer, Input, Static
 
 from grutui.core.debug import SequenceTrace, trace_sequence
 from grutui.core.errors import SequenceError
+from grutui.core.gru import GATES
 from grutui.core.rundata import RunData
 from grutui.core.sequence import Step, format_sequence, parse_sequence
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.text import set_text
 
 DEFAULT_SEQUENCE = "12:0 37:1 12:0 21:1"
 MAX_UNITS_SHOWN = 16  # hidden units listed per gate (the rest: `grutui trace --json`)
@@ -124,16 +124,17 @@ class DebugPane(PaneScreen):
             label = f"{s.value:g}:{s.flag}"
             strip.append(f" {label} ", style="reverse bold" if i == self.t else "")
         strip.append("   n/. next  p/, prev  i edit", style="dim")
-        self.query_one("#debug-steps", Static).update(strip)
+        set_text(self.query_one("#debug-steps", Static), strip)
         body = self.query_one("#debug-trace", Static)
         out = self.query_one("#debug-output", Static)
         if tr is None:
             body.update("no weights recorded yet")
             out.update("")
             return
-        body.update(self._step_view(tr, self.t))
+        set_text(body, self._step_view(tr, self.t))
         err = tr.output_x_high - tr.expected
-        out.update(
+        set_text(
+            out,
             Text.assemble(
                 ("output × high ", "dim"),
                 (f"{tr.output_x_high:.4f}", "bold"),
@@ -141,43 +142,52 @@ class DebugPane(PaneScreen):
                 (f"{tr.expected:g}", "bold"),
                 ("   error ", "dim"),
                 (f"{err:+.4f}", "bold red" if abs(err) > 0.5 else "bold green"),
-            )
+            ),
         )
 
     @staticmethod
-    def _step_view(tr: SequenceTrace, t: int) -> Group:
+    def _step_view(tr: SequenceTrace, t: int) -> Text:
+        """Fixed-width text of one step (cheaper than a rich Table on every key)."""
         d = tr.step_terms(t)
         h = len(d["h"])
         units = range(min(h, MAX_UNITS_SHOWN))
-        head = Text.assemble(
-            (f"step {t + 1}/{len(tr)}  ", "bold"),
-            f"x = ({d['value']:g}, {d['flag']}) → [{d['x'][0]:.4f}, {d['x'][1]:g}]",
+        out = Text(no_wrap=True)
+        out.append(f"step {t + 1}/{len(tr)}  ", style="bold")
+        out.append(f"x = ({d['value']:g}, {d['flag']}) → [{d['x'][0]:.4f}, {d['x'][1]:g}]\n")
+        unit = "unit " if h > 1 else ""
+        out.append(
+            f"gate {unit}{'input W_i·x+b_i':>16} {'hidden W_h·h+b_h':>22} {'pre':>8} {'act':>13}",
+            style="dim",
         )
-        table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim")
-        table.add_column("gate")
-        if h > 1:
-            table.add_column("unit", justify="right")
-        for c in ("input W_i·x+b_i", "hidden W_h·h+b_h", "pre", "act"):
-            table.add_column(c, justify="right")
-        for g in ("r", "z", "n"):
+        for g in GATES:
             gd = d[g]
+            fn = "tanh" if g == "n" else "σ"
             for j in units:
                 hidden = num(gd["hidden"][j])
                 if g == "n":  # r ⊙ (W_hn h + b_hn) is what enters the pre-activation
-                    hidden = f"r⊙{num(gd['hidden'][j])}={num(gd['gated_hidden'][j])}"
-                fn = "tanh" if g == "n" else "σ"
-                cells = [num(gd["input"][j]), hidden, num(gd["pre"][j])]
-                cells.append(f"{fn} {num(gd['act'][j])}")
-                first = g if j == 0 else ""
-                table.add_row(first, *([str(j)] if h > 1 else []), *cells)
+                    hidden = f"r⊙{hidden}={num(gd['gated_hidden'][j])}"
+                out.append("\n")
+                out.append(f"{g if j == 0 else '':<5}", style="bold")
+                if h > 1:
+                    out.append(f"{j:>4} ")
+                out.append(f"{num(gd['input'][j]):>16} {hidden:>22} {num(gd['pre'][j]):>8} ")
+                out.append(f"{fn:>4} {num(gd['act'][j])}", style="bold")
         more = f"  (+{h - MAX_UNITS_SHOWN} units: grutui trace --json)" if h > len(units) else ""
-        hp = " ".join(num(d["h_prev"][j]) for j in units)
-        hn = " ".join(num(d["h"][j]) for j in units)
-        foot = Text.assemble(
-            ("h_prev ", "dim"),
-            hp,
-            ("\nh = (1−z)⊙n + z⊙h_prev = ", "dim"),
-            (hn, "bold"),
-            more,
-        )
-        return Group(head, table, foot)
+        out.append("\nh_prev ", style="dim")
+        out.append(" ".join(num(d["h_prev"][j]) for j in units))
+        out.append("\nh = (1−z)⊙n + z⊙h_prev = ", style="dim")
+        out.append(" ".join(num(d["h"][j]) for j in units), style="bold")
+        out.append(more)
+        # every step at a glance (activations of unit 0), the current one marked
+        unit0 = " (unit 0)" if h > 1 else ""
+        out.append(f"\n\nall steps{unit0}", style="dim")
+        out.append(f"\n{'t':>3} {'x':>10} {'r':>8} {'z':>8} {'n':>8} {'h':>8}", style="dim")
+        tr_ = tr.trace
+        for k, s in enumerate(tr.steps):
+            row = (
+                f"\n{k + 1:>3} {f'{s.value:g}:{s.flag}':>10} {num(float(tr_.r.act[0, k, 0])):>8} "
+                f"{num(float(tr_.z.act[0, k, 0])):>8} {num(float(tr_.n.act[0, k, 0])):>8} "
+                f"{num(float(tr_.h[0, k, 0])):>8}"
+            )
+            out.append(row, style="reverse" if k == t else "")
+        return out

@@ -8,6 +8,7 @@ The app feeds it at most ~10 batches a second; the cursor only rewrites labels.
 from __future__ import annotations
 
 import math
+import time
 from typing import ClassVar
 
 import numpy as np
@@ -20,10 +21,14 @@ from textual.widgets import Footer, Label, ProgressBar, Sparkline, Static
 from grutui.core.rundata import RunData
 from grutui.core.session import EVENTS_NAME
 from grutui.ui.panes.base import PaneScreen
+from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
+from grutui.ui.widgets.text import set_text
 
 SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
+PLOT_EVERY = 1.0  # seconds between rebuilds of the wide loss plot while training
 
 
 def fmt(v: float | None) -> str:
@@ -63,25 +68,30 @@ class TrainPane(PaneScreen):
     def __init__(self) -> None:
         super().__init__()
         self._member_shown = -1
+        self._plot_built = 0.0
         self._events_stamp: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
-        yield Static("", id="train-run")
-        with Horizontal(id="train-progress-row"):
-            yield ProgressBar(id="train-progress", show_eta=False, show_percentage=True)
-            yield Label("", id="train-rate")
-        with Vertical(id="train-curves"):
-            yield Label("train loss (log10)", classes="curve-title")
-            with Horizontal(classes="curve-row"):
-                yield Sparkline([], id="spark-train", classes="spark")
-                yield Static("", id="train-values", classes="curve-values")
-            yield Label("test loss (log10)", classes="curve-title")
-            with Horizontal(classes="curve-row"):
-                yield Sparkline([], id="spark-test", classes="spark")
-                yield Static("", id="test-values", classes="curve-values")
-        yield Static("", id="train-cursor")
-        yield Static("", id="train-events")
+        with Horizontal(id="train-body"):
+            with Vertical(id="train-left"):
+                yield Static("", id="train-run")
+                with Horizontal(id="train-progress-row"):
+                    yield ProgressBar(id="train-progress", show_eta=False, show_percentage=True)
+                    yield Label("", id="train-rate")
+                with Vertical(id="train-curves"):
+                    yield Label("train loss (log10)", classes="curve-title")
+                    with Horizontal(classes="curve-row"):
+                        yield Sparkline([], id="spark-train", classes="spark")
+                        yield Static("", id="train-values", classes="curve-values")
+                    yield Label("test loss (log10)", classes="curve-title")
+                    with Horizontal(classes="curve-row"):
+                        yield Sparkline([], id="spark-test", classes="spark")
+                        yield Static("", id="test-values", classes="curve-values")
+                    yield Static("", id="train-ruler")  # the cursor under the curves
+                yield Static("", id="train-cursor")
+                yield Static("", id="train-events")
+            yield CursorPlot(id="train-plot")  # wide terminals only
         yield Footer()
 
     # -- actions -----------------------------------------------------------------
@@ -133,15 +143,37 @@ class TrainPane(PaneScreen):
         self.query_one("#test-values", Static).update(f"last {fmt(last_test)}")
         self._run_line(data)
         self._events(data)
+        self._plot(data, member)
+
+    def _plot(self, data: RunData, member: int) -> None:
+        """The loss with a cursor line, on wide terminals; rebuilt at most every
+        ``PLOT_EVERY`` seconds while a run grows (a build costs ~10 ms)."""
+        plot = self.query_one("#train-plot", CursorPlot)
+        if not plot.display or not data.n_epochs:
+            return
+        now = time.monotonic()
+        done = data.n_epochs >= data.config.epochs or not self.grutui.training
+        if not done and now - self._plot_built < PLOT_EVERY:
+            return
+        self._plot_built = now
+        m = data.metrics
+        series = []
+        for name, arr in (("train", m.train_loss[:, member]), ("test", m.test_loss[:, member])):
+            ok = np.isfinite(arr) & (arr > 0)
+            xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
+            series.append((name, xs, ys))
+        draw_series(plot, "log10 loss", series, data.first_epoch, data.last_epoch)
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if member != self._member_shown:
             self._member_shown = member
             self.data_grew(data)
         self._run_line(data)
+        self.query_one("#train-plot", CursorPlot).set_cursor(epoch if epoch >= 0 else None)
+        self._ruler(data, epoch)
         w = self.query_one("#train-cursor", Static)
         if epoch < 0:
-            w.update(Text("waiting for the first epoch…", style="italic"))
+            set_text(w, Text("waiting for the first epoch…", style="italic"))
             return
         m = data.metrics
         i = epoch - data.first_epoch
@@ -149,7 +181,8 @@ class TrainPane(PaneScreen):
         ok = np.flatnonzero(np.isfinite(tl))
         test = float(tl[ok[-1]]) if len(ok) else None
         test_at = int(m.epoch[ok[-1]]) if len(ok) else None
-        w.update(
+        set_text(
+            w,
             Text.assemble(
                 ("at epoch ", "dim"),
                 (f"{epoch}", "bold"),
@@ -160,7 +193,24 @@ class TrainPane(PaneScreen):
                 (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
                 ("  lr ", "dim"),
                 f"{float(m.lr[i, member]):.3g}",
-            )
+            ),
+        )
+
+    def _ruler(self, data: RunData, epoch: int) -> None:
+        """A ▲ under the sparklines at the cursor (they span the recorded epochs)."""
+        width = self.query_one("#spark-train", Sparkline).size.width
+        ruler = self.query_one("#train-ruler", Static)
+        if epoch < 0 or width < 2:
+            set_text(ruler, "")
+            return
+        first, last = data.first_epoch, data.last_epoch
+        frac = (epoch - first) / (last - first) if last > first else 1.0
+        col = round(frac * (width - 1))
+        set_text(
+            ruler,
+            Text.assemble(
+                ("─" * col, "dim"), ("▲", "bold yellow"), ("─" * (width - 1 - col), "dim")
+            ),
         )
 
     def _run_line(self, data: RunData) -> None:
@@ -172,13 +222,14 @@ class TrainPane(PaneScreen):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{data.name}", style="bold")
         t.append(f"  {status}", style="bold red" if app.training_error else "italic")
-        t.append(f"  device {app.device or cfg.device}  threads {app.threads or cfg.threads}")
+        threads = app.threads or cfg.threads or "all"
+        t.append(f"  device {app.device or cfg.device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
             style="dim",
         )
-        self.query_one("#train-run", Static).update(t)
+        set_text(self.query_one("#train-run", Static), t)
 
     def _events(self, data: RunData) -> None:
         path = data.dir / EVENTS_NAME

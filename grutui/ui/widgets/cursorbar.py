@@ -32,4 +32,4 @@ class CursorBar(Static):
             t.append(f"  member {member}/{members - 1}")
         if status:
             t.append(f"  {status}", style="italic")
-        self.update(t)
+        self.update(t, layout=False)  # one line, always

@@ -1,0 +1,135 @@
+"""A plotext plot with a cheap vertical cursor line.
+
+Building a plotext figure costs tens of milliseconds (it is pure Python over every
+point), too much for key repeat. The figure is built once per data change and kept as
+text; moving the cursor only draws a one-column line over that text.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.app import RenderResult
+from textual.strip import Strip
+from textual_plotext import PlotextPlot
+
+CURSOR_STYLE = Style(color="yellow", bold=True)
+
+
+class CursorPlot(PlotextPlot):
+    """Set up ``self.plt`` (with an explicit ``xlim``), call ``replot(xmin, xmax)``;
+    then ``set_cursor(x)`` as often as you like."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._base: list[Text] | None = None
+        self._base_size: tuple[int, int] = (0, 0)
+        self._frame: tuple[int, int, int, int] | None = None  # left, right, top, bottom
+        self._xlim: tuple[float, float] = (0.0, 1.0)
+        self._strips: list[Strip] = []
+        self.cursor_x: float | None = None
+        self.builds = 0  # figure builds, for tests and benchmarks
+
+    def replot(self, xmin: float, xmax: float) -> None:
+        """The figure in ``self.plt`` changed: rebuild on the next render."""
+        self._xlim = (xmin, xmax)
+        self._base = None
+        self.refresh()
+
+    def set_cursor(self, x: float | None) -> None:
+        if x != self.cursor_x:
+            self.cursor_x = x
+            self.refresh()
+
+    def _ensure_base(self) -> None:
+        size = (self.size.width, self.size.height)
+        if self._base is not None and size == self._base_size:
+            return
+        built = super().render()  # plotext builds the figure: the expensive part
+        self.builds += 1
+        text = built if isinstance(built, Text) else Text(str(built))
+        self._base = list(text.split("\n", allow_blank=True))
+        self._base_size = size
+        self._frame = _find_frame([t.plain for t in self._base])
+        console = self.app.console
+        options = console.options.update_width(max(1, size[0]))
+        self._strips = [
+            Strip(console.render_lines(line, options, pad=True)[0]) for line in self._base
+        ]
+
+    def render_line(self, y: int) -> Strip:
+        """Line API: the cached figure's row, with the cursor cell swapped in (a
+        cursor move costs one small strip join per row, not a figure build)."""
+        self._ensure_base()
+        width = self.size.width
+        if y >= len(self._strips):
+            return Strip.blank(width)
+        strip = self._strips[y]
+        col = self._cursor_column()
+        if col is None or self._frame is None or self._base is None:
+            return strip
+        _left, _right, top, bottom = self._frame
+        if not top < y < bottom or col >= strip.cell_length:
+            return strip
+        plain = self._base[y].plain
+        ch = plain[col] if col < len(plain) and plain[col] != " " else "│"
+        return Strip.join(
+            [strip.crop(0, col), Strip([Segment(ch, CURSOR_STYLE)]), strip.crop(col + 1, width)]
+        )
+
+    def render(self) -> RenderResult:
+        """The whole figure with the cursor (for callers that want a renderable)."""
+        self._ensure_base()
+        assert self._base is not None
+        return Text("\n").join(self._base)
+
+    def _cursor_column(self) -> int | None:
+        if self.cursor_x is None or self._frame is None:
+            return None
+        left, right, _top, _bottom = self._frame
+        lo, hi = self._xlim
+        if hi <= lo:
+            return left
+        frac = (self.cursor_x - lo) / (hi - lo)
+        if not 0.0 <= frac <= 1.0:
+            return None
+        return left + round(frac * (right - left))
+
+
+def _find_frame(plain: list[str]) -> tuple[int, int, int, int] | None:
+    """Canvas columns and frame rows of a plotext figure (its box-drawing frame)."""
+    top = next((r for r, s in enumerate(plain) if "┌" in s), None)
+    bottom = next((r for r, s in enumerate(plain) if "└" in s), None)
+    if top is None or bottom is None or bottom <= top:
+        return None
+    s = plain[bottom]
+    left = s.index("└") + 1
+    right = max(s.rfind("┘"), s.rfind("┴")) - 1
+    if right <= left:
+        return None
+    return left, right, top, bottom
+
+
+def draw_series(
+    widget: CursorPlot,
+    title: str,
+    series: list[tuple[str, list[float], list[float]]],
+    lo: float,
+    hi: float,
+) -> None:
+    """(Re)build ``widget``'s figure: line series over epochs ``lo..hi``."""
+    plt = widget.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    for name, xs, ys in series:
+        if xs:
+            plt.plot(xs, ys, label=name, marker="braille")
+    hi = max(hi, lo + 1)
+    plt.xlim(lo, hi)
+    ticks: list[float] = sorted(
+        {round(v) for v in (lo, lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3, hi)}
+    )
+    plt.xticks(ticks, [str(int(t)) for t in ticks])
+    widget.replot(lo, hi)
