@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Static
-from textual_plotext import PlotextPlot
 
 from grutui.core.analysis.transitions import Transition
 from grutui.core.rundata import RunData
@@ -25,6 +24,7 @@ from grutui.ui.analysis import kind_label
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.cursorplot import CursorPlot
 
 KIND_COLOURS = {
     "loss_curvature": "orange",
@@ -79,8 +79,7 @@ class TransitionsPane(PaneScreen):
     def __init__(self) -> None:
         super().__init__()
         self.sel = -1
-        self._loss_key: tuple[int, int, int] | None = None
-        self._loss: tuple[list[float], list[float]] = ([], [])
+        self._plot_key: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -88,7 +87,7 @@ class TransitionsPane(PaneScreen):
         with Horizontal(id="tr-body"):
             with VerticalScroll(id="tr-list-box", can_focus=False):
                 yield Static("", id="tr-list")
-            yield PlotextPlot(id="tr-plot")
+            yield CursorPlot(id="tr-plot")
         yield Footer()
 
     # -- the pane interface ----------------------------------------------------------
@@ -110,7 +109,7 @@ class TransitionsPane(PaneScreen):
         self._plot(data, epoch, member, markers)
 
     def data_grew(self, data: RunData) -> None:
-        self._loss_key = None
+        self._plot_key = None
 
     def analysis_changed(self) -> None:
         self.sync()
@@ -195,30 +194,30 @@ class TransitionsPane(PaneScreen):
     def _plot(
         self, data: RunData, epoch: int, member: int, markers: list[Transition] | None
     ) -> None:
-        key = (id(data), data.n_epochs, member)
-        if key != self._loss_key:
-            self._loss_key = key
+        """The figure (loss and marker lines) is built when the data or the markers
+        change; a cursor move only moves ``CursorPlot``'s line."""
+        widget = self.query_one("#tr-plot", CursorPlot)
+        key = (id(data), data.n_epochs, member, id(markers))
+        if key != self._plot_key and data.n_epochs:
+            self._plot_key = key
             m = data.metrics
             arr = m.train_loss[:, member]
             ok = np.isfinite(arr) & (arr > 0)
-            self._loss = downsample(m.epoch[ok], np.log10(arr[ok]))
-        widget = self.query_one("#tr-plot", PlotextPlot)
-        plt = widget.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("log10 train loss, markers")
-        xs, ys = self._loss
-        if xs:
-            plt.plot(xs, ys, marker="braille", color="blue")
-        for i, mk in enumerate(markers or []):
-            colour = "white" if i == self.sel else KIND_COLOURS.get(mk.kind, "gray")
-            plt.vline(mk.epoch, colour)
-        if epoch >= 0:
-            plt.vline(epoch, "red")
-        if data.n_epochs:
-            ticks = sorted({round(v) for v in np.linspace(data.first_epoch, data.last_epoch, 4)})
+            xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
+            plt = widget.plt
+            plt.clear_data()
+            plt.clear_figure()
+            plt.title("log10 train loss, markers")
+            if xs:
+                plt.plot(xs, ys, marker="braille", color="blue")
+            for mk in markers or []:
+                plt.vline(mk.epoch, KIND_COLOURS.get(mk.kind, "gray"))
+            lo, hi = data.first_epoch, max(data.last_epoch, data.first_epoch + 1)
+            plt.xlim(lo, hi)
+            ticks = sorted({round(v) for v in np.linspace(lo, hi, 4)})
             plt.xticks(ticks, [str(v) for v in ticks])
-        widget.refresh()
+            widget.replot(lo, hi)
+        widget.set_cursor(epoch if epoch >= 0 else None)
 
     def markers(self) -> list[Transition] | None:
         app = self.grutui
