@@ -370,3 +370,33 @@ def test_snapshot_transitions(
 def test_snapshot_seeds(snap_compare: object, tmp_path: Path, size: tuple[int, int]) -> None:
     app = GrutuiApp(data=ensemble_data(tmp_path / "ens"), start_pane="compare")
     assert snap_compare(app, terminal_size=size, run_before=_settled("end"))  # type: ignore[operator]
+
+
+async def test_live_run_analyses_run_from_memory_without_a_cache(tmp_path: Path) -> None:
+    from tests.conftest import tiny_config
+
+    out = tmp_path / "run"
+    app = GrutuiApp(new=(tiny_config(epochs=100_000), out, False), start_pane="ood")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.data is not None and app.data.n_epochs >= 5)
+        assert not app.analyses.use_cache  # the training worker owns this run's files
+        screen = app.screen
+        assert isinstance(screen, GeneralizationPane)
+        screen.samples = 20
+        await pilot.press("v")
+        await until(pilot, lambda: not app.analyses.history_running)
+        hist = app.analyses.history_for(0, 20)
+        assert hist is not None and len(hist) >= 5
+        await pilot.press("greater_than_sign")  # markers found on the in-memory run
+        await until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        await pilot.press("v")  # back to the grid: it follows the growing run
+        await until(pilot, lambda: (r := screen.current()) is not None and r.samples == 20)
+        app.request_stop()
+        await until(pilot, lambda: not app.training)
+        await settle(app, pilot)
+        res = screen.current()
+        assert app.data is not None and res is not None
+        assert res.epoch == app.epoch == app.data.last_epoch
+        ref = ood_at(app.data, app.epoch, samples=20)
+        np.testing.assert_array_equal(res.success, ref.success)
+    assert not (out / ANALYSIS_NAME).exists()
