@@ -231,6 +231,15 @@ async def test_transitions_pane_lists_candidates_and_selection_moves_the_cursor(
         assert app.epoch == ref[2].epoch and screen.sel == 2
         await pilot.press("up")
         assert app.epoch == ref[1].epoch
+        # σ keys find the candidates again with more / less smoothing
+        await pilot.press("plus")
+        await settle(app, pilot)
+        assert app.analyses.sigma == 7.5
+        assert screen.markers() == find_transitions(demo_data, sigma=7.5)
+        assert "σ=7.5" in _text(app, "#tr-title")
+        await pilot.press("minus")
+        await settle(app, pilot)
+        assert screen.markers() == ref
 
 
 async def test_marker_keys_work_from_any_pane(demo_data: RunData) -> None:

@@ -59,7 +59,7 @@ class TransitionsPane(PaneScreen):
             "r", "recompute", "Recompute", id="tr.recompute", tooltip="Find the candidates again"
         ),
         Binding(
-            "plus_sign",
+            "plus",
             "sigma(1)",
             "σ+",
             id="tr.sigma_up",
