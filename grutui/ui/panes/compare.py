@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from grutui.core.analysis.compare import SeedComparison, compare_members
 from grutui.core.analysis.history import BARS
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
+from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
 from grutui.ui.analysis import LatestJob, fmt_loss, success_colour
 from grutui.ui.panes.base import PaneScreen
@@ -73,7 +74,11 @@ class ComparePane(PaneScreen):
             title.update(Text("seed comparison: no weights recorded yet", style="dim"))
             body.update("")
             return
-        key = (self.samples, snapshot_epoch(data, epoch))
+        try:
+            key = (self.samples, snapshot_epoch(data, epoch))
+        except SessionError as exc:  # before the first snapshot
+            self._no_grid(str(exc))
+            return
         self._want = key
         hit = self._results.get(key)
         if hit is not None:
@@ -83,6 +88,10 @@ class ComparePane(PaneScreen):
             assert self.job is not None
             self.job.request(key)
         self._draw()
+
+    def _no_grid(self, why: str) -> None:
+        self.query_one("#cmp-title", Static).update(Text(why, style="dim"))
+        self.query_one("#cmp-content", Static).update("")
 
     def data_grew(self, data: RunData) -> None:
         self._results.clear()  # final losses moved

@@ -32,6 +32,7 @@ from grutui.core.analysis.ood import (
     OODView,
     snapshot_epoch,
 )
+from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
 from grutui.ui.analysis import LatestJob, error_colour, success_colour
 from grutui.ui.panes.base import PaneScreen
@@ -92,7 +93,11 @@ class GeneralizationPane(PaneScreen):
         if self.view == "history":
             self._show_history(data, epoch, member)
             return
-        key = (self.samples, snapshot_epoch(data, epoch), member)
+        try:
+            key = (self.samples, snapshot_epoch(data, epoch), member)
+        except SessionError as exc:  # before the first snapshot
+            self._no_grid(str(exc))
+            return
         self._want = key
         hit = self._results.get(key)
         if hit is not None:
@@ -102,6 +107,10 @@ class GeneralizationPane(PaneScreen):
             assert self.job is not None
             self.job.request(key)
         self._show_grid(data, epoch)
+
+    def _no_grid(self, why: str) -> None:
+        self._title(Text(why, style="dim"))
+        self.query_one("#ood-grid", Static).update("")
 
     def data_grew(self, data: RunData) -> None:
         if self.view == "history":
