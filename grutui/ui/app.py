@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from grutui.core.config import TrainConfig
 from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
+from grutui.ui.analysis import ANALYSIS_BINDINGS, Analyses
 from grutui.ui.commands import GrutuiCommands
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.messages import (
@@ -38,8 +39,11 @@ from grutui.ui.messages import (
 )
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import BrowsePane
+from grutui.ui.panes.compare import ComparePane
 from grutui.ui.panes.debug import DebugPane
+from grutui.ui.panes.generalization import GeneralizationPane
 from grutui.ui.panes.train import TrainPane
+from grutui.ui.panes.transitions import TransitionsPane
 from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
 
@@ -56,6 +60,9 @@ PANES: list[PaneSpec] = [
     PaneSpec("train", "Train", TrainPane),
     PaneSpec("browse", "Browse", BrowsePane),
     PaneSpec("debug", "Debug", DebugPane),
+    PaneSpec("ood", "OOD", GeneralizationPane),
+    PaneSpec("transitions", "Transitions", TransitionsPane),
+    PaneSpec("compare", "Seeds", ComparePane),
 ]
 
 BATCH_INTERVAL = 0.1  # seconds between training batches posted to the UI
@@ -98,6 +105,7 @@ class GrutuiApp(SessionApp):
         Binding("m", "next_member", "Member", id="cursor.member", tooltip="Next ensemble member"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Stop training and quit"),
+        *ANALYSIS_BINDINGS,
     ]
 
     def __init__(
@@ -130,6 +138,7 @@ class GrutuiApp(SessionApp):
         self._app_closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
+        self.analyses = Analyses(self)  # markers, strategy history, export (issue 6)
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
         # pane keys come from PANES, so a registered pane gets its digit and F-key
@@ -198,9 +207,15 @@ class GrutuiApp(SessionApp):
         self.record("cursor", epoch=e, member=self.member, via=via)
         self._show()
 
-    def _show(self) -> None:
+    def visible_pane(self) -> PaneScreen | None:
+        """The pane on screen, once mounted: a pane just switched to is composed
+        asynchronously and catches up by itself (``PaneScreen.sync`` on resume)."""
         screen = self.screen
-        if isinstance(screen, PaneScreen) and self.data is not None:
+        return screen if isinstance(screen, PaneScreen) and screen.is_mounted else None
+
+    def _show(self) -> None:
+        screen = self.visible_pane()
+        if screen is not None and self.data is not None:
             screen.show_epoch(self.data, self.epoch, self.member)
             self.update_cursor_bar(screen)
 
@@ -256,6 +271,12 @@ class GrutuiApp(SessionApp):
         self.record("pane", pane=mode, epoch=self.epoch)
         self.switch_mode(mode)
 
+    def action_marker(self, direction: int) -> None:
+        self.analyses.jump(direction)
+
+    def action_export(self) -> None:
+        self.analyses.export()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))
 
@@ -297,8 +318,8 @@ class GrutuiApp(SessionApp):
         follow = self.epoch == old_last
         if follow:
             self.epoch = d.last_epoch
-        screen = self.screen
-        if isinstance(screen, PaneScreen):
+        screen = self.visible_pane()
+        if screen is not None:
             screen.seen_epochs = d.n_epochs
             screen.data_grew(d)
             if follow:
@@ -513,8 +534,8 @@ class GrutuiApp(SessionApp):
             self._refresh_bar()
 
     def _refresh_bar(self) -> None:
-        screen = self.screen
-        if isinstance(screen, PaneScreen):
+        screen = self.visible_pane()
+        if screen is not None:
             screen.sync()
 
 

@@ -24,7 +24,6 @@ from grutui.core.recording import USER_ACTIONS, Bookmark, Bookmarks
 from grutui.core.replay import ReplayClock, ReplayState, Timeline
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
-from grutui.ui.panes.base import PaneScreen
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
@@ -110,10 +109,10 @@ class Replayer:
         if target > d.n_epochs:
             n0 = d.n_epochs
             app.grow(lambda data: data.apply(self.full.rows(n0, target)))
-        elif isinstance(app.screen, PaneScreen) and any(
+        elif (pane := app.visible_pane()) is not None and any(
             e["kind"] not in USER_ACTIONS for e in news
         ):
-            app.screen.data_grew(d)  # training events without new epochs (the finish)
+            pane.data_grew(d)  # training events without new epochs (the finish)
         self._apply(st)
 
     def _rebuild(self, target: int) -> RunData:
@@ -125,8 +124,8 @@ class Replayer:
         app.epoch = data.last_epoch
         self._applied.clear()
         self._events_at = -1.0
-        screen = app.screen
-        if isinstance(screen, PaneScreen):
+        screen = app.visible_pane()
+        if screen is not None:
             screen.seen_epochs = -1
             screen.sync()
         return data
@@ -161,7 +160,7 @@ class Replayer:
     def _apply_debugger(self, st: ReplayState) -> None:
         from grutui.ui.panes.debug import DebugPane
 
-        pane = self.app.screen
+        pane = self.app.visible_pane()
         if not isinstance(pane, DebugPane):
             return  # applied once the debugger is shown (a pane event comes first)
         done = self._applied
@@ -194,8 +193,8 @@ class Replayer:
             self.status = status
             app = self.app
             app.run_status = status
-            screen = app.screen
-            if isinstance(screen, PaneScreen):
+            screen = app.visible_pane()
+            if screen is not None:
                 app.update_cursor_bar(screen)
 
     # -- keys ------------------------------------------------------------------------

@@ -63,8 +63,8 @@ class SessionApp(App[None]):
         _replay_key("space", "toggle", "Play/pause", "Replay: play or pause", priority=True),
         _replay_key("plus,equals_sign", "faster", "Faster", "Replay: twice as fast"),
         _replay_key("minus", "slower", "Slower", "Replay: half as fast"),
-        _replay_key("less_than_sign", "start", "Start", "Replay: back to the start", show=False),
-        _replay_key("greater_than_sign", "end", "End", "Replay: jump to the end", show=False),
+        _replay_key("circumflex_accent", "start", "Start", "Replay: back to the start", show=False),
+        _replay_key("dollar_sign", "end", "End", "Replay: jump to the end", show=False),
         _replay_key("e", "next", "Next event", "Replay: jump to the next event"),
         _replay_key("E", "prev", "Prev event", "Replay: back to the previous event", show=False),
     ]

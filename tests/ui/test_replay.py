@@ -210,10 +210,10 @@ async def test_replay_grows_the_run_with_time_pauses_and_seeks(tmp_path: Path) -
         clock.now = 35.0
         rp.tick()
         assert app.epoch == 20 and "×2" in _bar(app)
-        await pilot.press("greater_than_sign")  # the end
+        await pilot.press("dollar_sign")  # the end
         assert app.epoch == EPOCHS - 1 and app.data.n_epochs == EPOCHS
         assert f"epoch {EPOCHS - 1}/{EPOCHS - 1}" in _bar(app) and "paused" in _bar(app)
-        await pilot.press("less_than_sign")  # back to the start: the run regrows
+        await pilot.press("circumflex_accent")  # back to the start: the run regrows
         assert app.data.n_epochs == 1 and app.epoch == 0
         await pilot.press("minus", "minus")
         assert "×0.5" in _bar(app)
@@ -264,7 +264,7 @@ async def test_replay_applies_recorded_actions_at_their_times(tmp_path: Path) ->
         await pilot.press("space")
         # played through in time too: from the start, the cursor follows the run
         # until the recorded move at 25.5 s
-        await pilot.press("less_than_sign", "space")
+        await pilot.press("circumflex_accent", "space")
         assert app.epoch == 0 and not app.bookmarks.items()
         clock.now += 25.0
         rp.tick()
@@ -299,9 +299,9 @@ async def test_the_train_pane_lists_the_events_up_to_the_replay_time(tmp_path: P
         clock.now = 16.0
         rp.tick()
         assert "lr_change @ 15" in shown() and "finish" not in shown()
-        await pilot.press("greater_than_sign")
+        await pilot.press("dollar_sign")
         assert "finish @ 39" in shown()
-        await pilot.press("less_than_sign")
+        await pilot.press("circumflex_accent")
         assert "lr_change" not in shown() and "finish" not in shown()
         assert app.data is not None and app.data.events() == []
 
@@ -382,3 +382,21 @@ async def test_an_open_session_picks_up_epochs_another_process_writes(tmp_path: 
     with Session(path) as s:  # intact, the writer's epochs all there
         assert s.n_epochs == 7
     assert [e["epoch"] for e in read_events(path / EVENTS_NAME) if e["kind"] == "cursor"] == [5]
+
+
+async def test_replay_ticks_while_switching_to_the_analysis_panes(tmp_path: Path) -> None:
+    # a tick can reach a pane between its compose and its Mount: it must cope
+    path = _session(tmp_path / "run")
+    clock = FakeClock()
+    app = GrutuiApp(session=path, replay=1.0, replay_clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        rp = app.replayer
+        assert rp is not None
+        for key in "456":
+            app.action_pane({"4": "ood", "5": "transitions", "6": "compare"}[key])
+            for _ in range(3):
+                clock.now += 1.0
+                rp.tick()
+            await pilot.pause()
+        assert app.current_mode == "compare" and app.epoch == int(clock.now)

@@ -19,17 +19,24 @@ class CursorBar(Static):
         status: str,
     ) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
-        for key, title, active in tabs:
-            t.append(f" {key} {title} ", style="reverse bold" if active else "dim")
-        t.append("  ")
+        rest = Text()
         if last < 0:
-            t.append("no epochs yet", style="italic")
+            rest.append("no epochs yet", style="italic")
         else:
-            t.append("epoch ", style="dim")
-            t.append(f"{epoch}", style="bold")
-            t.append(f"/{last}", style="dim")
+            rest.append("epoch ", style="dim")
+            rest.append(f"{epoch}", style="bold")
+            rest.append(f"/{last}", style="dim")
         if members > 1:
-            t.append(f"  member {member}/{members - 1}")
+            rest.append(f"  member {member}/{members - 1}")
         if status:
-            t.append(f"  {status}", style="italic")
+            rest.append(f"  {status}", style="italic")
+        full = sum(len(f" {k} {title} ") for k, title, _ in tabs) + 2 + len(rest)
+        # narrow terminal: the other panes by their key only, so the cursor and the run
+        # state stay visible
+        compact = full > self.size.width > 0
+        for key, title, active in tabs:
+            label = f" {key} {title} " if active or not compact else f" {key} "
+            t.append(label, style="reverse bold" if active else "dim")
+        t.append("  ")
+        t.append_text(rest)
         self.update(t, layout=False)  # one line, always

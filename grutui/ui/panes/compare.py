@@ -1,0 +1,215 @@
+"""Seed comparison pane (ensemble sessions): per-member final losses, the OOD grid per
+member at the cursor epoch (compact: mean success in/out of the training distribution
+and a strip over the 26 cells), and the weight distance between members minimised
+over hidden-unit permutations and sign flips, against a random-symmetry baseline.
+
+All of it is ``grutui.core.analysis.compare.compare_members`` at the cursor epoch, run
+in a ``LatestJob`` thread (key repeat computes only the latest epoch).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import ClassVar
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from grutui.core.analysis.compare import SeedComparison, compare_members
+from grutui.core.analysis.history import BARS
+from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
+from grutui.core.errors import SessionError
+from grutui.core.rundata import RunData
+from grutui.ui.analysis import LatestJob, fmt_loss, success_colour
+from grutui.ui.panes.base import PaneScreen
+from grutui.ui.widgets.cursorbar import CursorBar
+
+MAX_RESULTS = 256
+
+SINGLE = (
+    "single-member session: the seed comparison needs an ensemble "
+    "(a session trained with several members)."
+)
+
+
+class ComparePane(PaneScreen):
+    PANE_TITLE = "Seeds"
+    AUTO_FOCUS = ""
+    CSS_PATH = "../styles/analysis.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples = DEFAULT_SAMPLES
+        self._results: OrderedDict[tuple[int, int], SeedComparison] = OrderedDict()
+        self._shown: SeedComparison | None = None
+        self._want: tuple[int, int] | None = None
+        self._error: str | None = None
+        self.job: LatestJob[tuple[int, int], SeedComparison] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield CursorBar(id="cursor-bar")
+        yield Static("", id="cmp-title")
+        with VerticalScroll(id="cmp-body", can_focus=False):
+            yield Static("", id="cmp-content")
+        yield Footer()
+
+    def _job(self) -> LatestJob[tuple[int, int], SeedComparison]:
+        # created on first use: a replay tick can show an epoch between this screen's
+        # compose and its Mount event
+        if self.job is None:
+            self.job = LatestJob(self.grutui, "compare", self._compute, self._computed)
+        return self.job
+
+    def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
+        title = self.query_one("#cmp-title", Static)
+        body = self.query_one("#cmp-content", Static)
+        if data.members < 2:
+            title.update(Text("seed comparison", style="bold"))
+            body.update(Text(SINGLE, style="yellow"))
+            return
+        if epoch < 0 or not len(data.snapshot_epochs):
+            title.update(Text("seed comparison: no weights recorded yet", style="dim"))
+            body.update("")
+            return
+        try:
+            key = (self.samples, snapshot_epoch(data, epoch))
+        except SessionError as exc:  # before the first snapshot
+            self._no_grid(str(exc))
+            return
+        self._want = key
+        hit = self._results.get(key)
+        if hit is not None:
+            self._results.move_to_end(key)
+            self._shown = hit
+        else:
+            self._job().request(key)
+        self._draw()
+
+    def _no_grid(self, why: str) -> None:
+        self.query_one("#cmp-title", Static).update(Text(why, style="dim"))
+        self.query_one("#cmp-content", Static).update("")
+
+    def data_grew(self, data: RunData) -> None:
+        self._results.clear()  # final losses moved
+
+    def _compute(self, key: tuple[int, int]) -> SeedComparison:
+        samples, epoch = key
+        data = self.grutui.data
+        assert data is not None
+        return compare_members(data, epoch, samples=samples)
+
+    def _computed(self, key: tuple[int, int], res: SeedComparison | Exception) -> None:
+        if isinstance(res, Exception):
+            self._error = f"{type(res).__name__}: {res}"
+        else:
+            self._error = None
+            self._results[key] = res
+            if len(self._results) > MAX_RESULTS:
+                self._results.popitem(last=False)
+            if key == self._want:
+                self._shown = res
+        if self.grutui.screen is self:
+            self._draw()
+
+    def current(self) -> SeedComparison | None:
+        return self._shown
+
+    def _draw(self) -> None:
+        res = self._shown
+        t = Text()
+        t.append("seed comparison ", style="bold")
+        fresh = res is not None and self._want == (self.samples, res.epoch)
+        if res is None:
+            t.append("computing…", style="dim italic")
+        else:
+            t.append(
+                f"{res.members} members at epoch {res.epoch}", style="bold" if fresh else "dim"
+            )
+            if not fresh:
+                t.append(" (updating…)", style="dim italic")
+        t.append(f"  OOD {self.samples}/cell", style="dim")
+        self.query_one("#cmp-title", Static).update(t)
+        body = self.query_one("#cmp-content", Static)
+        if res is None:
+            body.update(Text(self._error or "", style="red"))
+            return
+        parts: list[Table | Text] = [members_table(res), distance_table(res)]
+        if self._error:
+            parts.append(Text(self._error, style="red"))
+        body.update(Group(*parts))
+
+
+def members_table(res: SeedComparison) -> Table:
+    t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
+    t.add_column("m", justify="right")
+    t.add_column("final train", justify="right")
+    t.add_column("final test", justify="right")
+    t.add_column("OOD in", justify="right")
+    t.add_column("out", justify="right")
+    t.add_column("cells (L1F1 … L8F4)", no_wrap=True)
+    for m, (fl, ood) in enumerate(zip(res.final_losses, res.ood, strict=True)):
+        ind = ood.in_distribution
+        in_s = f"{float(ood.success[ind].mean()):.2f}" if ind.any() else "—"
+        out_s = f"{float(ood.success[~ind].mean()):.2f}" if (~ind).any() else "—"
+        strip = Text(no_wrap=True)
+        for v in ood.success:
+            bar = BARS[int(float(v) * (len(BARS) - 1) + 0.5)]
+            strip.append(bar if bar != " " else "▁", style=success_colour(v))
+        t.add_row(
+            str(m),
+            fmt_loss(fl.get("train_loss")),
+            fmt_loss(fl.get("test_loss")),
+            in_s,
+            out_s,
+            strip,
+        )
+    return t
+
+
+def distance_table(res: SeedComparison) -> Table | Text:
+    """Aligned distance per pair; colour = its ratio to the random-symmetry baseline."""
+    k = res.members
+    aligned = res.matrix("aligned")
+    base = res.matrix("baseline")
+    raw = res.matrix("raw")
+    t = Table(
+        box=None,
+        pad_edge=False,
+        padding=(0, 1),
+        header_style="dim",
+        expand=False,
+    )
+    t.add_column("", justify="right", style="dim")
+    for j in range(k):
+        t.add_column(str(j), justify="right")
+    for i in range(k):
+        cells: list[Text] = []
+        for j in range(k):
+            if i == j:
+                cells.append(Text("·", style="dim"))
+                continue
+            ratio = aligned[i, j] / base[i, j] if base[i, j] > 0 else np.nan
+            cells.append(Text(f"{aligned[i, j]:.3g}", style=success_colour(1 - ratio)))
+        t.add_row(str(i), *cells)
+    off = ~np.eye(k, dtype=bool)
+    note = Text()
+    note.append(
+        f"random-pair baseline {base[off].mean():.3g} (mean); unaligned {raw[off].mean():.3g}; "
+        f"aligned/baseline {np.nanmin(aligned[off] / base[off]):.2f}–"
+        f"{np.nanmax(aligned[off] / base[off]):.2f}",
+        style="dim",
+    )
+    methods = sorted({p.method for p in res.pairs})
+    note.append(f"  ({', '.join(methods)})", style="dim")
+    g = Table.grid()
+    g.add_row(Text("\nweight distance, aligned over unit permutations and sign flips", "bold"))
+    g.add_row(t)
+    g.add_row(note)
+    return g

@@ -1,0 +1,328 @@
+"""Generalization pane: the OOD grid (sequence length 1–8 × flags 1–4) at the cursor
+epoch, and the strategy view (every cell over the epochs, cursor column marked).
+
+The grid comes from ``grutui.core.analysis.ood.OODView`` in a ``LatestJob`` thread
+(about 10 ms a grid at hidden 1 here, more for wider nets): a cursor move shows a
+grid already computed at once, otherwise keeps the last one (dimmed title) until the
+new one arrives; key repeat computes only the latest epoch. The strategy history is
+``ood_history`` (cached in ``analysis.h5`` for sessions opened from disk).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import ClassVar
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from grutui.core.analysis.history import BARS, OODHistory
+from grutui.core.analysis.ood import (
+    DEFAULT_SAMPLES,
+    FLAGS,
+    LENGTHS,
+    SUCCESS_THRESHOLD,
+    OODResult,
+    OODView,
+    snapshot_epoch,
+)
+from grutui.core.errors import SessionError
+from grutui.core.rundata import RunData
+from grutui.ui.analysis import LatestJob, error_colour, success_colour
+from grutui.ui.panes.base import PaneScreen
+from grutui.ui.widgets.cursorbar import CursorBar
+
+SAMPLE_CHOICES = (50, 100, DEFAULT_SAMPLES, 500, 1000)
+MAX_RESULTS = 1024  # grids kept for instant display when scrubbing back
+
+
+class GeneralizationPane(PaneScreen):
+    PANE_TITLE = "OOD"
+    AUTO_FOCUS = ""
+    CSS_PATH = "../styles/analysis.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "toggle_metric", "Succ/err", id="ood.metric", tooltip="Show success or error"),
+        Binding("v", "toggle_view", "Grid/epochs", id="ood.view", tooltip="Grid or strategy"),
+        Binding("s", "samples", "Samples", id="ood.samples", tooltip="Cycle the sample size"),
+        Binding("up,k", "scroll(-1)", "Scroll", id="ood.up", tooltip="Scroll up", show=False),
+        Binding("down,j", "scroll(1)", "Scroll", id="ood.down", tooltip="Scroll down", show=False),
+        Binding(
+            "r",
+            "recompute",
+            "Recompute",
+            id="ood.recompute",
+            tooltip="Compute the strategy history (again, e.g. after the run grew)",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metric = "success"  # or "error"
+        self.view = "grid"  # or "history"
+        self.samples = DEFAULT_SAMPLES
+        self._view: OODView | None = None
+        self._view_key: tuple[int, int] | None = None  # (id(data), samples)
+        self._results: OrderedDict[tuple[int, int, int], OODResult] = OrderedDict()
+        self._shown: OODResult | None = None
+        self._want: tuple[int, int, int] | None = None  # (samples, snapshot epoch, member)
+        self._error: str | None = None
+        self.job: LatestJob[tuple[int, int, int], OODResult] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield CursorBar(id="cursor-bar")
+        yield Static("", id="ood-title")
+        with VerticalScroll(id="ood-body", can_focus=False):
+            yield Static("", id="ood-grid")
+        yield Footer()
+
+    def _job(self) -> LatestJob[tuple[int, int, int], OODResult]:
+        # created on first use: a replay tick can show an epoch between this screen's
+        # compose and its Mount event
+        if self.job is None:
+            self.job = LatestJob(self.grutui, "ood", self._compute, self._computed)
+        return self.job
+
+    # -- the pane interface ----------------------------------------------------------
+    def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
+        if epoch < 0 or not len(data.snapshot_epochs):
+            self._title(Text("no weights recorded yet", style="dim"))
+            self.query_one("#ood-grid", Static).update("")
+            return
+        if self.view == "history":
+            self._show_history(data, epoch, member)
+            return
+        try:
+            key = (self.samples, snapshot_epoch(data, epoch), member)
+        except SessionError as exc:  # before the first snapshot
+            self._no_grid(str(exc))
+            return
+        self._want = key
+        hit = self._results.get(key)
+        if hit is not None:
+            self._results.move_to_end(key)
+            self._shown = hit
+        else:
+            self._job().request(key)
+        self._show_grid(data, epoch)
+
+    def _no_grid(self, why: str) -> None:
+        self._title(Text(why, style="dim"))
+        self.query_one("#ood-grid", Static).update("")
+
+    def data_grew(self, data: RunData) -> None:
+        if self.view == "history":
+            self.analysis_changed()
+
+    def analysis_changed(self) -> None:
+        """The shared analyses moved (history progress or result)."""
+        if self.view == "history":
+            self.sync()
+
+    # -- actions -----------------------------------------------------------------------
+    def action_toggle_metric(self) -> None:
+        self.metric = "error" if self.metric == "success" else "success"
+        self.sync()
+
+    def action_toggle_view(self) -> None:
+        self.view = "history" if self.view == "grid" else "grid"
+        app = self.grutui
+        an = app.analyses
+        if (
+            self.view == "history"
+            and an.history_for(app.member, self.samples) is None
+            and not an.history_running
+        ):
+            an.compute_history(app.member, self.samples)
+        self.sync()
+
+    def action_samples(self) -> None:
+        i = SAMPLE_CHOICES.index(self.samples) if self.samples in SAMPLE_CHOICES else -1
+        self.samples = SAMPLE_CHOICES[(i + 1) % len(SAMPLE_CHOICES)]
+        if self.view == "history":
+            app = self.grutui
+            app.analyses.compute_history(app.member, self.samples)
+        self.sync()
+
+    def action_scroll(self, delta: int) -> None:
+        body = self.query_one("#ood-body", VerticalScroll)
+        body.scroll_to(y=max(0, body.scroll_y + delta), animate=False)
+
+    def action_recompute(self) -> None:
+        app = self.grutui
+        self.view = "history"
+        app.analyses.compute_history(app.member, self.samples)
+        self.sync()
+
+    # -- the grid ------------------------------------------------------------------------
+    def _ood_view(self, samples: int) -> OODView:
+        data = self.grutui.data
+        assert data is not None
+        vk = (id(data), samples)
+        if self._view is None or self._view_key != vk:
+            self._view = OODView(data, samples)
+            self._view_key = vk
+        return self._view
+
+    def _compute(self, key: tuple[int, int, int]) -> OODResult:
+        samples, epoch, member = key
+        return self._ood_view(samples).at(epoch, member)
+
+    def _computed(self, key: tuple[int, int, int], res: OODResult | Exception) -> None:
+        if isinstance(res, Exception):
+            self._error = f"{type(res).__name__}: {res}"
+        else:
+            self._error = None
+            self._results[key] = res
+            if len(self._results) > MAX_RESULTS:
+                self._results.popitem(last=False)
+            if key == self._want:
+                self._shown = res
+        app = self.grutui
+        if app.screen is self and app.data is not None and self.view == "grid":
+            self._show_grid(app.data, app.epoch)
+
+    def current(self) -> OODResult | None:
+        """The grid shown (None before the first one arrives)."""
+        return self._shown
+
+    def _title(self, text: Text) -> None:
+        self.query_one("#ood-title", Static).update(text)
+
+    def _show_grid(self, data: RunData, epoch: int) -> None:
+        res = self._shown
+        want = self._want
+        fresh = res is not None and want is not None and (res.epoch, res.member) == want[1:]
+        fresh = fresh and res is not None and res.samples == self.samples
+        t = Text()
+        t.append("generalization ", style="bold")
+        if res is None:
+            t.append("computing…", style="dim italic")
+        else:
+            t.append(f"at epoch {res.epoch}", style="bold" if fresh else "dim")
+            if not fresh:
+                t.append(" (updating…)", style="dim italic")
+        what = "success rate" if self.metric == "success" else "mean relative error"
+        t.append(f"  {what}, {self.samples}/cell", style="dim")
+        t.append("  e v s", style="dim")
+        self._title(t)
+        grid = self.query_one("#ood-grid", Static)
+        if res is None:
+            grid.update(Text(self._error or "", style="red"))
+            return
+        grid.update(self._render_grid(res))
+
+    def _render_grid(self, res: OODResult) -> Table | Text:
+        vals = res.table(self.metric)
+        ind = np.full(vals.shape, False)
+        for (n, k), flag in zip(res.cells, res.in_distribution, strict=True):
+            ind[FLAGS.index(k), LENGTHS.index(n)] = flag
+        t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
+        t.add_column("flags╲len", justify="right", style="dim")
+        for n in LENGTHS:
+            t.add_column(str(n), justify="center", min_width=6)
+        colour = success_colour if self.metric == "success" else error_colour
+        for i, k in enumerate(FLAGS):
+            cells: list[Text] = []
+            for j in range(len(LENGTHS)):
+                v = float(vals[i, j])
+                if math.isnan(v):
+                    cells.append(Text("·", style="dim"))
+                    continue
+                s = _fmt(v, self.metric)
+                mark = "*" if ind[i, j] else " "
+                cells.append(Text(f"{s}{mark}", style=f"bold black on {colour(v)}"))
+            t.add_row(str(k), *cells)
+        out = Table.grid()
+        out.add_row(t)
+        out.add_row(self._summary(res))
+        return out
+
+    def _summary(self, res: OODResult) -> Text:
+        ind = res.in_distribution
+        s = Text()
+        s.append("\n* = training distribution", style="dim")
+        for name, mask in (("in", ind), ("out", ~ind)):
+            if mask.any():
+                su = float(res.success[mask].mean())
+                me = res.mean_rel_error[mask]
+                me_s = f"{float(me.mean()):.2f}" if np.isfinite(me).all() else "inf"
+                s.append(f"\n{name:>3}: success {su:.2f}, mean rel. error {me_s}")
+        s.append(f"\nsuccess = relative error < {SUCCESS_THRESHOLD:.0%}", style="dim")
+        if self._error:
+            s.append(f"\n{self._error}", style="red")
+        return s
+
+    # -- strategy over epochs ---------------------------------------------------------------
+    def _show_history(self, data: RunData, epoch: int, member: int) -> None:
+        an = self.grutui.analyses
+        hist = an.history_for(member, self.samples)
+        t = Text()
+        what = "success" if self.metric == "success" else "mean rel. error"
+        t.append(f"{what} over epochs ", style="bold")
+        if an.history_progress is not None:
+            done, total = an.history_progress
+            t.append(f"computing {done}/{total}… ", style="yellow")
+        if hist is not None:
+            stride = hist.stride
+            span = f"{hist.epochs[0]}..{hist.epochs[-1]}" if len(hist) else "—"
+            every = "every snapshot" if stride == 1 else f"every {stride}th snapshot"
+            t.append(f"{span}, {every}", style="dim")
+            key = an.history_key
+            if key is not None and len(data.snapshot_epochs) > key.n_snapshots:
+                t.append("  r: update", style="yellow")
+        elif an.history_progress is None:
+            t.append("r: compute", style="yellow")
+        t.append(f"  {self.samples}/cell", style="dim")
+        self._title(t)
+        body = self.query_one("#ood-grid", Static)
+        if hist is None or not len(hist):
+            msg = an.history_error or ""
+            body.update(Text(msg, style="red"))
+            return
+        width = max(10, (self.size.width or 80) - 16)
+        body.update(render_history(hist, epoch, width, self.metric))
+
+
+def _fmt(v: float, metric: str) -> str:
+    if metric == "success":
+        return f"{v:.2f}"
+    if not math.isfinite(v):
+        return " inf"
+    return f"{v:.2f}" if v < 10 else f"{v:.0f}"
+
+
+def history_columns(hist: OODHistory, width: int) -> np.ndarray:
+    """Rows of ``hist`` shown as columns: all of them, or an even sample of ``width``."""
+    n = len(hist)
+    return np.unique(np.linspace(0, n - 1, min(width, n)).round().astype(int))
+
+
+def render_history(hist: OODHistory, epoch: int, width: int, metric: str = "success") -> Text:
+    """One line per cell: a coloured bar strip over the evaluated epochs (sampled to
+    ``width``), the column holding the cursor epoch underlined and reversed."""
+    cols = history_columns(hist, width)
+    shown = hist.epochs[cols]
+    cur = int(np.searchsorted(shown, epoch, side="right")) - 1
+    arr = hist.success if metric == "success" else hist.mean_rel_error
+    out = Text(no_wrap=True)
+    for j, (n, k) in enumerate(hist.cells):
+        mark = "*" if hist.in_distribution[j] else " "
+        out.append(f"L{n}F{k}{mark} ", style="bold" if mark == "*" else "")
+        for c, i in enumerate(cols):
+            v = float(arr[i, j])
+            if metric == "success":
+                ch, col = BARS[int(v * (len(BARS) - 1) + 0.5)], success_colour(v)
+            else:
+                ch, col = "█", error_colour(v)
+            style = f"reverse {col}" if c == cur else col
+            out.append(ch if ch != " " else "▁" if c == cur else " ", style=style)
+        at = float(arr[cols[max(cur, 0)], j])
+        out.append(f" {at:.2f}\n" if math.isfinite(at) else "  inf\n")
+    out.append(f"cursor column: epoch {int(shown[max(cur, 0)])}", style="dim")
+    return out

@@ -1,0 +1,224 @@
+"""Transitions pane: the candidate moments ``find_transitions`` reports (epoch,
+detector, evidence), a log-loss plot with a line per marker and the cursor line.
+
+↑/↓ select a candidate and move the cursor to it; ``<``/``>`` (app-wide) jump between
+markers. The candidates are found in a worker when the pane first shows (and on ``r``);
+OOD jumps are included when the strategy history has been computed for this member.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Static
+
+from grutui.core.analysis.transitions import Transition
+from grutui.core.rundata import RunData
+from grutui.ui.analysis import kind_label
+from grutui.ui.panes.base import PaneScreen
+from grutui.ui.panes.browse import downsample
+from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.cursorplot import CursorPlot
+
+KIND_COLOURS = {
+    "loss_curvature": "orange",
+    "weight_velocity": "cyan",
+    "sign_change": "magenta",
+    "ood_jump": "green",
+}
+
+
+class TransitionsPane(PaneScreen):
+    PANE_TITLE = "Transitions"
+    AUTO_FOCUS = ""
+    CSS_PATH = "../styles/analysis.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "up,k",
+            "select(-1)",
+            "Prev",
+            id="tr.up",
+            tooltip="Select the candidate above (moves the cursor)",
+            key_display="↑",
+        ),
+        Binding(
+            "down,j",
+            "select(1)",
+            "Next",
+            id="tr.down",
+            tooltip="Select the candidate below (moves the cursor)",
+            key_display="↓",
+        ),
+        Binding(
+            "r", "recompute", "Recompute", id="tr.recompute", tooltip="Find the candidates again"
+        ),
+        Binding(
+            "plus",
+            "sigma(1)",
+            "σ+",
+            id="tr.sigma_up",
+            tooltip="Smooth the loss more (σ ×1.5)",
+            key_display="+",
+        ),
+        Binding(
+            "minus",
+            "sigma(-1)",
+            "σ−",
+            id="tr.sigma_down",
+            tooltip="Smooth the loss less (σ ÷1.5)",
+            key_display="-",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sel = -1
+        self._plot_key: tuple[object, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield CursorBar(id="cursor-bar")
+        yield Static("", id="tr-title")
+        with Horizontal(id="tr-body"):
+            with VerticalScroll(id="tr-list-box", can_focus=False):
+                yield Static("", id="tr-list")
+            yield CursorPlot(id="tr-plot")
+        yield Footer()
+
+    # -- the pane interface ----------------------------------------------------------
+    def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
+        an = self.grutui.analyses
+        markers = an.markers_for(member)
+        if markers is None and not an.finding and data.n_epochs and an.markers_error is None:
+            an.find_markers(member)
+        if (
+            markers is not None
+            and self.sel >= 0
+            and (self.sel >= len(markers) or markers[self.sel].epoch != epoch)
+        ):
+            self.sel = -1
+        if markers is not None and self.sel < 0:
+            self.sel = next((i for i, t in enumerate(markers) if t.epoch == epoch), -1)
+        self._title(data, markers)
+        self._list(markers)
+        self._plot(data, epoch, member, markers)
+
+    def data_grew(self, data: RunData) -> None:
+        self._plot_key = None
+
+    def analysis_changed(self) -> None:
+        self.sync()
+
+    # -- actions -----------------------------------------------------------------------
+    def action_select(self, delta: int) -> None:
+        app = self.grutui
+        markers = app.analyses.markers_for(app.member)
+        if not markers:
+            return
+        if self.sel < 0:  # from the cursor: the next/previous candidate
+            eps = [t.epoch for t in markers]
+            i = int(np.searchsorted(eps, app.epoch, side="right" if delta > 0 else "left"))
+            self.sel = min(max(i if delta > 0 else i - 1, 0), len(markers) - 1)
+        else:
+            self.sel = min(max(self.sel + delta, 0), len(markers) - 1)
+        keep = self.sel
+        app.set_epoch(markers[self.sel].epoch, via="transition")
+        self.sel = keep  # several candidates can share an epoch: keep the one chosen
+        self.sync()
+
+    def action_recompute(self) -> None:
+        app = self.grutui
+        app.analyses.find_markers(app.member)
+        self.sync()
+
+    def action_sigma(self, direction: int) -> None:
+        an = self.grutui.analyses
+        an.sigma = round(an.sigma * (1.5 if direction > 0 else 1 / 1.5), 2)
+        self.action_recompute()
+
+    # -- drawing -------------------------------------------------------------------------
+    def _title(self, data: RunData, markers: list[Transition] | None) -> None:
+        an = self.grutui.analyses
+        t = Text()
+        t.append("transitions ", style="bold")
+        if markers is None:
+            t.append(an.markers_error or "finding…", style="red" if an.markers_error else "dim")
+        else:
+            t.append(f"{len(markers)} candidates", style="bold")
+            t.append(f" σ={an.sigma:g}", style="dim")
+            if an.finding:
+                t.append(" updating…", style="dim italic")
+            elif an.markers_epochs != data.n_epochs:
+                t.append(f" (of {an.markers_epochs} epochs; r: update)", style="yellow")
+        t.append("  ↑↓ select  < > jump", style="dim")
+        self.query_one("#tr-title", Static).update(t)
+
+    def _list(self, markers: list[Transition] | None) -> None:
+        box = self.query_one("#tr-list", Static)
+        if not markers:
+            box.update(Text("no candidates" if markers is not None else "", style="dim"))
+            return
+        t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=True)
+        t.add_column("epoch", justify="right", no_wrap=True)
+        t.add_column("detector", no_wrap=True)
+        t.add_column("score", justify="right", no_wrap=True)
+        t.add_column("evidence", ratio=1, no_wrap=True, overflow="ellipsis")
+        for i, m in enumerate(markers):
+            style = "reverse" if i == self.sel else ""
+            t.add_row(
+                str(m.epoch),
+                Text(kind_label(m.kind), style=KIND_COLOURS.get(m.kind, "")),
+                f"{m.score:.3g}",
+                m.detail,
+                style=style,
+            )
+        box.update(t)
+        self._keep_visible()
+
+    def _keep_visible(self) -> None:
+        if self.sel < 0:
+            return
+        box = self.query_one("#tr-list-box", VerticalScroll)
+        top = 1 + self.sel
+        height = box.size.height or 1
+        if top < box.scroll_y + 1:
+            box.scroll_to(y=max(0, top - 1), animate=False)
+        elif top + 1 > box.scroll_y + height:
+            box.scroll_to(y=top + 1 - height, animate=False)
+
+    def _plot(
+        self, data: RunData, epoch: int, member: int, markers: list[Transition] | None
+    ) -> None:
+        """The figure (loss and marker lines) is built when the data or the markers
+        change; a cursor move only moves ``CursorPlot``'s line."""
+        widget = self.query_one("#tr-plot", CursorPlot)
+        key = (id(data), data.n_epochs, member, id(markers))
+        if key != self._plot_key and data.n_epochs:
+            self._plot_key = key
+            m = data.metrics
+            arr = m.train_loss[:, member]
+            ok = np.isfinite(arr) & (arr > 0)
+            xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
+            plt = widget.plt
+            plt.clear_data()
+            plt.clear_figure()
+            plt.title("log10 train loss, markers")
+            if xs:
+                plt.plot(xs, ys, marker="braille", color="blue")
+            for mk in markers or []:
+                plt.vline(mk.epoch, KIND_COLOURS.get(mk.kind, "gray"))
+            lo, hi = data.first_epoch, max(data.last_epoch, data.first_epoch + 1)
+            plt.xlim(lo, hi)
+            ticks = sorted({round(v) for v in np.linspace(lo, hi, 4)})
+            plt.xticks(ticks, [str(v) for v in ticks])
+            widget.replot(lo, hi)
+        widget.set_cursor(epoch if epoch >= 0 else None)
+
+    def markers(self) -> list[Transition] | None:
+        app = self.grutui
+        return app.analyses.markers_for(app.member)
