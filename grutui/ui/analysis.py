@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,43 @@ class LatestJob(Generic[K, R]):
                 except Exception as exc:  # shown by the pane, the job goes on
                     res = exc
                 self.app.call_later(self.done, key, res)
+
+
+class CachedResults(Generic[K, R]):
+    """What an analysis pane shows at the cursor: results by key (least recently used
+    dropped beyond ``size``), the key wanted now and the result shown. A cached key shows
+    at once; otherwise ``request`` computes it and the last result stays shown (the pane
+    marks it stale) until ``store`` gets the wanted one."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.results: OrderedDict[K, R] = OrderedDict()
+        self.wanted: K | None = None
+        self.shown: R | None = None
+        self.error: str | None = None
+
+    def want(self, key: K, request: Callable[[K], None]) -> None:
+        self.wanted = key
+        hit = self.results.get(key)
+        if hit is None:
+            request(key)
+        else:
+            self.results.move_to_end(key)
+            self.shown = hit
+
+    def store(self, key: K, res: R | Exception) -> None:
+        if isinstance(res, Exception):
+            self.error = f"{type(res).__name__}: {res}"
+            return
+        self.error = None
+        self.results[key] = res
+        if len(self.results) > self.size:
+            self.results.popitem(last=False)
+        if key == self.wanted:
+            self.shown = res
+
+    def clear(self) -> None:
+        self.results.clear()
 
 
 @dataclass(frozen=True)

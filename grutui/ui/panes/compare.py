@@ -9,7 +9,6 @@ in a ``LatestJob`` thread (key repeat computes only the latest epoch).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import ClassVar
 
 import numpy as np
@@ -26,7 +25,7 @@ from grutui.core.analysis.history import BARS
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
 from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
-from grutui.ui.analysis import LatestJob, fmt_loss, success_colour
+from grutui.ui.analysis import CachedResults, LatestJob, fmt_loss, success_colour
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 
@@ -47,10 +46,8 @@ class ComparePane(PaneScreen):
     def __init__(self) -> None:
         super().__init__()
         self.samples = DEFAULT_SAMPLES
-        self._results: OrderedDict[tuple[int, int], SeedComparison] = OrderedDict()
-        self._shown: SeedComparison | None = None
-        self._want: tuple[int, int] | None = None
-        self._error: str | None = None
+        # (samples, snapshot epoch) → result
+        self.cache: CachedResults[tuple[int, int], SeedComparison] = CachedResults(MAX_RESULTS)
         self.job: LatestJob[tuple[int, int], SeedComparison] | None = None
 
     def compose(self) -> ComposeResult:
@@ -83,13 +80,7 @@ class ComparePane(PaneScreen):
         except SessionError as exc:  # before the first snapshot
             self._no_grid(str(exc))
             return
-        self._want = key
-        hit = self._results.get(key)
-        if hit is not None:
-            self._results.move_to_end(key)
-            self._shown = hit
-        else:
-            self._job().request(key)
+        self.cache.want(key, self._job().request)
         self._draw()
 
     def _no_grid(self, why: str) -> None:
@@ -97,7 +88,7 @@ class ComparePane(PaneScreen):
         self.query_one("#cmp-content", Static).update("")
 
     def data_grew(self, data: RunData) -> None:
-        self._results.clear()  # final losses moved
+        self.cache.clear()  # final losses moved
 
     def _compute(self, key: tuple[int, int]) -> SeedComparison:
         samples, epoch = key
@@ -106,26 +97,18 @@ class ComparePane(PaneScreen):
         return compare_members(data, epoch, samples=samples)
 
     def _computed(self, key: tuple[int, int], res: SeedComparison | Exception) -> None:
-        if isinstance(res, Exception):
-            self._error = f"{type(res).__name__}: {res}"
-        else:
-            self._error = None
-            self._results[key] = res
-            if len(self._results) > MAX_RESULTS:
-                self._results.popitem(last=False)
-            if key == self._want:
-                self._shown = res
+        self.cache.store(key, res)
         if self.grutui.screen is self:
             self._draw()
 
     def current(self) -> SeedComparison | None:
-        return self._shown
+        return self.cache.shown
 
     def _draw(self) -> None:
-        res = self._shown
+        res = self.cache.shown
         t = Text()
         t.append("seed comparison ", style="bold")
-        fresh = res is not None and self._want == (self.samples, res.epoch)
+        fresh = res is not None and self.cache.wanted == (self.samples, res.epoch)
         if res is None:
             t.append("computing…", style="dim italic")
         else:
@@ -138,11 +121,11 @@ class ComparePane(PaneScreen):
         self.query_one("#cmp-title", Static).update(t)
         body = self.query_one("#cmp-content", Static)
         if res is None:
-            body.update(Text(self._error or "", style="red"))
+            body.update(Text(self.cache.error or "", style="red"))
             return
         parts: list[Table | Text] = [members_table(res), distance_table(res)]
-        if self._error:
-            parts.append(Text(self._error, style="red"))
+        if self.cache.error:
+            parts.append(Text(self.cache.error, style="red"))
         body.update(Group(*parts))
 
 

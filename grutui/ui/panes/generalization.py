@@ -11,7 +11,6 @@ new one arrives; key repeat computes only the latest epoch. The strategy history
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from typing import ClassVar
 
 import numpy as np
@@ -34,7 +33,7 @@ from grutui.core.analysis.ood import (
 )
 from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
-from grutui.ui.analysis import LatestJob, error_colour, success_colour
+from grutui.ui.analysis import CachedResults, LatestJob, error_colour, success_colour
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 
@@ -68,10 +67,8 @@ class GeneralizationPane(PaneScreen):
         self.samples = DEFAULT_SAMPLES
         self._view: OODView | None = None
         self._view_key: tuple[int, int] | None = None  # (id(data), samples)
-        self._results: OrderedDict[tuple[int, int, int], OODResult] = OrderedDict()
-        self._shown: OODResult | None = None
-        self._want: tuple[int, int, int] | None = None  # (samples, snapshot epoch, member)
-        self._error: str | None = None
+        # (samples, snapshot epoch, member) → result
+        self.cache: CachedResults[tuple[int, int, int], OODResult] = CachedResults(MAX_RESULTS)
         self.job: LatestJob[tuple[int, int, int], OODResult] | None = None
 
     def compose(self) -> ComposeResult:
@@ -102,13 +99,7 @@ class GeneralizationPane(PaneScreen):
         except SessionError as exc:  # before the first snapshot
             self._no_grid(str(exc))
             return
-        self._want = key
-        hit = self._results.get(key)
-        if hit is not None:
-            self._results.move_to_end(key)
-            self._shown = hit
-        else:
-            self._job().request(key)
+        self.cache.want(key, self._job().request)
         self._show_grid(data, epoch)
 
     def _no_grid(self, why: str) -> None:
@@ -174,29 +165,21 @@ class GeneralizationPane(PaneScreen):
         return self._ood_view(samples).at(epoch, member)
 
     def _computed(self, key: tuple[int, int, int], res: OODResult | Exception) -> None:
-        if isinstance(res, Exception):
-            self._error = f"{type(res).__name__}: {res}"
-        else:
-            self._error = None
-            self._results[key] = res
-            if len(self._results) > MAX_RESULTS:
-                self._results.popitem(last=False)
-            if key == self._want:
-                self._shown = res
+        self.cache.store(key, res)
         app = self.grutui
         if app.screen is self and app.data is not None and self.view == "grid":
             self._show_grid(app.data, app.epoch)
 
     def current(self) -> OODResult | None:
         """The grid shown (None before the first one arrives)."""
-        return self._shown
+        return self.cache.shown
 
     def _title(self, text: Text) -> None:
         self.query_one("#ood-title", Static).update(text)
 
     def _show_grid(self, data: RunData, epoch: int) -> None:
-        res = self._shown
-        want = self._want
+        res = self.cache.shown
+        want = self.cache.wanted
         fresh = res is not None and want is not None and (res.epoch, res.member) == want[1:]
         fresh = fresh and res is not None and res.samples == self.samples
         t = Text()
@@ -213,7 +196,7 @@ class GeneralizationPane(PaneScreen):
         self._title(t)
         grid = self.query_one("#ood-grid", Static)
         if res is None:
-            grid.update(Text(self._error or "", style="red"))
+            grid.update(Text(self.cache.error or "", style="red"))
             return
         grid.update(self._render_grid(res))
 
@@ -254,8 +237,8 @@ class GeneralizationPane(PaneScreen):
                 me_s = f"{float(me.mean()):.2f}" if np.isfinite(me).all() else "inf"
                 s.append(f"\n{name:>3}: success {su:.2f}, mean rel. error {me_s}")
         s.append(f"\nsuccess = relative error < {SUCCESS_THRESHOLD:.0%}", style="dim")
-        if self._error:
-            s.append(f"\n{self._error}", style="red")
+        if self.cache.error:
+            s.append(f"\n{self.cache.error}", style="red")
         return s
 
     # -- strategy over epochs ---------------------------------------------------------------
