@@ -121,18 +121,23 @@ class RunData:
 
     # -- construction ----------------------------------------------------------
     @classmethod
+    def _like(cls, src: Session | RunData) -> RunData:
+        """An empty run with ``src``'s identity (config, name, directory, members)."""
+        return cls(
+            src.config,
+            name=src.name,
+            directory=src.dir,
+            members=src.members,
+            created=src.created,
+            config_dict=src.config_dict,
+        )
+
+    @classmethod
     def from_session(cls, session: Session, *, follow: bool = True) -> RunData:
         """Copy everything ``session`` holds into memory. With ``follow`` the session
         is kept so ``refresh()`` can pull epochs a live writer appends later (the caller
         still owns and closes it)."""
-        rd = cls(
-            session.config,
-            name=session.name,
-            directory=session.dir,
-            members=session.members,
-            created=session.created,
-            config_dict=session.config_dict,
-        )
+        rd = cls._like(session)
         init = session.initial_weights(0)
         if init is not None:
             per = [session.initial_weights(m) or {} for m in range(session.members)]
@@ -292,14 +297,7 @@ class RunData:
     def empty_like(cls, other: RunData) -> RunData:
         """No epochs yet, same run (config, name, directory, initial weights): a replay
         grows it with ``other.rows(...)`` chunks exactly like a live run."""
-        rd = cls(
-            other.config,
-            name=other.name,
-            directory=other.dir,
-            members=other.members,
-            created=other.created,
-            config_dict=other.config_dict,
-        )
+        rd = cls._like(other)
         rd._init = other._init
         rd.events_on_disk = False
         return rd
