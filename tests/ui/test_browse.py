@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from grutui.core.analysis.transitions import find_transitions
 from grutui.core.rundata import RunData
 from grutui.core.train import train
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.browse import BrowsePane, grid_rows
+from grutui.ui.widgets.cursorplot import CursorPlot
 from tests.conftest import tiny_config
 
 
@@ -77,8 +81,6 @@ async def test_large_hidden_sizes_get_a_heat_map_with_the_selected_rows_numbers(
 async def test_scrubbing_moves_the_cursor_line_without_rebuilding_plots(
     demo_data: RunData,
 ) -> None:
-    from grutui.ui.widgets.cursorplot import CursorPlot
-
     app = GrutuiApp(data=demo_data, start_pane="browse")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("home")
@@ -115,3 +117,75 @@ async def test_scrubbing_moves_the_cursor_line_without_rebuilding_plots(
         await pilot.press("down")  # another row: the trajectory is rebuilt
         await pilot.pause()
         assert plots[0].builds == builds[0] + 1 and plots[1].builds == builds[1]
+
+
+async def _until(pilot: object, cond: object, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():  # type: ignore[operator]
+        assert loop.time() < end, "timed out"
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def _line_columns(p: CursorPlot) -> set[int]:
+    """Columns where a vertical line meets the figure's top frame (plotext draws ┬)."""
+    assert p._base is not None and p._frame is not None
+    left, right, top, _bottom = p._frame
+    row = p._base[top].plain
+    return {c for c in range(left, right + 1) if row[c] == "┬"}
+
+
+async def test_transition_markers_are_drawn_on_both_plots_once_found(
+    demo_data: RunData,
+) -> None:
+    ref = sorted({t.epoch for t in find_transitions(demo_data)})
+    app = GrutuiApp(data=demo_data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end")  # past the last marker: the search won't move the cursor
+        await pilot.pause()
+        plots = list(app.screen.query(CursorPlot))
+        assert [p.markers for p in plots] == [(), ()]  # browsing never starts the search
+        assert app.analyses.markers_for(0) is None
+        no_lines = [_line_columns(p) for p in plots]
+        builds = [p.builds for p in plots]
+        await pilot.press("greater_than_sign")  # finds the markers (nothing to jump to)
+        await _until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        assert [list(p.markers) for p in plots] == [ref, ref]
+        assert [p.builds for p in plots] == [b + 1 for b in builds]  # rebuilt once
+        for p, before in zip(plots, no_lines, strict=True):
+            assert not before and len(_line_columns(p)) >= 3  # the lines are in the figure
+        builds = [p.builds for p in plots]
+        assert app.epoch == demo_data.last_epoch
+        await pilot.press("left", "left", "less_than_sign", "less_than_sign", "home")
+        await pilot.pause()
+        assert [p.builds for p in plots] == builds  # scrubbing: only the cursor moves
+
+
+async def test_markers_found_on_another_pane_show_when_switching_to_browse(
+    demo_data: RunData,
+) -> None:
+    ref = sorted({t.epoch for t in find_transitions(demo_data)})
+    app = GrutuiApp(data=demo_data, start_pane="debug")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("greater_than_sign")
+        await _until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowsePane)
+        plots = list(app.screen.query(CursorPlot))
+        assert [list(p.markers) for p in plots] == [ref, ref]
+        assert all(_line_columns(p) for p in plots)
+
+
+async def test_wide_train_plot_draws_the_markers(demo_data: RunData) -> None:
+    ref = sorted({t.epoch for t in find_transitions(demo_data)})
+    app = GrutuiApp(data=demo_data, start_pane="train")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        plot = app.screen.query_one("#train-plot", CursorPlot)
+        assert plot.display and plot.markers == ()
+        await pilot.press("greater_than_sign")
+        await _until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        assert list(plot.markers) == ref
+        assert _line_columns(plot)

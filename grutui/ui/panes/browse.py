@@ -132,6 +132,7 @@ class BrowsePane(PaneScreen):
         self._loss_key: tuple[int, ...] | None = None
         self._built_at: dict[tuple[int, ...], float] = {}
         self._loss: list[tuple[str, list[float], list[float]]] = []
+        self._markers: list[int] = []  # transition marker epochs drawn on both plots
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -150,6 +151,10 @@ class BrowsePane(PaneScreen):
     # -- the pane interface --------------------------------------------------------
     def data_grew(self, data: RunData) -> None:
         """Nothing to drop: the plot caches are keyed by the data's length."""
+
+    def analysis_changed(self) -> None:
+        """Transition markers were found: the plots' keys see the new list."""
+        self.sync()
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if epoch < 0 or not len(data.snapshot_epochs):
@@ -284,11 +289,16 @@ class BrowsePane(PaneScreen):
 
     # -- the plots -----------------------------------------------------------------
     def _plots(self, data: RunData, epoch: int, member: int) -> None:
-        """Rebuild a figure only when its series changed; otherwise move the cursor."""
+        """Rebuild a figure only when its series or the transition markers changed;
+        otherwise move the cursor. Markers are drawn once found (by ``<``/``>`` or the
+        Transitions pane); this pane never starts the search itself."""
         traj = self.query_one("#plot-traj", CursorPlot)
         loss = self.query_one("#plot-loss", CursorPlot)
+        found = self.grutui.analyses.markers_for(member)
+        marks = id(found)  # a new search gives a new list
+        self._markers = sorted({t.epoch for t in found or ()})
         n_snap = len(data.snapshot_epochs)
-        key = (id(data), self.sel, member, n_snap)
+        key = (id(data), self.sel, member, marks, n_snap)
         if key != self._traj_key and self._rebuild_due(key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
@@ -300,7 +310,7 @@ class BrowsePane(PaneScreen):
                 xs, ys = downsample(x, np.asarray(y, np.float64))
                 self._traj.append((name, xs, ys))
             self._draw(traj, f"{sel.label} over epochs", self._traj, data)
-        lkey = (id(data), member, data.n_epochs)
+        lkey = (id(data), member, marks, data.n_epochs)
         if lkey != self._loss_key and self._rebuild_due(lkey, self._loss_key):
             self._loss_key = lkey
             m = data.metrics
@@ -325,11 +335,11 @@ class BrowsePane(PaneScreen):
             return True
         return False
 
-    @staticmethod
     def _draw(
+        self,
         widget: CursorPlot,
         title: str,
         series: list[tuple[str, list[float], list[float]]],
         data: RunData,
     ) -> None:
-        draw_series(widget, title, series, data.first_epoch, data.last_epoch)
+        draw_series(widget, title, series, data.first_epoch, data.last_epoch, markers=self._markers)

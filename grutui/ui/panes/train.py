@@ -73,6 +73,7 @@ class TrainPane(PaneScreen):
         super().__init__()
         self._member_shown = -1
         self._plot_built = 0.0
+        self._plot_marks = id(None)  # the marker list the figure was drawn with
         self._events_stamp: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
@@ -149,24 +150,34 @@ class TrainPane(PaneScreen):
         self._events(data)
         self._plot(data, member)
 
-    def _plot(self, data: RunData, member: int) -> None:
-        """The loss with a cursor line, on wide terminals; rebuilt at most every
-        ``PLOT_EVERY`` seconds while a run grows (a build costs ~10 ms)."""
+    def analysis_changed(self) -> None:
+        """Transition markers were found: redraw the plot with them (at once)."""
+        app = self.grutui
+        if app.data is not None and id(app.analyses.markers_for(app.member)) != self._plot_marks:
+            self._plot(app.data, app.member, force=True)
+
+    def _plot(self, data: RunData, member: int, *, force: bool = False) -> None:
+        """The loss with a cursor line and any transition markers found, on wide
+        terminals; rebuilt at most every ``PLOT_EVERY`` seconds while a run grows
+        (a build costs ~10 ms) unless ``force``d."""
         plot = self.query_one("#train-plot", CursorPlot)
         if not plot.display or not data.n_epochs:
             return
         now = time.monotonic()
         done = data.n_epochs >= data.config.epochs or not self.grutui.training
-        if not done and now - self._plot_built < PLOT_EVERY:
+        if not (done or force) and now - self._plot_built < PLOT_EVERY:
             return
         self._plot_built = now
+        found = self.grutui.analyses.markers_for(member)
+        self._plot_marks = id(found)
         m = data.metrics
         series = []
         for name, arr in (("train", m.train_loss[:, member]), ("test", m.test_loss[:, member])):
             ok = np.isfinite(arr) & (arr > 0)
             xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
             series.append((name, xs, ys))
-        draw_series(plot, "log10 loss", series, data.first_epoch, data.last_epoch)
+        marks = sorted({t.epoch for t in found or ()})
+        draw_series(plot, "log10 loss", series, data.first_epoch, data.last_epoch, markers=marks)
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if member != self._member_shown:

@@ -24,7 +24,7 @@ from grutui.ui.analysis import kind_label
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
-from grutui.ui.widgets.cursorplot import CursorPlot
+from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 
 KIND_COLOURS = {
     "loss_curvature": "orange",
@@ -204,19 +204,17 @@ class TransitionsPane(PaneScreen):
             arr = m.train_loss[:, member]
             ok = np.isfinite(arr) & (arr > 0)
             xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
-            plt = widget.plt
-            plt.clear_data()
-            plt.clear_figure()
-            plt.title("log10 train loss, markers")
-            if xs:
-                plt.plot(xs, ys, marker="braille", color="blue")
-            for mk in markers or []:
-                plt.vline(mk.epoch, KIND_COLOURS.get(mk.kind, "gray"))
-            lo, hi = data.first_epoch, max(data.last_epoch, data.first_epoch + 1)
-            plt.xlim(lo, hi)
-            ticks = sorted({round(v) for v in np.linspace(lo, hi, 4)})
-            plt.xticks(ticks, [str(v) for v in ticks])
-            widget.replot(lo, hi)
+            marks = markers or []
+            draw_series(
+                widget,
+                "log10 train loss, markers",
+                [("", xs, ys)],
+                data.first_epoch,
+                data.last_epoch,
+                markers=[mk.epoch for mk in marks],
+                marker_colours=[KIND_COLOURS.get(mk.kind, "gray") for mk in marks],
+                colour="blue",
+            )
         widget.set_cursor(epoch if epoch >= 0 else None)
 
     def markers(self) -> list[Transition] | None:

@@ -7,6 +7,8 @@ text; moving the cursor only draws a one-column line over that text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -29,6 +31,7 @@ class CursorPlot(PlotextPlot):
         self._xlim: tuple[float, float] = (0.0, 1.0)
         self._strips: list[Strip] = []
         self.cursor_x: float | None = None
+        self.markers: tuple[int, ...] = ()  # marker lines in the figure (draw_series)
         self.builds = 0  # figure builds, for tests and benchmarks
 
     def replot(self, xmin: float, xmax: float) -> None:
@@ -117,15 +120,26 @@ def draw_series(
     series: list[tuple[str, list[float], list[float]]],
     lo: float,
     hi: float,
+    *,
+    markers: Sequence[int] = (),
+    marker_colours: Sequence[str] | None = None,
+    colour: str | None = None,
 ) -> None:
-    """(Re)build ``widget``'s figure: line series over epochs ``lo..hi``."""
+    """(Re)build ``widget``'s figure: line series over epochs ``lo..hi``, and a
+    vertical line at each of ``markers`` (transition markers; grey unless
+    ``marker_colours`` gives one per marker). Plotext draws these lines as grid
+    lines, under the series. An empty series name leaves it out of the legend."""
     plt = widget.plt
     plt.clear_data()
     plt.clear_figure()
     plt.title(title)
     for name, xs, ys in series:
         if xs:
-            plt.plot(xs, ys, label=name, marker="braille")
+            plt.plot(xs, ys, label=name or None, marker="braille", color=colour)
+    colours = list(marker_colours) if marker_colours is not None else ["gray"] * len(markers)
+    for x, c in zip(markers, colours, strict=True):
+        plt.vline(x, c)
+    widget.markers = tuple(markers)
     hi = max(hi, lo + 1)
     plt.xlim(lo, hi)
     ticks: list[float] = sorted(
