@@ -237,7 +237,7 @@ class TrainPane(PaneScreen):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{data.name}", style="bold")
         t.append(f"  {status}", style="bold red" if app.training_error else "italic")
-        threads = app.threads or cfg.threads or "all"
+        threads = app.threads or cfg.threads or "auto"  # 0: TrainConfig.torch_threads decides
         t.append(f"  device {app.device or cfg.device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
