@@ -14,7 +14,6 @@ import math
 from typing import ClassVar
 
 import numpy as np
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -36,6 +35,7 @@ from grutui.core.rundata import RunData
 from grutui.ui.analysis import CachedResults, LatestJob, error_colour, success_colour
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.text import set_text
 
 SAMPLE_CHOICES = (50, 100, DEFAULT_SAMPLES, 500, 1000)
 MAX_RESULTS = 1024  # grids kept for instant display when scrubbing back
@@ -175,7 +175,7 @@ class GeneralizationPane(PaneScreen):
         return self.cache.shown
 
     def _title(self, text: Text) -> None:
-        self.query_one("#ood-title", Static).update(text)
+        set_text(self.query_one("#ood-title", Static), text)
 
     def _show_grid(self, data: RunData, epoch: int) -> None:
         res = self.cache.shown
@@ -198,33 +198,34 @@ class GeneralizationPane(PaneScreen):
         if res is None:
             grid.update(Text(self.cache.error or "", style="red"))
             return
-        grid.update(self._render_grid(res))
+        set_text(grid, self._render_grid(res))
 
-    def _render_grid(self, res: OODResult) -> Table | Text:
+    def _render_grid(self, res: OODResult) -> Text:
+        """Fixed-width text, not a rich Table: same shape on every cursor move, so the
+        update repaints without a layout pass (``set_text``)."""
         vals = res.table(self.metric)
         ind = np.full(vals.shape, False)
         for (n, k), flag in zip(res.cells, res.in_distribution, strict=True):
             ind[FLAGS.index(k), LENGTHS.index(n)] = flag
-        t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
-        t.add_column("flags╲len", justify="right", style="dim")
-        for n in LENGTHS:
-            t.add_column(str(n), justify="center", min_width=6)
         colour = success_colour if self.metric == "success" else error_colour
+        t = Text()
+        t.append("flags╲len " + "".join(f" {n:^6} " for n in LENGTHS), style="dim")
         for i, k in enumerate(FLAGS):
-            cells: list[Text] = []
+            t.append(f"\n{k:>9} ", style="dim")
             for j in range(len(LENGTHS)):
                 v = float(vals[i, j])
                 if math.isnan(v):
-                    cells.append(Text("·", style="dim"))
+                    t.append(f" {'·':^6} ", style="dim")
                     continue
-                s = _fmt(v, self.metric)
                 mark = "*" if ind[i, j] else " "
-                cells.append(Text(f"{s}{mark}", style=f"bold black on {colour(v)}"))
-            t.add_row(str(k), *cells)
-        out = Table.grid()
-        out.add_row(t)
-        out.add_row(self._summary(res))
-        return out
+                t.append(" ")
+                t.append(
+                    f"{_fmt(v, self.metric)}{mark}".center(6), style=f"bold black on {colour(v)}"
+                )
+                t.append(" ")
+        t.append("\n")
+        t.append_text(self._summary(res))
+        return t
 
     def _summary(self, res: OODResult) -> Text:
         ind = res.in_distribution

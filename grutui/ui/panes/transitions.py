@@ -25,6 +25,7 @@ from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
+from grutui.ui.widgets.text import set_text
 
 KIND_COLOURS = {
     "loss_curvature": "orange",
@@ -80,6 +81,7 @@ class TransitionsPane(PaneScreen):
         super().__init__()
         self.sel = -1
         self._plot_key: tuple[object, ...] | None = None
+        self._list_key: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -156,9 +158,15 @@ class TransitionsPane(PaneScreen):
             elif an.markers_epochs != data.n_epochs:
                 t.append(f" (of {an.markers_epochs} epochs; r: update)", style="yellow")
         t.append("  ↑↓ select  < > jump", style="dim")
-        self.query_one("#tr-title", Static).update(t)
+        set_text(self.query_one("#tr-title", Static), t)
 
     def _list(self, markers: list[Transition] | None) -> None:
+        # a rich Table costs a layout pass: rebuilt only when the markers or the
+        # selection changed, not on every cursor move
+        key = (id(markers), self.sel, self.size.width)
+        if key == self._list_key:
+            return
+        self._list_key = key
         box = self.query_one("#tr-list", Static)
         if not markers:
             box.update(Text("no candidates" if markers is not None else "", style="dim"))
