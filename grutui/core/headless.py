@@ -16,7 +16,7 @@ import numpy as np
 
 from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig
-from grutui.core.session import DiskFullError, SessionWriter
+from grutui.core.session import DiskFullError, SessionWriter, is_final
 from grutui.core.train import EpochRecord, train
 
 OUTCOMES = ("finished", "diverged", "stopped", "interrupted", "write_error")
@@ -55,7 +55,7 @@ def record_run(
                 error=str(exc),
             )
         return "write_error"
-    complete = last is not None and (last.diverged or last.epoch == writer.config.epochs - 1)
+    complete = last is not None and is_final(writer.config, last.epoch, last.diverged)
     if stopped is not None and stopped() and not complete:
         writer.event("stop", last.epoch if last else None, reason="user")
         return "stopped"

@@ -35,10 +35,10 @@ def plan_resume(path: str | Path, epochs: int | None = None) -> ResumePlan:
         recorded = s.n_epochs
         sdir = s.dir
     state = load_state(sdir)
-    if state.engine != getattr(cfg, "engine", "reference"):
+    if state.engine != cfg.engine:
         raise SessionError(
             f"{sdir}: the saved state is for the {state.engine!r} engine, the session's "
-            f"config says {getattr(cfg, 'engine', 'reference')!r}"
+            f"config says {cfg.engine!r}"
         )
     if state.meta.get("diverged"):
         raise SessionError(

@@ -29,6 +29,7 @@ from grutui.core.session import (
     H5_NAME,
     Metrics,
     Session,
+    check_member,
     final_losses,
     read_events,
     resolve_epoch,
@@ -289,8 +290,7 @@ class RunData:
         return final_losses(self.metrics, member)
 
     def _check_member(self, member: int) -> None:
-        if not 0 <= member < self.members:
-            raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
+        check_member(self, member)
 
     # -- replay: a run re-grown row by row -------------------------------------------
     @classmethod

@@ -182,11 +182,16 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def is_final(config: TrainConfig, epoch: int, diverged: bool = False) -> bool:
+    """Whether ``epoch`` ends the run: the planned last epoch, or a divergence."""
+    return epoch == config.epochs - 1 or diverged
+
+
 def snapshot_due(config: TrainConfig, epoch: int, diverged: bool = False) -> bool:
     """Whether ``epoch`` gets a weight snapshot: every ``snapshot_every`` epochs, and
     always the last one (by plan or by divergence). The writer and the app's in-memory
     view of a live run share this rule."""
-    return epoch % config.snapshot_every == 0 or epoch == config.epochs - 1 or diverged
+    return epoch % config.snapshot_every == 0 or is_final(config, epoch, diverged)
 
 
 LOCK_NAME = ".writer.lock"
@@ -443,16 +448,12 @@ class SessionWriter:
         stops while the session is still whole."""
         if not recs:
             return
-        self._before_rows()
+        self._check_space()
         try:
             self._write_rows(recs, snapshot)
         except RuntimeError as exc:  # h5py reports some failed writes (EFBIG, ...) so
             raise _as_oserror(exc) from exc
         self._after_rows(recs)
-
-    def _before_rows(self) -> None:
-        """Before writing any rows."""
-        self._check_space()
 
     def _after_rows(self, recs: Sequence[Any]) -> None:
         """After rows are written (and flushed when due): the replay clock anchor, and
@@ -463,8 +464,7 @@ class SessionWriter:
             self._clock_logged = True
         rec = recs[-1]
         if getattr(rec, "state", None) is not None:
-            final = rec.epoch == self.config.epochs - 1 or rec.diverged
-            self.states.offer(rec.state, force=final)
+            self.states.offer(rec.state, force=is_final(self.config, rec.epoch, rec.diverged))
 
     def _write_rows(self, recs: Sequence[Any], snapshot: bool | None) -> None:
         if not self._started:
@@ -495,7 +495,7 @@ class SessionWriter:
             for ev in rec.events:
                 ev = dict(ev)
                 self.events.append(ev.pop("kind"), rec.epoch, **ev)
-        last = recs[-1].epoch == self.config.epochs - 1 or recs[-1].diverged
+        last = is_final(self.config, recs[-1].epoch, recs[-1].diverged)
         if len(recs) > 1 or last or time.monotonic() - self._last_flush >= self.flush_interval:
             self._flush_file()
 
@@ -571,14 +571,11 @@ class Session:
         _check_not_truncated(h5)
         self._ino = _inode(h5)
         try:
-            self._f = h5py.File(h5, "r", libver="latest", swmr=True)
+            self._f = _open_read(h5)
         except OSError as exc:
-            try:  # a file never switched to SWMR mode (e.g. written by other tools)
-                self._f = h5py.File(h5, "r")
-            except OSError:
-                raise SessionError(
-                    f"{h5} is not a readable HDF5 file (empty, truncated or corrupt): {exc}"
-                ) from None
+            raise SessionError(
+                f"{h5} is not a readable HDF5 file (empty, truncated or corrupt): {exc}"
+            ) from None
         a = self._f.attrs
         if a.get("format") != FORMAT:
             self._f.close()
@@ -721,8 +718,7 @@ class Session:
         return final_losses(self.metrics, member)
 
     def _check_member(self, member: int) -> None:
-        if not 0 <= member < self.members:
-            raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
+        check_member(self, member)
 
     def close(self) -> None:
         if self._f.id.valid:
@@ -740,6 +736,12 @@ def _finite_or_none(v: float) -> float | None:
 
 
 # -- epoch lookups shared by Session (a file) and RunData (memory) -----------------------
+
+
+def check_member(run: Any, member: int) -> None:
+    """``member`` must be one of ``run``'s ensemble members (a Session or a RunData)."""
+    if not 0 <= member < run.members:
+        raise SessionError(f"member {member} out of range: {run.name} has {run.members}")
 
 
 def snapshot_row(name: str, snapshot_epochs: np.ndarray, epoch: int) -> int:

@@ -35,7 +35,8 @@ from grutui.core.analysis.ood import (
     OODEvaluator,
     OODResult,
 )
-from grutui.core.errors import ConfigError, SessionError
+from grutui.core.errors import ConfigError
+from grutui.core.session import check_member
 
 ANALYSIS_NAME = "analysis.h5"
 FORMAT = "grutui-analysis"
@@ -266,8 +267,3 @@ def _write_cache(path: Path, key: str, fp: str, hist: OODHistory, start: int) ->
             g.attrs["rows"] = n  # last: rows past this are not trusted
     except OSError:
         pass  # read-only session directory or a concurrent writer: no cache this time
-
-
-def check_member(session: Any, member: int) -> None:
-    if not 0 <= member < session.members:
-        raise SessionError(f"member {member} out of range: {session.name} has {session.members}")

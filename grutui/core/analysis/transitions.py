@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from grutui.core.analysis.history import OODHistory, check_member
+from grutui.core.analysis.history import OODHistory
 from grutui.core.gru import GATES, PARAM_NAMES
+from grutui.core.session import check_member
 
 KINDS = ("loss_curvature", "weight_velocity", "sign_change", "ood_jump")
 DEFAULT_SIGMA = 5.0
