@@ -82,8 +82,8 @@ class ActionRecorder:
 
     # -- actions (cheap; called on the UI thread) --------------------------------------
     def cursor(self, epoch: int) -> None:
-        now = time.time()
-        ev = {"t": now, "kind": "cursor", "epoch": int(epoch)}
+        ev = EventLog.make("cursor", int(epoch))
+        now = ev["t"]
         with self._lock:
             if epoch == self._last_cursor_epoch:  # back where the log already has it
                 self._pending_cursor = None
@@ -118,7 +118,7 @@ class ActionRecorder:
 
     def record(self, kind: str, epoch: int | None = None, **fields: Any) -> None:
         """Any action; a pending cursor move is written first so order is kept."""
-        ev = {"t": time.time(), "kind": kind, "epoch": epoch, **fields}
+        ev = EventLog.make(kind, epoch, **fields)
         with self._lock:
             if self._pending_cursor is not None:
                 self._emit_cursor(self._pending_cursor)
@@ -190,12 +190,16 @@ def bookmarks_from(events: Iterable[dict[str, Any]]) -> dict[int, Bookmark]:
     for ev in events:
         if ev.get("kind") != "bookmark" or not isinstance(ev.get("epoch"), int):
             continue
-        e = int(ev["epoch"])
-        if ev.get("op") == "remove":
-            out.pop(e, None)
-        elif ev.get("op") == "add":
-            out[e] = Bookmark(e, str(ev.get("note", "")), float(ev.get("t", 0.0)))
+        apply_bookmark(out, int(ev["epoch"]), ev, float(ev.get("t", 0.0)))
     return out
+
+
+def apply_bookmark(marks: dict[int, Bookmark], epoch: int, data: dict[str, Any], t: float) -> None:
+    """One ``bookmark`` event onto ``marks``: ``op`` add sets/replaces, remove deletes."""
+    if data.get("op") == "remove":
+        marks.pop(epoch, None)
+    elif data.get("op") == "add":
+        marks[epoch] = Bookmark(epoch, str(data.get("note", "")), t)
 
 
 class Bookmarks:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from grutui.core.recording import USER_ACTIONS, Bookmark
+from grutui.core.recording import USER_ACTIONS, Bookmark, apply_bookmark
 
 MAX_GAP = 5.0  # idle stretches longer than this (seconds) are shortened to it
 TARGET_SECONDS = 45.0  # the auto speed replays a whole session in about this long
@@ -178,10 +178,7 @@ class Timeline:
                     cur["member"] = d["member"]
                 elif ev.kind == "bookmark" and ev.epoch is not None:
                     marks = dict(cur["bookmarks"])
-                    if d.get("op") == "remove":
-                        marks.pop(ev.epoch, None)
-                    elif d.get("op") == "add":
-                        marks[ev.epoch] = Bookmark(ev.epoch, str(d.get("note", "")), ev.t)
+                    apply_bookmark(marks, ev.epoch, d, ev.t)
                     cur["bookmarks"] = marks
             out.append(cur)
         return out
