@@ -24,6 +24,7 @@ from grutui.core.recording import USER_ACTIONS, Bookmark, Bookmarks
 from grutui.core.replay import ReplayClock, ReplayState, Timeline
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
+from grutui.ui.widgets.text import fmt_hms
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
@@ -36,10 +37,7 @@ FRAME_SPACING = 8.0
 
 
 def fmt_clock(seconds: float) -> str:
-    s = int(max(seconds, 0.0))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return fmt_hms(int(max(seconds, 0.0)))
 
 
 class Replayer:

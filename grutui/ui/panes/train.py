@@ -25,7 +25,7 @@ from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
-from grutui.ui.widgets.text import set_text
+from grutui.ui.widgets.text import fmt_hms, set_text
 
 # training events only: the user's own actions (recorded in the same log) and the
 # replay's clock anchors would crowd them out
@@ -56,10 +56,7 @@ def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
 def fmt_duration(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 0:
         return "—"
-    s = int(seconds + 0.5)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return fmt_hms(int(seconds + 0.5))
 
 
 class TrainPane(PaneScreen):

@@ -14,3 +14,10 @@ def set_text(widget: Static, text: Text | str) -> None:
     old = getattr(widget, "_grutui_shape", None)
     widget._grutui_shape = shape  # type: ignore[attr-defined]
     widget.update(text, layout=shape != old)
+
+
+def fmt_hms(seconds: int) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on (elapsed, ETA and replay clocks)."""
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
