@@ -63,7 +63,7 @@ def main() -> None:
         print(f"record() per cursor move: off {off:.2f} µs, on {on:.2f} µs")
         print(f"  {args.calls} calls in a tight loop logged {n} coalesced cursor events")
         with Session(ui_scrub.DEMO) as s:
-            data = RunData.from_session(s, follow=False)
+            data = RunData.from_session(s)
         print(f"scrubbing {ui_scrub.DEMO.name}, {args.presses} presses, p50 key-to-frame")
         for pane in ("train", "browse"):
             res: dict[bool, float] = {}

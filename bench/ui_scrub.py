@@ -137,7 +137,7 @@ def main() -> None:
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     with Session(DEMO) as s:
-        data = RunData.from_session(s, follow=False)
+        data = RunData.from_session(s)
     print(f"scrubbing {DEMO.name} ({data.n_epochs} epochs) at {w}x{h}, {args.presses} presses")
     for spec in PANES:
         times = asyncio.run(scrub(spec.mode, data, args.presses, (w, h)))

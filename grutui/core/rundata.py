@@ -118,7 +118,6 @@ class RunData:
         # False: events() is the in-memory list even though the directory has a log
         # (a replay shows the events up to its time, not the final log)
         self.events_on_disk = True
-        self._source: Session | None = None
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -134,18 +133,15 @@ class RunData:
         )
 
     @classmethod
-    def from_session(cls, session: Session, *, follow: bool = True) -> RunData:
-        """Copy everything ``session`` holds into memory. With ``follow`` the session
-        is kept so ``refresh()`` can pull epochs a live writer appends later (the caller
-        still owns and closes it)."""
+    def from_session(cls, session: Session) -> RunData:
+        """Copy everything ``session`` holds into memory; epochs a live writer appends
+        later arrive with ``apply(pull(session))`` (see ``pull``)."""
         rd = cls._like(session)
         init = session.initial_weights(0)
         if init is not None:
             per = [session.initial_weights(m) or {} for m in range(session.members)]
             rd._init = {k: np.stack([p[k] for p in per]) for k in init}
         rd.apply(rd.pull(session))
-        if follow:
-            rd._source = session
         return rd
 
     def pull(self, session: Session, n: int | None = None, s: int | None = None) -> Chunk:
@@ -219,14 +215,6 @@ class RunData:
             events,
         )
         return self.apply(chunk)
-
-    def refresh(self) -> bool:
-        """Pull new epochs from the followed ``Session`` (reads its file: call off the
-        UI thread, or use ``pull``/``apply`` across threads). True if any arrived."""
-        if self._source is None:
-            return False
-        self._source.refresh()
-        return self.apply(self.pull(self._source)) > 0
 
     # -- the Session read API ----------------------------------------------------
     @property
@@ -326,7 +314,7 @@ class RunData:
         return {k: b.view[row, member] for k, b in self._weights.items()}
 
     def close(self) -> None:
-        """Nothing to release (the followed Session belongs to the caller)."""
+        """Nothing to release: a RunData holds no file."""
 
     def __enter__(self) -> RunData:
         return self

@@ -180,7 +180,7 @@ class GrutuiApp(SessionApp):
             except GrutuiError as exc:
                 self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
-            self.data = RunData.from_session(session, follow=False)
+            self.data = RunData.from_session(session)
             self._watched = session
             self._watch()
             self.start_recording(self.session_path)

@@ -72,7 +72,7 @@ class Replayer:
         from grutui.core.session import Session
 
         with Session(path) as s:
-            full = RunData.from_session(s, follow=False)
+            full = RunData.from_session(s)
         return cls(app, full, speed, clock)
 
     def start(self) -> None:

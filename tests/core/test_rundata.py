@@ -41,7 +41,7 @@ def _same(a: RunData, s: Session) -> None:
 
 def test_from_session_matches_session_on_the_demo() -> None:
     with Session(DEMO) as s:
-        rd = RunData.from_session(s, follow=False)
+        rd = RunData.from_session(s)
         _same(rd, s)
         assert rd.events() == s.events()
 
@@ -74,7 +74,8 @@ def test_buffers_grow_past_capacity_and_reads_are_views(tmp_path: Path) -> None:
     assert rd.weights(150)["linear.weight"][0, 0] == recs[0].weights["linear.weight"][0, 0, 0]
 
 
-def test_refresh_follows_a_growing_session(tmp_path: Path) -> None:
+def test_pull_follows_a_growing_session(tmp_path: Path) -> None:
+    # what the app's watcher does: refresh the live Session, pull what is new, apply it
     cfg = tiny_config(epochs=6)
     recs = list(train(cfg))
     w = SessionWriter(tmp_path / "live", cfg)
@@ -83,10 +84,12 @@ def test_refresh_follows_a_growing_session(tmp_path: Path) -> None:
     s = Session(tmp_path / "live")
     rd = RunData.from_session(s)
     assert rd.n_epochs == 2
-    assert rd.refresh() is False
+    s.refresh()
+    assert rd.apply(rd.pull(s)) == 0
     for r in recs[2:]:
         w.append(r)
-    assert rd.refresh() is True
+    s.refresh()
+    assert rd.apply(rd.pull(s)) == 4
     assert rd.n_epochs == 6
     w.close()
     s.refresh()
@@ -106,7 +109,7 @@ def test_empty_run_and_errors() -> None:
 
 def test_analyses_accept_rundata() -> None:
     with Session(DEMO) as s:
-        rd = RunData.from_session(s, follow=False)
+        rd = RunData.from_session(s)
         a = find_transitions(rd, 0, 5.0, None, 4)
         b = find_transitions(s, 0, 5.0, None, 4)
     assert [t.to_json() for t in a] == [t.to_json() for t in b]

@@ -20,7 +20,7 @@ def test_regrowing_in_uneven_pieces_gives_the_same_run(tmp_path: Path) -> None:
     init = random_params(rng, 3, 2)
     path = synthetic_session(tmp_path / "run", weights, loss, snapshot_every=4, initial=init)
     with Session(path) as s:
-        full = RunData.from_session(s, follow=False)
+        full = RunData.from_session(s)
     twin = RunData.empty_like(full)
     assert twin.n_epochs == 0 and twin.members == 2
     for name, arr in init.items():

@@ -14,7 +14,7 @@ from tests.conftest import DEMO
 @pytest.fixture(scope="session")
 def _demo_master() -> RunData:
     with Session(DEMO) as s:
-        return RunData.from_session(s, follow=False)
+        return RunData.from_session(s)
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def ensemble_data(path: Path, members: int = 3, epochs: int = 6, hidden: int = 2
     loss = np.exp(-np.arange(epochs))[:, None] * (1 + np.arange(members))[None, :]
     synthetic_session(path, weights, loss)
     with Session(path) as s:
-        return RunData.from_session(s, follow=False)
+        return RunData.from_session(s)
 
 
 # -- generalization pane ---------------------------------------------------------------

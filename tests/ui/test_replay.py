@@ -311,7 +311,7 @@ async def test_the_demo_replays_within_a_minute_by_default() -> None:
     from tests.conftest import DEMO
 
     with Session(DEMO) as s:
-        tl = Timeline.from_session(RunData.from_session(s, follow=False))
+        tl = Timeline.from_session(RunData.from_session(s))
     assert len(tl.row_times) == 3000
     assert tl.duration / tl.default_speed < 60
 
