@@ -57,12 +57,8 @@ class ComparePane(PaneScreen):
             yield Static("", id="cmp-content")
         yield Footer()
 
-    def _job(self) -> LatestJob[tuple[int, int], SeedComparison]:
-        # created on first use: a replay tick can show an epoch between this screen's
-        # compose and its Mount event
-        if self.job is None:
-            self.job = LatestJob(self.grutui, "compare", self._compute, self._computed)
-        return self.job
+    def on_mount(self) -> None:
+        self.job = LatestJob(self.grutui, "compare", self._compute, self._computed)
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         title = self.query_one("#cmp-title", Static)
@@ -80,7 +76,8 @@ class ComparePane(PaneScreen):
         except SessionError as exc:  # before the first snapshot
             self._no_grid(str(exc))
             return
-        self.cache.want(key, self._job().request)
+        assert self.job is not None  # made on mount; the app shows mounted panes only
+        self.cache.want(key, self.job.request)
         self._draw()
 
     def _no_grid(self, why: str) -> None:

@@ -78,12 +78,8 @@ class GeneralizationPane(PaneScreen):
             yield Static("", id="ood-grid")
         yield Footer()
 
-    def _job(self) -> LatestJob[tuple[int, int, int], OODResult]:
-        # created on first use: a replay tick can show an epoch between this screen's
-        # compose and its Mount event
-        if self.job is None:
-            self.job = LatestJob(self.grutui, "ood", self._compute, self._computed)
-        return self.job
+    def on_mount(self) -> None:
+        self.job = LatestJob(self.grutui, "ood", self._compute, self._computed)
 
     # -- the pane interface ----------------------------------------------------------
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
@@ -99,7 +95,8 @@ class GeneralizationPane(PaneScreen):
         except SessionError as exc:  # before the first snapshot
             self._no_grid(str(exc))
             return
-        self.cache.want(key, self._job().request)
+        assert self.job is not None  # made on mount; the app shows mounted panes only
+        self.cache.want(key, self.job.request)
         self._show_grid(data, epoch)
 
     def _no_grid(self, why: str) -> None:
