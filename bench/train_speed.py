@@ -39,10 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from grutui.core import fast
 from grutui.core.buffered import DEFAULT_INTERVAL
 from grutui.core.config import TrainConfig, preset
+from grutui.core.records import EpochRecord
 from grutui.core.session import SessionWriter
 from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, TaskConfig, make_datasets
-from grutui.core.train import EpochRecord, train
+from grutui.core.train import train
 from tests.blog_reference import run_blog
 
 

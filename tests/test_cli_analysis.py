@@ -11,8 +11,8 @@ import pytest
 from grutui.cli import main
 from grutui.core.config import preset
 from grutui.core.gru import PARAM_NAMES
+from grutui.core.records import EpochRecord
 from grutui.core.session import SessionWriter
-from grutui.core.train import EpochRecord
 
 TINY = ["--epochs", "5", "--n-samples", "200", "--batch-size", "32", "--eval-every", "2"]
 

@@ -19,7 +19,7 @@ import math
 import time
 from typing import Any
 
-from grutui.core.session import SessionWriter, is_final
+from grutui.core.session import SessionWriter
 
 DEFAULT_INTERVAL = 0.5  # seconds
 
@@ -51,7 +51,7 @@ class BufferedWriter:
 
     def append(self, rec: Any) -> None:
         self._buf.append(rec)
-        final = is_final(self.writer.config, rec.epoch, rec.diverged)
+        final = self.writer.config.is_final(rec.epoch, rec.diverged)
         if final or time.monotonic() - self._last >= self.interval:
             self.flush()
 

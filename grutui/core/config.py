@@ -99,6 +99,16 @@ class TrainConfig:
                 "the reference engine trains one model: use engine 'fast' for several seeds"
             )
 
+    def is_final(self, epoch: int, diverged: bool = False) -> bool:
+        """Whether ``epoch`` ends the run: the planned last epoch, or a divergence."""
+        return epoch == self.epochs - 1 or diverged
+
+    def snapshot_due(self, epoch: int, diverged: bool = False) -> bool:
+        """Whether ``epoch`` gets a weight snapshot: every ``snapshot_every`` epochs, and
+        always the last one (by plan or by divergence). The writer and the app's in-memory
+        view of a live run share this rule."""
+        return epoch % self.snapshot_every == 0 or self.is_final(epoch, diverged)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

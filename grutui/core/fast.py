@@ -49,9 +49,9 @@ import torch
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
+from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error
 from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, make_datasets
-from grutui.core.train import REFERENCE_TOLERANCE, EpochRecord, reference_error
 
 # Adam's defaults as the reference uses them; clip_grad_norm_'s epsilon
 BETA1, BETA2, ADAM_EPS, CLIP_EPS = 0.9, 0.999, 1e-8, 1e-6
@@ -640,7 +640,7 @@ def train_fast(
             lr_t = device_lr()
         all_diverged = not alive.any()
         params = net.numpy_params()
-        if epoch == config.epochs - 1 and not all_diverged:
+        if config.is_final(epoch) and not all_diverged:
             check_reference(params)
         wall = time.perf_counter() - start
         yield EpochRecord(

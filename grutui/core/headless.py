@@ -16,8 +16,9 @@ import numpy as np
 
 from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig
-from grutui.core.session import DiskFullError, SessionWriter, is_final
-from grutui.core.train import EpochRecord, train
+from grutui.core.records import EpochRecord
+from grutui.core.session import DiskFullError, SessionWriter
+from grutui.core.train import train
 
 OUTCOMES = ("finished", "diverged", "stopped", "interrupted", "write_error")
 
@@ -55,7 +56,7 @@ def record_run(
                 error=str(exc),
             )
         return "write_error"
-    complete = last is not None and is_final(writer.config, last.epoch, last.diverged)
+    complete = last is not None and writer.config.is_final(last.epoch, last.diverged)
     if stopped is not None and stopped() and not complete:
         writer.event("stop", last.epoch if last else None, reason="user")
         return "stopped"

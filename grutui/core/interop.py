@@ -172,8 +172,8 @@ def _write_blog_session(
     train_loss: np.ndarray,
     test_loss: np.ndarray,
 ) -> None:
+    from grutui.core.records import EpochRecord
     from grutui.core.session import SessionWriter
-    from grutui.core.train import EpochRecord
 
     n = len(train_loss)
     current = by_epoch[min(by_epoch)]

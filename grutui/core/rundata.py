@@ -33,7 +33,6 @@ from grutui.core.session import (
     final_losses,
     read_events,
     resolve_epoch,
-    snapshot_due,
     snapshot_row,
 )
 
@@ -195,7 +194,7 @@ class RunData:
         k = self.members
         if any(r.members != k for r in recs):
             raise SessionError(f"{self.name}: records have {recs[0].members} members, run has {k}")
-        snaps = [r for r in recs if snapshot_due(self.config, r.epoch, r.diverged)]
+        snaps = [r for r in recs if self.config.snapshot_due(r.epoch, r.diverged)]
         if self._init is None and recs[0].initial_weights is not None:
             self._init = {n: np.asarray(a, np.float32) for n, a in recs[0].initial_weights.items()}
         events = [

@@ -182,18 +182,6 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
-def is_final(config: TrainConfig, epoch: int, diverged: bool = False) -> bool:
-    """Whether ``epoch`` ends the run: the planned last epoch, or a divergence."""
-    return epoch == config.epochs - 1 or diverged
-
-
-def snapshot_due(config: TrainConfig, epoch: int, diverged: bool = False) -> bool:
-    """Whether ``epoch`` gets a weight snapshot: every ``snapshot_every`` epochs, and
-    always the last one (by plan or by divergence). The writer and the app's in-memory
-    view of a live run share this rule."""
-    return epoch % config.snapshot_every == 0 or is_final(config, epoch, diverged)
-
-
 LOCK_NAME = ".writer.lock"
 
 
@@ -464,13 +452,13 @@ class SessionWriter:
             self._clock_logged = True
         rec = recs[-1]
         if getattr(rec, "state", None) is not None:
-            self.states.offer(rec.state, force=is_final(self.config, rec.epoch, rec.diverged))
+            self.states.offer(rec.state, force=self.config.is_final(rec.epoch, rec.diverged))
 
     def _write_rows(self, recs: Sequence[Any], snapshot: bool | None) -> None:
         if not self._started:
             self._create(recs[0])
         if snapshot is None:
-            snaps = [r for r in recs if snapshot_due(self.config, r.epoch, r.diverged)]
+            snaps = [r for r in recs if self.config.snapshot_due(r.epoch, r.diverged)]
         else:
             snaps = list(recs) if snapshot else []
         if snaps:
@@ -495,7 +483,7 @@ class SessionWriter:
             for ev in rec.events:
                 ev = dict(ev)
                 self.events.append(ev.pop("kind"), rec.epoch, **ev)
-        last = is_final(self.config, recs[-1].epoch, recs[-1].diverged)
+        last = self.config.is_final(recs[-1].epoch, recs[-1].diverged)
         if len(recs) > 1 or last or time.monotonic() - self._last_flush >= self.flush_interval:
             self._flush_file()
 

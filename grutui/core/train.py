@@ -15,51 +15,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from grutui.core.config import TrainConfig
-from grutui.core.gru import GRUWeights, gru_output
+from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error, stack1
 from grutui.core.state import TrainState, capture_torch, restore_torch
 from grutui.core.tasks import Dataset, make_datasets
-
-REFERENCE_TOLERANCE = 1e-4
-
-
-@dataclass
-class EpochRecord:
-    """One epoch of one run or ensemble. Arrays carry a leading member axis (K)."""
-
-    epoch: int  # 0-based: the state after epoch+1 passes over the training set
-    train_loss: np.ndarray  # (K,) MSE of outputs vs target/high (the blog's train units)
-    test_loss: np.ndarray | None  # (K,) MSE in raw units (outputs×high), eval epochs only
-    lr: np.ndarray  # (K,) learning rate used during this epoch
-    wall_time: float  # seconds since training started
-    weights: dict[str, np.ndarray]  # name → (K, *shape), after this epoch
-    initial_weights: dict[str, np.ndarray] | None = None  # first record only
-    events: list[dict[str, Any]] = field(default_factory=list)
-    diverged: bool = False
-    # the run's state after this epoch (``grutui resume`` continues from it)
-    state: TrainState | None = None
-
-    @property
-    def members(self) -> int:
-        return int(self.train_loss.shape[0])
-
-
-def _stack1(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: v[None] for k, v in params.items()}
-
-
-def reference_error(
-    params: dict[str, np.ndarray], torch_out: np.ndarray, x: np.ndarray, lengths: np.ndarray
-) -> float:
-    """Largest |torch − numpy gate function| on a probe batch: the trainer's guard
-    that the maths the debugger shows is the maths that was trained."""
-    ref = gru_output(GRUWeights.from_params(params), x, lengths)
-    return float(np.max(np.abs(ref - torch_out)))
 
 
 def _meta(diverged: bool) -> dict[str, Any]:
@@ -197,8 +160,7 @@ def train(
                 if new_lr != lr:
                     events.append({"kind": "lr_change", "old": lr, "new": new_lr})
         params = model.numpy_params()
-        last = epoch == config.epochs - 1
-        if last and not diverged:
+        if config.is_final(epoch) and not diverged:
             check_reference(params)
         if diverged:
             events.append({"kind": "diverged", "train_loss": train_loss, "test_loss": test_loss})
@@ -209,8 +171,8 @@ def train(
             test_loss=None if test_loss is None else np.array([test_loss]),
             lr=np.array([lr]),
             wall_time=wall,
-            weights=_stack1(params),
-            initial_weights=_stack1(init_params) if epoch == 0 else None,
+            weights=stack1(params),
+            initial_weights=stack1(init_params) if epoch == 0 else None,
             events=events,
             diverged=diverged,
             state=capture_torch(epoch, wall, model, optimizer, scheduler, extra=_meta(diverged)),

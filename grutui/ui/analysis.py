@@ -111,12 +111,12 @@ class LatestJob(Generic[K, R]):
         )
 
     def _loop(self) -> None:
-        with self.app._tracked():
+        with self.app.track_worker():
             while True:
                 with self._lock:
                     key = self._want
                     self._want = None
-                    if key is None or self.app._app_closing.is_set():
+                    if key is None or self.app.closing.is_set():
                         self._running = False
                         return
                 try:
@@ -291,13 +291,13 @@ class Analyses:
         app = self.app
 
         def body() -> None:
-            with app._tracked():
+            with app.track_worker():
                 worker = get_current_worker()
                 last = 0.0
 
                 def stop() -> bool:
                     return (
-                        worker.is_cancelled or app._app_closing.is_set() or run != self._history_run
+                        worker.is_cancelled or app.closing.is_set() or run != self._history_run
                     )
 
                 def progress(done: int, total: int) -> None:

@@ -80,6 +80,7 @@ class GrutuiApp(SessionApp):
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {GrutuiCommands}
     ENABLE_COMMAND_PALETTE = True
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    pane_modes: ClassVar[frozenset[str]] = frozenset(spec.mode for spec in PANES)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "step(-1)", "-1 epoch", id="cursor.prev", tooltip="Previous epoch"),
         Binding("right", "step(1)", "+1 epoch", id="cursor.next", tooltip="Next epoch"),
@@ -135,7 +136,7 @@ class GrutuiApp(SessionApp):
         self._start_pane = start_pane or PANES[0].mode
         self._train_pause = threading.Event()
         self._train_stop = threading.Event()  # the user stopped the run
-        self._app_closing = threading.Event()  # the app is exiting: every worker ends
+        self.closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
         self.analyses = Analyses(self)  # markers, strategy history, export (issue 6)
@@ -205,7 +206,7 @@ class GrutuiApp(SessionApp):
             return
         self.epoch = e
         self.record("cursor", epoch=e, member=self.member, via=via)
-        self._show()
+        self.show_cursor()
 
     def visible_pane(self) -> PaneScreen | None:
         """The pane on screen, once mounted: a pane just switched to is composed
@@ -213,7 +214,7 @@ class GrutuiApp(SessionApp):
         screen = self.screen
         return screen if isinstance(screen, PaneScreen) and screen.is_mounted else None
 
-    def _show(self) -> None:
+    def show_cursor(self) -> None:
         screen = self.visible_pane()
         if screen is not None and self.data is not None:
             screen.show_epoch(self.data, self.epoch, self.member)
@@ -263,7 +264,7 @@ class GrutuiApp(SessionApp):
             return
         self.member = (self.member + 1) % self.data.members
         self.record("member", member=self.member, epoch=self.epoch)
-        self._show()
+        self.show_cursor()
 
     def action_pane(self, mode: str) -> None:
         if mode == self.current_mode:
@@ -347,7 +348,7 @@ class GrutuiApp(SessionApp):
     def _watch(self) -> None:
         """Poll the opened session for epochs another process appends (stat first:
         an idle file costs no HDF5 read)."""
-        with self._tracked():
+        with self.track_worker():
             self._watch_loop()
 
     def _watch_loop(self) -> None:
@@ -360,7 +361,7 @@ class GrutuiApp(SessionApp):
         n, s = data.n_epochs, len(data.snapshot_epochs)
         stamp = _stamp(path)
         try:
-            while not (worker.is_cancelled or self._app_closing.wait(WATCH_INTERVAL)):
+            while not (worker.is_cancelled or self.closing.wait(WATCH_INTERVAL)):
                 now = _stamp(path)
                 if now == stamp:
                     continue
@@ -406,7 +407,7 @@ class GrutuiApp(SessionApp):
     async def shutdown(self) -> None:
         """End every worker and wait until its thread has returned (each closes the
         file it owns). Not ``Worker.cancel``: that abandons a thread, it cannot end it."""
-        self._app_closing.set()
+        self.closing.set()
         self.request_stop()
         for w in list(self.workers):
             if w.group in ("training", "watch") and not w.is_finished:
@@ -414,14 +415,14 @@ class GrutuiApp(SessionApp):
         self._join_threads()
 
     def _join_threads(self, timeout: float = 30.0) -> None:
-        self._app_closing.set()
+        self.closing.set()
         self.request_stop()
         for done in list(self._work_done):
             done.wait(timeout)
         self._work_done = [d for d in self._work_done if not d.is_set()]
 
     @contextmanager
-    def _tracked(self) -> Iterator[None]:
+    def track_worker(self) -> Iterator[None]:
         """Mark a worker body as running until it returns (pool threads outlive it,
         so joining the thread would wait for nothing)."""
         done = threading.Event()
@@ -438,7 +439,7 @@ class GrutuiApp(SessionApp):
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train_worker(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
-        with self._tracked():
+        with self.track_worker():
             return self._train_body(config, out, overwrite)
 
     def _train_body(self, config: TrainConfig, out: Path, overwrite: bool) -> str:

@@ -140,13 +140,13 @@ class Replayer:
         done = self._applied
         if st.pane is not None and st.pane != done.get("pane"):
             done["pane"] = st.pane
-            if st.pane != app.current_mode and st.pane in app._modes:
+            if st.pane != app.current_mode and st.pane in app.pane_modes:
                 app.switch_mode(st.pane)
         if st.member is not None and st.member != done.get("member"):
             done["member"] = st.member
             if app.data is not None and 0 <= st.member < app.data.members:
                 app.member = st.member
-                app._show()
+                app.show_cursor()
         if st.cursor is not None and st.cursor != done.get("cursor"):
             done["cursor"] = st.cursor
             app.set_epoch(st.cursor, via="replay")

@@ -10,8 +10,9 @@ import numpy as np
 
 from grutui.core.config import TrainConfig, preset
 from grutui.core.gru import PARAM_NAMES
+from grutui.core.records import EpochRecord
 from grutui.core.session import SessionWriter
-from grutui.core.train import EpochRecord, train
+from grutui.core.train import train
 
 
 def tiny_config(**changes: object) -> TrainConfig:

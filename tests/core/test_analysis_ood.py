@@ -133,7 +133,7 @@ def test_history_matches_per_epoch_grid_and_caches(tmp_path: Path) -> None:
 
 
 def test_history_cache_extends_when_session_grows(tmp_path: Path) -> None:
-    from grutui.core.train import EpochRecord
+    from grutui.core.records import EpochRecord
 
     rng = np.random.default_rng(2)
     path = tmp_path / "grow"

@@ -11,10 +11,11 @@ import pytest
 from grutui.cli import main
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
+from grutui.core.records import EpochRecord
 from grutui.core.resume import plan_resume
 from grutui.core.session import Session, SessionWriter
 from grutui.core.state import load_state, save_state
-from grutui.core.train import EpochRecord, train
+from grutui.core.train import train
 from tests.conftest import tiny_config
 from tests.core.test_fast import poison_seed
 

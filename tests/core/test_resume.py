@@ -15,6 +15,7 @@ from grutui.cli import main
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.headless import record_run
+from grutui.core.records import EpochRecord
 from grutui.core.resume import open_for_resume, plan_resume
 from grutui.core.session import Session, SessionWriter
 from grutui.core.state import (
@@ -25,7 +26,7 @@ from grutui.core.state import (
     load_state,
     save_state,
 )
-from grutui.core.train import EpochRecord, train
+from grutui.core.train import train
 from tests.conftest import tiny_config
 
 EPOCHS = 12

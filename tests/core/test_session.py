@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from grutui.core.errors import SessionError
+from grutui.core.records import EpochRecord
 from grutui.core.session import (
     EVENTS_NAME,
     FORMAT_VERSION,
@@ -19,7 +20,7 @@ from grutui.core.session import (
     find_sessions,
     read_events,
 )
-from grutui.core.train import EpochRecord, train
+from grutui.core.train import train
 from tests.conftest import make_session, tiny_config
 
 

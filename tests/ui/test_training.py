@@ -11,8 +11,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from grutui.core.config import TrainConfig
+from grutui.core.records import EpochRecord
 from grutui.core.session import Session, SessionWriter
-from grutui.core.train import EpochRecord, train
+from grutui.core.train import train
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.train import TrainPane
 from tests.conftest import tiny_config
