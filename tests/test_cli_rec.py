@@ -20,7 +20,7 @@ import grutui.core.session as session_mod
 from grutui.cli import main
 from grutui.core.session import FORMAT_VERSION, H5_NAME, Session, SessionWriter
 from grutui.core.state import STATE_NAME, load_state
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TINY = ["--n-samples", "200", "--batch-size", "50", "--eval-every", "1", "--threads", "1"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from grutui.cli import main
 from grutui.core.session import Session
-from tests.conftest import DEMO
+from tests.helpers import DEMO
 
 # Recorded by running the blog's code (tests/blog_reference.py, 3000 epochs, seed 37).
 BLOG = json.loads((Path(__file__).parent / "data" / "blog_seed37_final.json").read_text())

@@ -20,7 +20,7 @@ from grutui.core.errors import SessionError
 from grutui.core.gru import GRUWeights, gru_output
 from grutui.core.session import Session
 from grutui.core.tasks import ood_grid
-from tests.core.analysis_sessions import random_params, synthetic_session
+from tests.helpers import random_params, synthetic_session
 
 
 def one(rng: np.random.Generator, hidden: int) -> dict[str, np.ndarray]:

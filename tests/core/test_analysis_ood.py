@@ -14,7 +14,7 @@ from grutui.core.analysis.ood import OODEvaluator, OODView, format_grid, ood_at
 from grutui.core.gru import GRUWeights, gru_output, gru_trace
 from grutui.core.session import Session
 from grutui.core.tasks import TaskConfig, ood_grid
-from tests.core.analysis_sessions import random_params, synthetic_session, trained_session
+from tests.helpers import make_session, random_params, synthetic_session, tiny_config
 
 
 def reference_grid(params: dict[str, np.ndarray], samples: int, seed: int, high: int):
@@ -100,7 +100,7 @@ def test_diverged_weights_give_inf_error_not_crash() -> None:
 
 
 def test_ood_at_uses_session_snapshot(tmp_path: Path) -> None:
-    path = trained_session(tmp_path / "s", hidden=2)
+    path = make_session(tmp_path / "s", tiny_config(hidden=2))
     with Session(path) as s:
         res = ood_at(s, "last", samples=10)
         direct = OODEvaluator(s.config.task, 10).evaluate(s.weights(s.last_epoch))
@@ -138,7 +138,6 @@ def test_history_cache_extends_when_session_grows(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     path = tmp_path / "grow"
     from grutui.core.session import SessionWriter
-    from tests.core.analysis_sessions import tiny_config
 
     cfg = tiny_config(epochs=10, hidden=2)
     w = SessionWriter(path, cfg)

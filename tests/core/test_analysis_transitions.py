@@ -23,7 +23,7 @@ from grutui.core.analysis.transitions import (
     weight_labels,
 )
 from grutui.core.session import Session
-from tests.core.analysis_sessions import random_params, synthetic_session
+from tests.helpers import random_params, synthetic_session
 
 
 def slow_curvature(loss: list[float], sigma: float) -> list[float]:

@@ -18,7 +18,7 @@ from grutui.core.records import EpochRecord
 from grutui.core.session import Session, SessionWriter
 from grutui.core.tasks import Dataset, legacy_choices, make_datasets
 from grutui.core.train import train
-from tests.conftest import REPO, tiny_config
+from tests.helpers import REPO, tiny_config
 
 TOL = 1e-5
 

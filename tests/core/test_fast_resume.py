@@ -16,8 +16,8 @@ from grutui.core.resume import plan_resume
 from grutui.core.session import Session, SessionWriter
 from grutui.core.state import load_state, save_state
 from grutui.core.train import train
-from tests.conftest import tiny_config
 from tests.core.test_fast import poison_seed
+from tests.helpers import tiny_config
 
 EPOCHS = 9
 

@@ -16,7 +16,7 @@ from grutui.core.analysis.ood import ood_at
 from grutui.core.gru import PARAM_NAMES
 from grutui.core.interop import InteropError, import_blog, metrics_csv
 from grutui.core.session import Session
-from tests.core.analysis_sessions import random_params
+from tests.helpers import random_params
 
 
 def blog_dir(tmp: Path, epochs: int = 100, hidden: int = 1, pth: bool = True) -> dict:

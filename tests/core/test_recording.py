@@ -12,6 +12,7 @@ import pytest
 
 from grutui.core.recording import ActionRecorder, Bookmarks, bookmarks_from
 from grutui.core.session import EVENTS_NAME, EventLog, read_events
+from tests.helpers import wait_until
 
 
 def _kinds(d: Path) -> list[str]:
@@ -68,11 +69,7 @@ def test_background_thread_flushes_without_close(tmp_path: Path) -> None:
     rec = ActionRecorder(tmp_path, cursor_interval=0.01, flush_interval=0.02)
     rec.cursor(3)
     rec.cursor(4)  # younger than the interval: flushed by a later tick
-    deadline = time.time() + 5
-    while time.time() < deadline and [
-        e.get("epoch") for e in read_events(tmp_path / EVENTS_NAME)
-    ] != [3, 4]:
-        time.sleep(0.01)
+    wait_until(lambda: len(read_events(tmp_path / EVENTS_NAME)) >= 2, timeout=5)
     assert [e["epoch"] for e in read_events(tmp_path / EVENTS_NAME)] == [3, 4]
     rec.close()
 

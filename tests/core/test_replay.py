@@ -10,7 +10,7 @@ import pytest
 from grutui.core.recording import ActionRecorder
 from grutui.core.replay import MAX_GAP, TARGET_SECONDS, ReplayClock, Timeline
 from grutui.core.session import Session
-from tests.conftest import DEMO, make_session, tiny_config
+from tests.helpers import DEMO, make_session, tiny_config
 
 T0 = 1_700_000_000.0
 

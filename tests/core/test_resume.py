@@ -27,7 +27,7 @@ from grutui.core.state import (
     save_state,
 )
 from grutui.core.train import train
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 EPOCHS = 12
 

@@ -12,7 +12,7 @@ from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
 from grutui.core.session import Session, SessionWriter
 from grutui.core.train import train
-from tests.conftest import DEMO, tiny_config
+from tests.helpers import DEMO, tiny_config
 
 
 def _same(a: RunData, s: Session) -> None:

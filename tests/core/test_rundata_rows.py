@@ -9,7 +9,7 @@ import numpy as np
 
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
-from tests.core.analysis_sessions import random_params, synthetic_session
+from tests.helpers import random_params, synthetic_session
 
 
 def test_regrowing_in_uneven_pieces_gives_the_same_run(tmp_path: Path) -> None:

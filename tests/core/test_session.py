@@ -21,7 +21,7 @@ from grutui.core.session import (
     read_events,
 )
 from grutui.core.train import train
-from tests.conftest import make_session, tiny_config
+from tests.helpers import make_session, tiny_config
 
 
 def test_round_trip_of_config_metrics_weights_events(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from grutui.core.errors import ConfigError
 from grutui.core.gru import PARAM_NAMES
 from grutui.core.train import train
 from tests.blog_reference import run_blog
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def _compare(ref: dict, recs: list, epochs: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
-from tests.conftest import DEMO
+from tests.helpers import DEMO
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from grutui.core.analysis.transitions import find_transitions
 from grutui.core.rundata import RunData
 from grutui.core.train import train
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.browse import BrowsePane, grid_rows
 from grutui.ui.widgets.cursorplot import CursorPlot
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config, until
 
 
 def _text(app: GrutuiApp, sel: str) -> str:
@@ -119,15 +117,6 @@ async def test_scrubbing_moves_the_cursor_line_without_rebuilding_plots(
         assert plots[0].builds == builds[0] + 1 and plots[1].builds == builds[1]
 
 
-async def _until(pilot: object, cond: object, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():  # type: ignore[operator]
-        assert loop.time() < end, "timed out"
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-    await pilot.pause()  # type: ignore[attr-defined]
-
-
 def _line_columns(p: CursorPlot) -> set[int]:
     """Columns where a vertical line meets the figure's top frame (plotext draws ┬)."""
     assert p._base is not None and p._frame is not None
@@ -150,7 +139,7 @@ async def test_transition_markers_are_drawn_on_both_plots_once_found(
         no_lines = [_line_columns(p) for p in plots]
         builds = [p.builds for p in plots]
         await pilot.press("greater_than_sign")  # finds the markers (nothing to jump to)
-        await _until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        await until(pilot, lambda: app.analyses.markers_for(0) is not None)
         assert [list(p.markers) for p in plots] == [ref, ref]
         assert [p.builds for p in plots] == [b + 1 for b in builds]  # rebuilt once
         for p, before in zip(plots, no_lines, strict=True):
@@ -169,7 +158,7 @@ async def test_markers_found_on_another_pane_show_when_switching_to_browse(
     app = GrutuiApp(data=demo_data, start_pane="debug")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("greater_than_sign")
-        await _until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        await until(pilot, lambda: app.analyses.markers_for(0) is not None)
         await pilot.press("2")
         await pilot.pause()
         assert isinstance(app.screen, BrowsePane)
@@ -186,6 +175,6 @@ async def test_wide_train_plot_draws_the_markers(demo_data: RunData) -> None:
         plot = app.screen.query_one("#train-plot", CursorPlot)
         assert plot.display and plot.markers == ()
         await pilot.press("greater_than_sign")
-        await _until(pilot, lambda: app.analyses.markers_for(0) is not None)
+        await until(pilot, lambda: app.analyses.markers_for(0) is not None)
         assert list(plot.markers) == ref
         assert _line_columns(plot)

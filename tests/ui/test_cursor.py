@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from textual.pilot import Pilot
 
 from grutui.core.rundata import RunData
 from grutui.ui.app import GrutuiApp
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.widgets.cursorbar import CursorBar
+from tests.helpers import tiny_config
 
 
 def _bar(app: GrutuiApp) -> str:
     return str(app.screen.query_one(CursorBar).render())
+
+
+async def _searched(app: GrutuiApp, pilot: Pilot[GrutuiApp]) -> None:
+    """Wait until the command palette has shown every hit for what was typed."""
+    await pilot.pause()  # the last key's search has started
+    await app.workers.wait_for_complete()  # (it runs as a worker)
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("pane", ["train", "browse", "debug"])
@@ -109,13 +118,13 @@ async def test_command_palette_lists_and_runs_actions(demo_data: RunData) -> Non
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"go to an epoch")
-        await pilot.pause(0.3)
+        await _searched(app, pilot)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, GotoDialog)
         await pilot.press("escape", "ctrl+p")
         await pilot.press(*"debug pane")
-        await pilot.pause(0.3)
+        await _searched(app, pilot)
         await pilot.press("enter")
         await pilot.pause()
         assert app.current_mode == "debug"
@@ -127,7 +136,6 @@ async def test_member_key_cycles_ensemble_members() -> None:
     import numpy as np
 
     from grutui.core.train import train
-    from tests.conftest import tiny_config
 
     cfg = tiny_config(epochs=3)
     a, b = list(train(cfg)), list(train(cfg.replace(seed=5)))

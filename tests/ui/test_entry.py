@@ -9,7 +9,7 @@ import pytest
 
 from grutui.cli import main
 from grutui.ui.app import GrutuiApp
-from tests.conftest import DEMO, REPO
+from tests.helpers import DEMO, REPO
 
 
 def test_cli_entry_points_build_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

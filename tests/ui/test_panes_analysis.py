@@ -5,8 +5,7 @@ analysis it displays."""
 
 from __future__ import annotations
 
-import asyncio
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.compare import SINGLE, ComparePane
 from grutui.ui.panes.generalization import GeneralizationPane, history_columns, render_history
 from grutui.ui.panes.transitions import TransitionsPane
-from tests.core.analysis_sessions import random_params, synthetic_session, trained_session
+from tests.helpers import make_session, random_params, synthetic_session, tiny_config, until
 
 SIZE = (80, 24)
 ANALYSIS_GROUPS = {"ood", "ood-history", "transitions", "compare"}
@@ -43,14 +42,6 @@ async def settle(app: GrutuiApp, pilot: object) -> None:
         if mine:  # (an empty list would mean every worker)
             await app.workers.wait_for_complete(mine)
         await pilot.pause()  # type: ignore[attr-defined]
-
-
-async def until(pilot: object, cond: object, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():  # type: ignore[operator]
-        assert loop.time() < end, "timed out"
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
 
 
 def ensemble_data(path: Path, members: int = 3, epochs: int = 6, hidden: int = 2) -> RunData:
@@ -103,17 +94,19 @@ async def test_key_repeat_computes_only_the_latest_epoch(demo_data: RunData) -> 
         assert isinstance(screen, GeneralizationPane)
         calls: list[tuple[int, int, int]] = []
         compute = screen._compute
+        slow = threading.Event()
 
         def counting(key: tuple[int, int, int]) -> object:
             calls.append(key)
-            time.sleep(0.05)  # a slow grid (a wide net): keys arrive while it runs
+            slow.wait(20)  # a slow grid (a wide net): keys arrive while it runs
             return compute(key)
 
         assert screen.job is not None
         screen.job.compute = counting  # type: ignore[assignment]
         for _ in range(30):  # key repeat: the moves arrive faster than grids compute
             app.action_step(-1)
-            await asyncio.sleep(0.01)
+            await pilot.pause()
+        slow.set()  # the grid in progress is done: from now on grids take no time
         await settle(app, pilot)
         assert len(calls) < 30  # overtaken requests were skipped
         assert calls[-1][1] == app.epoch
@@ -187,7 +180,7 @@ def test_history_strip_marks_the_cursor_column() -> None:
 
 
 async def test_strategy_history_cached_for_a_session_opened_from_disk(tmp_path: Path) -> None:
-    path = trained_session(tmp_path / "s", epochs=12)
+    path = make_session(tmp_path / "s", tiny_config(epochs=12))
     app = GrutuiApp(session=path, start_pane="ood")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -382,8 +375,6 @@ def test_snapshot_seeds(snap_compare: object, tmp_path: Path, size: tuple[int, i
 
 
 async def test_live_run_analyses_run_from_memory_without_a_cache(tmp_path: Path) -> None:
-    from tests.conftest import tiny_config
-
     out = tmp_path / "run"
     app = GrutuiApp(new=(tiny_config(epochs=100_000), out, False), start_pane="ood")
     async with app.run_test(size=SIZE) as pilot:

@@ -9,14 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
 from grutui.core import recording
@@ -29,8 +26,7 @@ from grutui.ui.dialogs import HelpScreen
 from grutui.ui.panes.debug import DebugPane
 from grutui.ui.panes.train import TrainPane
 from grutui.ui.widgets.cursorbar import CursorBar
-from tests.conftest import tiny_config
-from tests.core.analysis_sessions import random_params, synthetic_session
+from tests.helpers import random_params, synthetic_session, tiny_config, until
 
 EPOCHS = 40
 T0 = 1_700_000_000.0  # unix time of the first epoch in hand-written logs
@@ -53,13 +49,6 @@ def _write_log(path: Path, events: list[dict[str, Any]]) -> None:
 
 def _bar(app: GrutuiApp) -> str:
     return str(app.screen.query_one(CursorBar).render())
-
-
-async def _until(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "timed out"
-        await pilot.pause(0.05)
 
 
 class FakeClock:
@@ -109,7 +98,7 @@ async def test_a_run_trained_in_the_app_records_into_its_session(tmp_path: Path)
     out = tmp_path / "new"
     app = GrutuiApp(new=(tiny_config(epochs=4), out, False))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.run_status == "finished")
+        await until(pilot, lambda: app.run_status == "finished")
         assert app.recorder is not None
         await pilot.press("home", "2", "1")
         app.recorder.flush()
@@ -199,7 +188,7 @@ async def test_replay_grows_the_run_with_time_pauses_and_seeks(tmp_path: Path) -
         assert app.data.n_epochs == 1 and app.epoch == 0
         assert "replay ▶ 0:00/0:39 ×1" in _bar(app)
         clock.now = 10.0  # the app's own timer draws the frame
-        await _until(pilot, lambda: app.epoch == 10)
+        await until(pilot, lambda: app.epoch == 10)
         assert app.data.n_epochs == 11
         assert "epoch 10/10" in _bar(app) and "0:10/0:39" in _bar(app)
         await pilot.press("space")  # pause
@@ -245,7 +234,7 @@ async def test_replay_applies_recorded_actions_at_their_times(tmp_path: Path) ->
         await pilot.pause()
         assert app.current_mode == "debug"
         await pilot.press("e")
-        await _until(pilot, lambda: isinstance(app.screen, DebugPane))
+        await until(pilot, lambda: isinstance(app.screen, DebugPane))
         rp.tick()
         pane = app.screen
         assert isinstance(pane, DebugPane)
@@ -308,7 +297,7 @@ async def test_the_train_pane_lists_the_events_up_to_the_replay_time(tmp_path: P
 
 async def test_the_demo_replays_within_a_minute_by_default() -> None:
     from grutui.core.replay import Timeline
-    from tests.conftest import DEMO
+    from tests.helpers import DEMO
 
     with Session(DEMO) as s:
         tl = Timeline.from_session(RunData.from_session(s))
@@ -322,7 +311,7 @@ WRITER = """
 import sys, types
 import numpy as np
 from grutui.core.session import SessionWriter
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 cfg = tiny_config(epochs=50, hidden=2)
 rng = np.random.default_rng(0)
@@ -369,7 +358,7 @@ async def test_an_open_session_picks_up_epochs_another_process_writes(tmp_path: 
             proc.stdin.write("go\n")
             proc.stdin.flush()
             assert proc.stdout.readline().strip() == "more"
-            await _until(pilot, lambda: app.data is not None and app.data.n_epochs == 7)
+            await until(pilot, lambda: app.data is not None and app.data.n_epochs == 7)
             assert app.epoch == 6 and "epoch 6/6" in _bar(app)  # followed the run
             await pilot.press("left")
         proc.stdin.write("done\n")

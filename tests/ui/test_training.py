@@ -8,22 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from textual.pilot import Pilot
-
 from grutui.core.config import TrainConfig
 from grutui.core.records import EpochRecord
 from grutui.core.session import Session, SessionWriter
 from grutui.core.train import train
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.train import TrainPane
-from tests.conftest import tiny_config
-
-
-async def _until(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "timed out"
-        await pilot.pause(0.02)
+from tests.helpers import tiny_config, until
 
 
 def _text(app: GrutuiApp, sel: str) -> str:
@@ -36,7 +27,7 @@ async def test_new_run_trains_to_the_end_and_closes_its_session(tmp_path: Path) 
     app = GrutuiApp(new=(cfg, out, False))
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: app.run_status == "finished")
+        await until(pilot, lambda: app.run_status == "finished")
         assert app.data is not None and app.data.n_epochs == 6
         assert app.epoch == 5  # followed the run from the start
         assert "6/6" in _text(app, "#train-rate")
@@ -52,19 +43,20 @@ async def test_pause_resume_stop_are_logged_and_the_session_is_closed(tmp_path: 
     out = tmp_path / "run"
     app = GrutuiApp(new=(cfg, out, False))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.data is not None and app.data.n_epochs >= 2)
+        await until(pilot, lambda: app.data is not None and app.data.n_epochs >= 2)
         await pilot.press("space")
-        await _until(pilot, lambda: app.run_status == "paused")
+        await until(pilot, lambda: app.run_status == "paused")
         assert "paused" in _text(app, "#train-run")
         n = app.data.n_epochs  # type: ignore[union-attr]
+        # the claim is that time passes with no epoch: there is no event to wait for
         time.sleep(0.3)
         await pilot.pause(0.2)
         assert app.data.n_epochs == n  # type: ignore[union-attr]
         await pilot.press("space")
-        await _until(pilot, lambda: app.data.n_epochs > n)  # type: ignore[union-attr]
+        await until(pilot, lambda: app.data.n_epochs > n)  # type: ignore[union-attr]
         await pilot.press("s")
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: app.run_status == "stopped")
+        await until(pilot, lambda: app.run_status == "stopped")
         assert not app.training
         shown = app.data.n_epochs  # type: ignore[union-attr]
     with Session(out) as s:  # readable: the worker closed it
@@ -80,10 +72,10 @@ async def test_quit_while_training_stops_the_worker(tmp_path: Path) -> None:
     out = tmp_path / "run"
     app = GrutuiApp(new=(cfg, out, False))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.data is not None and app.data.n_epochs >= 1)
+        await until(pilot, lambda: app.data is not None and app.data.n_epochs >= 1)
         await pilot.press("2")  # training goes on while browsing
         n = app.data.n_epochs  # type: ignore[union-attr]
-        await _until(pilot, lambda: app.data.n_epochs > n)  # type: ignore[union-attr]
+        await until(pilot, lambda: app.data.n_epochs > n)  # type: ignore[union-attr]
         await pilot.press("q")
         await pilot.pause()
     assert all(d.is_set() for d in app._work_done)
@@ -117,17 +109,17 @@ async def test_cursor_follows_only_from_the_last_epoch(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         d = lambda: app.data.n_epochs  # type: ignore[union-attr]  # noqa: E731
         gated.release(3)
-        await _until(pilot, lambda: d() == 3)
+        await until(pilot, lambda: d() == 3)
         assert app.epoch == 2  # on the last epoch: follows
         await pilot.press("left")
         assert app.epoch == 1
         gated.release(2)
-        await _until(pilot, lambda: d() == 5)
+        await until(pilot, lambda: d() == 5)
         assert app.epoch == 1  # elsewhere: never jumps
         await pilot.press("end")
         assert app.epoch == 4
         gated.release(3)
-        await _until(pilot, lambda: d() == 8)
+        await until(pilot, lambda: d() == 8)
         assert app.epoch == 7
         await app.workers.wait_for_complete()
 
@@ -139,7 +131,7 @@ async def test_worker_error_is_shown(tmp_path: Path) -> None:
 
     app = GrutuiApp(new=(tiny_config(), tmp_path / "run", False), trainer=broken)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.training_error is not None)
+        await until(pilot, lambda: app.training_error is not None)
         await pilot.pause()
         assert "the GPU caught fire" in _text(app, "#train-run")
 
@@ -158,7 +150,7 @@ async def test_a_session_another_process_writes_grows_in_the_app(tmp_path: Path)
             await pilot.press("left")
             for r in recs[3:]:
                 w.append(r)
-            await _until(pilot, lambda: app.data.n_epochs == 6)  # type: ignore[union-attr]
+            await until(pilot, lambda: app.data.n_epochs == 6)  # type: ignore[union-attr]
             assert app.epoch == 1  # not on the last epoch: stays
             await pilot.press("end")
             assert app.epoch == 5

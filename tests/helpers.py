@@ -1,0 +1,116 @@
+"""What the tests share: paths, tiny configs and sessions, and waiting on a condition.
+
+Fixtures pytest must discover stay in the conftest files; they build on these.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grutui.core.config import TrainConfig, preset
+from grutui.core.gru import PARAM_NAMES
+from grutui.core.headless import record_run
+from grutui.core.records import EpochRecord
+from grutui.core.session import SessionWriter
+from grutui.core.train import train
+
+if TYPE_CHECKING:  # a subprocess that only writes sessions need not import textual
+    from textual.pilot import Pilot
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "sessions" / "blog-seed37"
+
+POLL = 0.02  # seconds between two looks at a condition
+
+
+# -- waiting ----------------------------------------------------------------------------
+
+
+async def until(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 20.0) -> None:
+    """Let the app run until ``cond()`` holds (fail after ``timeout`` s), then let it
+    process what arrived with it, so the caller can assert on what widgets show."""
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        await pilot.pause(POLL)
+    await pilot.pause()
+
+
+def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> None:
+    """``until`` for code outside an app: poll ``cond()`` from this thread."""
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(POLL)
+
+
+# -- configs and sessions ---------------------------------------------------------------
+
+
+def tiny_config(**changes: object) -> TrainConfig:
+    """The blog preset shrunk to run in well under a second."""
+    base = {"epochs": 6, "task.n_samples": 300, "batch_size": 64, "eval_every": 2, "threads": 1}
+    base.update(changes)
+    return preset("blog").replace(**base)
+
+
+def make_session(path: Path, cfg: TrainConfig | None = None) -> Path:
+    """A session trained for real and recorded as ``grutui train`` records it."""
+    cfg = cfg or tiny_config()
+    with SessionWriter(path, cfg) as w:
+        w.event("start", None, source="test")
+        record_run(train(cfg), w)
+    return path
+
+
+def random_params(rng: np.random.Generator, hidden: int, members: int = 1) -> dict:
+    shapes = {
+        "gru.weight_ih_l0": (3 * hidden, 2),
+        "gru.weight_hh_l0": (3 * hidden, hidden),
+        "gru.bias_ih_l0": (3 * hidden,),
+        "gru.bias_hh_l0": (3 * hidden,),
+        "linear.weight": (1, hidden),
+        "linear.bias": (1,),
+    }
+    return {
+        n: rng.normal(scale=0.7, size=(members, *shapes[n])).astype(np.float32) for n in PARAM_NAMES
+    }
+
+
+def synthetic_session(
+    path: Path,
+    weights: Sequence[dict[str, np.ndarray]],
+    train_loss: np.ndarray,
+    *,
+    snapshot_every: int = 1,
+    initial: dict[str, np.ndarray] | None = None,
+    test_loss: np.ndarray | None = None,
+) -> Path:
+    """A session written from records whose weights and losses the test controls: one
+    record per epoch; ``weights[e]`` and ``train_loss[e]`` carry the member axis
+    (K, ...). Weights are snapshotted every ``snapshot_every`` epochs."""
+    epochs = len(weights)
+    hidden = int(weights[0]["gru.weight_hh_l0"].shape[-1])
+    cfg = tiny_config(epochs=epochs, hidden=hidden, snapshot_every=snapshot_every)
+    tl = np.asarray(train_loss, float).reshape(epochs, -1)
+    with SessionWriter(path, cfg) as w:
+        for e in range(epochs):
+            k = tl.shape[1]
+            te = None if test_loss is None else np.atleast_1d(test_loss[e])
+            w.append(
+                EpochRecord(
+                    epoch=e,
+                    train_loss=tl[e],
+                    test_loss=te,
+                    lr=np.full(k, 1e-3),
+                    wall_time=float(e),
+                    weights=weights[e],
+                    initial_weights=initial if e == 0 else None,
+                )
+            )
+    return path
