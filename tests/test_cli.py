@@ -129,6 +129,7 @@ def _run(argv: list[str]) -> int | str | None:
         return exc.code
 
 
+@pytest.mark.slow
 def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()

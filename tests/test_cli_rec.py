@@ -62,6 +62,7 @@ def test_bad_sessions_are_one_line_status_2(
         assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_bad_sessions_from_a_real_process(run: Path, tmp_path: Path) -> None:
     for name, (path, _) in _bad_sessions(tmp_path, run).items():
         p = subprocess.run(
@@ -127,6 +128,7 @@ def test_divergence_stops_is_recorded_and_shown_by_info(
     assert info["diverged"]["epoch"] == last
 
 
+@pytest.mark.slow
 def test_disk_full_stops_training_and_keeps_the_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -158,6 +160,7 @@ def test_disk_full_stops_training_and_keeps_the_session(
         assert s.n_epochs == 30
 
 
+@pytest.mark.slow
 def test_a_nearly_full_disk_stops_training_before_hdf5_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -28,6 +28,8 @@ from grutui.core.state import STATE_NAME, load_state
 from grutui.core.train import train
 from tests.helpers import REPO, tiny_config, wait_until
 
+pytestmark = pytest.mark.slow  # spawns processes
+
 EPOCHS = 200
 ARGS = ["--epochs", str(EPOCHS), "--n-samples", "300", "--batch-size", "64"]
 ARGS += ["--eval-every", "7", "--plateau-patience", "0", "--lr", "0.05", "--threads", "1"]

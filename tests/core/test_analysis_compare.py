@@ -124,6 +124,7 @@ def test_compare_single_member_is_an_error(tmp_path: Path) -> None:
         compare_members(s)
 
 
+@pytest.mark.slow
 def test_heuristic_is_an_upper_bound_close_to_the_exact_minimum() -> None:
     for seed in range(4):
         rng = np.random.default_rng(seed)

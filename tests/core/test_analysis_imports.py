@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # spawns processes
+
 MODULES = [
     "grutui.core.analysis.ood",
     "grutui.core.analysis.history",

@@ -99,6 +99,7 @@ def test_diverged_weights_give_inf_error_not_crash() -> None:
     assert res.to_json()["cells"][0]["mean_rel_error"] is None
 
 
+@pytest.mark.slow
 def test_ood_at_uses_session_snapshot(tmp_path: Path) -> None:
     path = make_session(tmp_path / "s", tiny_config(hidden=2))
     with Session(path) as s:

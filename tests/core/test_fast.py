@@ -226,6 +226,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_seeds_writes_members(tmp_path: Path) -> None:
     out = tmp_path / "ens"
     tiny = ["--epochs", "3", "--n-samples", "200", "--batch-size", "64", "--threads", "1"]
@@ -248,6 +249,7 @@ def test_cli_seeds_writes_members(tmp_path: Path) -> None:
         (["--engine", "turbo"], "engine must be"),
     ],
 )
+@pytest.mark.slow
 def test_cli_bad_seeds_or_engine(tmp_path: Path, args: list[str], msg: str) -> None:
     p = _cli("train", *args, "--out", str(tmp_path / "x"))
     assert p.returncode == 2

@@ -15,10 +15,11 @@ import pytest
 import grutui.core
 from tests.helpers import DEMO, REPO
 
+pytestmark = pytest.mark.slow  # spawns processes
+
 # every module of the core package, found rather than listed: a new one is covered
-CORE_MODULES = ["grutui.core"] + sorted(
-    m.name for m in pkgutil.walk_packages(grutui.core.__path__, "grutui.core.")
-)
+_WALKED = pkgutil.walk_packages(grutui.core.__path__, "grutui.core.")
+CORE_MODULES = ["grutui.core", *sorted(m.name for m in _WALKED)]
 # what the app needs to open a session and debug a sequence: no torch
 TORCH_FREE = [
     "grutui.core.tasks",

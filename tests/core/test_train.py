@@ -40,6 +40,7 @@ def _compare(ref: dict, recs: list, epochs: int) -> None:
             assert recs[e + 1].lr[0] == pytest.approx(ref["lrs"][e], abs=0)
 
 
+@pytest.mark.slow
 def test_blog_preset_equals_the_blogs_loop() -> None:
     epochs = 2
     ref = run_blog(epochs)
