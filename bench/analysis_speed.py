@@ -15,20 +15,14 @@ from _timing import best
 
 from grutui.core.analysis.compare import align, transform
 from grutui.core.analysis.ood import OODEvaluator
-from grutui.core.gru import PARAM_NAMES, GRUWeights, gru_trace
+from grutui.core.gru import GRUWeights, gru_trace
+from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.tasks import TaskConfig
 
 
 def params(hidden: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    shapes = {
-        "gru.weight_ih_l0": (3 * hidden, 2),
-        "gru.weight_hh_l0": (3 * hidden, hidden),
-        "gru.bias_ih_l0": (3 * hidden,),
-        "gru.bias_hh_l0": (3 * hidden,),
-        "linear.weight": (1, hidden),
-        "linear.bias": (1,),
-    }
+    shapes = param_shapes(hidden)
     return {
         n: (rng.normal(size=shapes[n]) / np.sqrt(hidden)).astype(np.float32) for n in PARAM_NAMES
     }

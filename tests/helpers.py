@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grutui.core.config import TrainConfig, preset
-from grutui.core.gru import PARAM_NAMES
 from grutui.core.headless import record_run
+from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import EpochRecord
 from grutui.core.session import SessionWriter
 from grutui.core.train import train
@@ -69,14 +69,7 @@ def make_session(path: Path, cfg: TrainConfig | None = None) -> Path:
 
 
 def random_params(rng: np.random.Generator, hidden: int, members: int = 1) -> dict:
-    shapes = {
-        "gru.weight_ih_l0": (3 * hidden, 2),
-        "gru.weight_hh_l0": (3 * hidden, hidden),
-        "gru.bias_ih_l0": (3 * hidden,),
-        "gru.bias_hh_l0": (3 * hidden,),
-        "linear.weight": (1, hidden),
-        "linear.bias": (1,),
-    }
+    shapes = param_shapes(hidden)
     return {
         n: rng.normal(scale=0.7, size=(members, *shapes[n])).astype(np.float32) for n in PARAM_NAMES
     }

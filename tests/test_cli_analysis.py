@@ -10,7 +10,7 @@ import pytest
 
 from grutui.cli import main
 from grutui.core.config import preset
-from grutui.core.gru import PARAM_NAMES
+from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import EpochRecord
 from grutui.core.session import SessionWriter
 
@@ -26,14 +26,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def ensemble(path: Path, members: int = 3, hidden: int = 2) -> Path:
     rng = np.random.default_rng(0)
-    shapes = {
-        "gru.weight_ih_l0": (3 * hidden, 2),
-        "gru.weight_hh_l0": (3 * hidden, hidden),
-        "gru.bias_ih_l0": (3 * hidden,),
-        "gru.bias_hh_l0": (3 * hidden,),
-        "linear.weight": (1, hidden),
-        "linear.bias": (1,),
-    }
+    shapes = param_shapes(hidden)
     cfg = preset("blog").replace(epochs=2, hidden=hidden)
     with SessionWriter(path, cfg) as w:
         for e in range(2):

@@ -49,6 +49,7 @@ import torch
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
+from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error
 from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, make_datasets
@@ -57,19 +58,6 @@ from grutui.core.tasks import Dataset, make_datasets
 BETA1, BETA2, ADAM_EPS, CLIP_EPS = 0.9, 0.999, 1e-8, 1e-6
 # ReduceLROnPlateau defaults the reference relies on
 PLATEAU_THRESHOLD, PLATEAU_EPS = 1e-4, 1e-8
-
-
-def param_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
-    """``AddingGRU``'s parameters in ``named_parameters`` order (the flat row's layout)."""
-    g = 3 * hidden
-    return {
-        "gru.weight_ih_l0": (g, 2),
-        "gru.weight_hh_l0": (g, hidden),
-        "gru.bias_ih_l0": (g,),
-        "gru.bias_hh_l0": (g,),
-        "linear.weight": (1, hidden),
-        "linear.bias": (1,),
-    }
 
 
 def member_init(config: TrainConfig, seed: int) -> tuple[dict[str, np.ndarray], torch.Generator]:
@@ -511,8 +499,7 @@ def train_fast(
     y_te = dev(yt_np)
     len_te = dev(lent_np)
 
-    names = list(param_shapes(hid))
-    flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in names], 1)
+    flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in PARAM_NAMES], 1)
     net = BatchedGRU(torch.from_numpy(flat0.astype(np.float32)).to(device), hid)
     lrs = np.full(k, config.lr, dtype=np.float64)
     plateaus = [

@@ -17,17 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GATES = ("r", "z", "n")
+from grutui.core.layout import PARAM_NAMES
 
-# PyTorch parameter names of the model (one layer GRU + linear read-out).
-PARAM_NAMES = (
-    "gru.weight_ih_l0",
-    "gru.weight_hh_l0",
-    "gru.bias_ih_l0",
-    "gru.bias_hh_l0",
-    "linear.weight",
-    "linear.bias",
-)
+GATES = ("r", "z", "n")
 
 
 @dataclass(frozen=True)

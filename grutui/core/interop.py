@@ -28,7 +28,7 @@ import numpy as np
 
 from grutui.core.config import TrainConfig, preset
 from grutui.core.errors import GrutuiError
-from grutui.core.gru import PARAM_NAMES
+from grutui.core.layout import PARAM_NAMES
 
 BLOG_EVERY = 49
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,17 @@ from grutui.core.config import TrainConfig
 from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error, stack1
 from grutui.core.state import TrainState, capture_torch, restore_torch
 from grutui.core.tasks import Dataset, make_datasets
+
+
+@contextmanager
+def eval_mode(model: Any) -> Iterator[None]:
+    """``model`` in eval mode inside the block, its previous mode restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _meta(diverged: bool) -> dict[str, Any]:
@@ -111,9 +123,8 @@ def train(
     def evaluate() -> float:
         # The blog's evaluate(), through a DataLoader as the blog does: iterating one
         # draws a base seed from torch's global RNG, which later shuffles depend on.
-        model.eval()
         total = 0.0
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             for inputs, labels, lens in test_loader:
                 inputs, labels = inputs.to(device), labels.to(device)
                 inputs[:, :, 0] /= high
@@ -131,6 +142,9 @@ def train(
         first = resume.epoch + 1
         start -= resume.wall_time  # wall_time continues, without the time stopped
     for epoch in range(first, config.epochs):
+        # cuDNN's RNN backward refuses eval mode (the CPU does not care): every backward
+        # runs in train mode whatever ran before
+        model.train()
         lr = optimizer.param_groups[0]["lr"]
         running = 0.0
         for inputs, labels, lens in loader:

@@ -22,6 +22,7 @@ from grutui.core.analysis.transitions import (
     velocity_transitions,
     weight_labels,
 )
+from grutui.core.layout import param_shapes
 from grutui.core.session import Session
 from tests.helpers import random_params, synthetic_session
 
@@ -159,15 +160,7 @@ def test_markers_next_previous() -> None:
 
 
 def test_weight_labels_name_gates() -> None:
-    shapes = {
-        "gru.weight_ih_l0": (6, 2),
-        "gru.weight_hh_l0": (6, 2),
-        "gru.bias_ih_l0": (6,),
-        "gru.bias_hh_l0": (6,),
-        "linear.weight": (1, 2),
-        "linear.bias": (1,),
-    }
-    labels = weight_labels(shapes)
+    labels = weight_labels(param_shapes(2))
     assert len(labels) == 12 + 12 + 6 + 6 + 2 + 1
     assert labels[:3] == ["W_ir[0,value]", "W_ir[0,flag]", "W_ir[1,value]"]
     assert labels[4] == "W_iz[0,value]" and labels[12 + 2 * 2] == "W_hz[0,0]"

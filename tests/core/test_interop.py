@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from grutui.core.analysis.ood import ood_at
-from grutui.core.gru import PARAM_NAMES
 from grutui.core.interop import InteropError, import_blog, metrics_csv
+from grutui.core.layout import PARAM_NAMES
 from grutui.core.session import Session
 from tests.helpers import random_params
 

@@ -7,7 +7,7 @@ import pytest
 
 from grutui.core.config import preset
 from grutui.core.errors import ConfigError
-from grutui.core.gru import PARAM_NAMES
+from grutui.core.layout import PARAM_NAMES
 from grutui.core.train import train
 from tests.blog_reference import run_blog
 from tests.helpers import tiny_config
@@ -103,3 +103,27 @@ def test_general_task_trains_with_variable_lengths() -> None:
 def test_invalid_config_raises_config_error() -> None:
     with pytest.raises(ConfigError):
         next(train(preset("blog").replace(hidden=0)))
+
+
+def test_every_backward_runs_in_train_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    # cuDNN refuses an RNN backward in eval mode; the CPU does not, so check the mode of
+    # every forward that builds a graph (each is followed by a backward), across epochs
+    # that evaluate
+    import torch
+
+    from grutui.core.model import AddingGRU
+
+    modes: list[tuple[bool, bool]] = []
+    forward = AddingGRU.forward
+
+    def spy(self: AddingGRU, *args: object) -> torch.Tensor:
+        modes.append((torch.is_grad_enabled(), self.training))
+        return forward(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AddingGRU, "forward", spy)
+    recs = list(train(tiny_config(engine="reference", epochs=4, eval_every=1)))
+    assert len(recs) == 4
+    graded = [training for grad, training in modes if grad]
+    evals = [training for grad, training in modes if not grad]
+    assert graded and all(graded), "a backward ran with the model in eval mode"
+    assert evals.count(False) == 4, "each evaluation runs in eval mode"

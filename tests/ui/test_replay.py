@@ -310,13 +310,13 @@ async def test_the_demo_replays_within_a_minute_by_default() -> None:
 WRITER = """
 import sys, types
 import numpy as np
+from grutui.core.layout import param_shapes
 from grutui.core.session import SessionWriter
 from tests.helpers import tiny_config
 
 cfg = tiny_config(epochs=50, hidden=2)
 rng = np.random.default_rng(0)
-shapes = {"gru.weight_ih_l0": (6, 2), "gru.weight_hh_l0": (6, 2), "gru.bias_ih_l0": (6,),
-          "gru.bias_hh_l0": (6,), "linear.weight": (1, 2), "linear.bias": (1,)}
+shapes = param_shapes(2)
 
 def rec(e):
     w = {k: rng.normal(size=(1, *s)).astype(np.float32) for k, s in shapes.items()}

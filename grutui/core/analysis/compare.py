@@ -38,7 +38,7 @@ import numpy as np
 
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODEvaluator, OODResult, snapshot_epoch
 from grutui.core.errors import SessionError
-from grutui.core.gru import PARAM_NAMES
+from grutui.core.layout import PARAM_NAMES
 
 EXHAUSTIVE_MAX = 5  # 2⁵·5! = 3,840 group elements
 BASELINE_DRAWS = 20

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from grutui.core.analysis.history import OODHistory
-from grutui.core.gru import GATES, PARAM_NAMES
+from grutui.core.gru import GATES
+from grutui.core.layout import PARAM_NAMES
 from grutui.core.session import check_member
 
 KINDS = ("loss_curvature", "weight_velocity", "sign_change", "ood_jump")

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from grutui.core.gru import GATES
+from grutui.core.layout import PARAM_NAMES
 from grutui.core.rundata import RunData
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
@@ -56,21 +57,22 @@ class Row:
 def grid_rows(hidden: int, input_size: int = 2) -> list[Row]:
     """Rows r0..r{H-1}, z…, n…, then the read-out; columns W_i (per input), W_h (per
     hidden unit), b_i, b_h, indexing PyTorch's stacked parameters (gate order r, z, n)."""
+    w_ih, w_hh, b_ih, b_hh, w_o, b_o = PARAM_NAMES
     rows = []
     inputs = ["v", "f"] if input_size == 2 else [str(i) for i in range(input_size)]
     for k, g in enumerate(GATES):
         for j in range(hidden):
             i = k * hidden + j
             cells: list[tuple[str, str, tuple[int, ...]]] = [
-                (f"W_i{g}·{nm}", "gru.weight_ih_l0", (i, c)) for c, nm in enumerate(inputs)
+                (f"W_i{g}·{nm}", w_ih, (i, c)) for c, nm in enumerate(inputs)
             ]
-            cells += [(f"W_h{g}·h{c}", "gru.weight_hh_l0", (i, c)) for c in range(hidden)]
-            cells += [(f"b_i{g}", "gru.bias_ih_l0", (i,)), (f"b_h{g}", "gru.bias_hh_l0", (i,))]
+            cells += [(f"W_h{g}·h{c}", w_hh, (i, c)) for c in range(hidden)]
+            cells += [(f"b_i{g}", b_ih, (i,)), (f"b_h{g}", b_hh, (i,))]
             rows.append(Row(f"{g}{j}" if hidden > 1 else g, tuple(cells)))
     out: list[tuple[str, str, tuple[int, ...]]] = [
-        (f"W_o·h{c}", "linear.weight", (0, c)) for c in range(hidden)
+        (f"W_o·h{c}", w_o, (0, c)) for c in range(hidden)
     ]
-    out.append(("b_o", "linear.bias", (0,)))
+    out.append(("b_o", b_o, (0,)))
     rows.append(Row("out", tuple(out)))
     return rows
 
