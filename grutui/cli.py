@@ -48,9 +48,9 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--eval-every", "eval_every", int, "evaluate the test set every N epochs"),
     ("--snapshot-every", "snapshot_every", int, "weight snapshot stride in epochs"),
     ("--threads", "threads", int, "torch threads (0: all cores; fast engine: 1 for small models)"),
-    ("--device", "device", str, "auto, cpu, cuda or cuda:N"),
+    ("--device", "device", str, "auto (CPU for small runs, else CUDA if present), cpu, cuda[:N]"),
     ("--init", "init", str, "weight init: blog or torch"),
-    ("--engine", "engine", str, "trainer: reference (the blog's loop) or fast"),
+    ("--engine", "engine", str, "trainer: fast (default) or reference (the blog's loop, exactly)"),
     ("--seeds", "seeds", str, "ensemble seeds, e.g. 0-63, 0,3,7 or 0-7,12 (implies --engine fast)"),
     ("--task", "task.flavour", str, "task flavour: blog or general"),
     ("--n-samples", "task.n_samples", int, "data set size (train + test)"),
@@ -99,6 +99,10 @@ def config_from_args(args: argparse.Namespace) -> Any:
             changes.setdefault("engine", "fast")  # only the fast engine trains ensembles
     cfg = cfg.replace(**changes)
     cfg.validate()
+    if cfg.device.startswith("cuda"):  # fail before a session directory is made
+        from grutui.core.device import resolve_device
+
+        resolve_device(cfg)
     return cfg
 
 
@@ -124,6 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from grutui.core.device import recorded_device
     from grutui.core.session import Session
 
     with Session(args.session) as s:
@@ -140,6 +145,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             "parameters": {k: list(v) for k, v in s.param_shapes.items()},
             "final": [s.final_losses(m) for m in range(s.members)],
             "events": len(events),
+            "device": recorded_device(events),
             **_history(events),
         }
     if args.json:
@@ -162,6 +168,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"training  epochs={cfg['epochs']} batch={cfg['batch_size']} lr={cfg['lr']:g} "
         f"wd={cfg['weight_decay']:g} clip={cfg['grad_clip']} eval_every={cfg['eval_every']}"
     )
+    ran = info["device"] or "not recorded"
+    print(f"device    {ran}  (requested {cfg['device']}, engine {cfg.get('engine', 'reference')})")
     print(
         f"recorded  {info['epochs_recorded']} epochs ({info['first_epoch']}..{info['last_epoch']}),"
         f" {info['snapshots']} weight snapshots, {info['events']} events"

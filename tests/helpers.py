@@ -54,7 +54,14 @@ def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> None:
 
 def tiny_config(**changes: object) -> TrainConfig:
     """The blog preset shrunk to run in well under a second."""
-    base = {"epochs": 6, "task.n_samples": 300, "batch_size": 64, "eval_every": 2, "threads": 1}
+    base = {
+        "epochs": 6,
+        "task.n_samples": 300,
+        "batch_size": 64,
+        "eval_every": 2,
+        "threads": 1,
+        "device": "cpu",
+    }
     base.update(changes)
     return preset("blog").replace(**base)
 

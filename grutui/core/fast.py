@@ -454,10 +454,10 @@ def train_fast(
     one, overwritten from the state, and continues at epoch k+1 with the same numbers
     as an uninterrupted run."""
     config.validate()
-    from grutui.core.model import resolve_device
+    from grutui.core.device import ran_on, resolve_device
 
     stop = should_stop or (lambda: False)
-    device = resolve_device(config.device)
+    device = resolve_device(config, resuming=resume is not None)
     seeds = config.member_seeds
     k, hid, bs = len(seeds), config.hidden, config.batch_size
     torch.set_num_threads(config.torch_threads())  # per-thread
@@ -641,6 +641,7 @@ def train_fast(
             events=events,
             diverged=all_diverged,
             state=capture_fast(epoch, wall, net, lrs, plateaus, alive, draws, seeds, all_diverged),
+            device=ran_on(config, device) if epoch == first else None,
         )
         if all_diverged:
             return

@@ -47,14 +47,3 @@ class AddingGRU(nn.Module):
         with torch.no_grad():
             for n, p in self.named_parameters():
                 p.copy_(torch.as_tensor(np.asarray(params[n]), dtype=p.dtype))
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → ``cuda`` when available, else ``cpu``."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        from grutui.core.errors import ConfigError
-
-        raise ConfigError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)

@@ -28,6 +28,9 @@ class EpochRecord:
     diverged: bool = False
     # the run's state after this epoch (``grutui resume`` continues from it)
     state: TrainState | None = None
+    # the first record a trainer yields in a process (fresh or resumed) names the device
+    # that ran (``grutui.core.device.ran_on``); the writer logs it as a ``device`` event
+    device: str | None = None
 
     @property
     def members(self) -> int:

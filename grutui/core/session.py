@@ -448,7 +448,11 @@ class SessionWriter:
         the newest resumable state offered to the saver (forced on the last epoch)."""
         if not self._clock_logged:
             # anchors this process's wall_time to unix time, for replay timelines
-            self.events.append("clock", recs[0].epoch, wall_time=recs[0].wall_time)
+            # and names the device this process trains on (EpochRecord.device)
+            anchor: dict[str, Any] = {"wall_time": recs[0].wall_time}
+            if getattr(recs[0], "device", None):
+                anchor["device"] = recs[0].device
+            self.events.append("clock", recs[0].epoch, **anchor)
             self._clock_logged = True
         rec = recs[-1]
         if getattr(rec, "state", None) is not None:

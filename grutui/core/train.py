@@ -63,12 +63,13 @@ def train(
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from grutui.core.model import AddingGRU, resolve_device
+    from grutui.core.device import ran_on, resolve_device
+    from grutui.core.model import AddingGRU
 
     # per-thread: this generator runs in whichever thread consumes it
     torch.set_num_threads(config.torch_threads())
     stop = should_stop or (lambda: False)
-    device = resolve_device(config.device)
+    device = resolve_device(config, resuming=resume is not None)
     seed = config.seed
     torch.manual_seed(seed)
     if torch.cuda.is_available():
@@ -190,6 +191,7 @@ def train(
             events=events,
             diverged=diverged,
             state=capture_torch(epoch, wall, model, optimizer, scheduler, extra=_meta(diverged)),
+            device=ran_on(config, device) if epoch == first else None,
         )
         if diverged:
             return

@@ -446,8 +446,8 @@ class GrutuiApp(SessionApp):
         import torch
 
         from grutui.core.buffered import BufferedWriter
+        from grutui.core.device import device_label, resolve_device
         from grutui.core.headless import record_run
-        from grutui.core.model import resolve_device
         from grutui.core.session import SessionWriter
 
         threads = config.torch_threads()
@@ -494,7 +494,7 @@ class GrutuiApp(SessionApp):
 
             writer.event("start", None, source="app", config=config.to_dict())
             self.post_message(
-                TrainingStarted(str(resolve_device(config.device)), threads, config.epochs)
+                TrainingStarted(device_label(resolve_device(config)), threads, config.epochs)
             )
             outcome = "error"
             try:

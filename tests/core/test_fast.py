@@ -64,26 +64,28 @@ def _assert_same(ref: list[EpochRecord], got: list[EpochRecord], member: int = 0
 
 def test_fast_equals_reference_with_lr_changes() -> None:
     # patience 0 and a large lr: the plateau schedule fires several times
-    cfg = tiny_config(epochs=10, eval_every=1, plateau_patience=0, lr=0.05)
+    cfg = tiny_config(engine="reference", epochs=10, eval_every=1, plateau_patience=0, lr=0.05)
     ref = _run(cfg)
     assert any(e["kind"] == "lr_change" for r in ref for e in r.events)
     _assert_same(ref, _run(cfg.replace(engine="fast")))
 
 
 def test_fast_equals_reference_variable_lengths_wider_gru() -> None:
-    cfg = tiny_config(**{"task.flavour": "general", "hidden": 3, "epochs": 5})
+    cfg = tiny_config(engine="reference", **{"task.flavour": "general", "hidden": 3, "epochs": 5})
     ref = _run(cfg)
     _assert_same(ref, _run(cfg.replace(engine="fast")))
 
 
 def test_fast_equals_reference_without_clip_or_schedule() -> None:
-    cfg = tiny_config(grad_clip=None, plateau_factor=None, weight_decay=0.0, epochs=4)
+    cfg = tiny_config(
+        engine="reference", grad_clip=None, plateau_factor=None, weight_decay=0.0, epochs=4
+    )
     _assert_same(_run(cfg), _run(cfg.replace(engine="fast")))
 
 
 def test_ensemble_members_equal_single_runs() -> None:
     seeds = (0, 5, 37)
-    base = tiny_config(epochs=6, eval_every=1, plateau_patience=1, lr=0.02)
+    base = tiny_config(engine="reference", epochs=6, eval_every=1, plateau_patience=1, lr=0.02)
     ens = _run(base.replace(engine="fast", seeds=seeds))
     assert ens[0].members == 3
     assert all(r.weights["gru.weight_hh_l0"].shape == (3, 3, 1) for r in ens)
@@ -95,7 +97,7 @@ def test_ensemble_members_equal_single_runs() -> None:
 
 
 def test_ensemble_of_variable_length_members() -> None:
-    base = tiny_config(**{"task.flavour": "general", "hidden": 2, "epochs": 3})
+    base = tiny_config(engine="reference", **{"task.flavour": "general", "hidden": 2, "epochs": 3})
     ens = _run(base.replace(engine="fast", seeds=(1, 2)))
     for i, s in enumerate((1, 2)):
         _assert_same(_run(base.replace(seed=s)), ens, member=i)
@@ -104,7 +106,7 @@ def test_ensemble_of_variable_length_members() -> None:
 def test_ensemble_members_of_different_lengths() -> None:
     # blog flavour with jitter: each seed draws its own sequence length, so members are
     # padded to the longest and read out at their own last step
-    base = tiny_config(**{"task.seq_len": 10, "task.delta": 0.5, "epochs": 3})
+    base = tiny_config(engine="reference", **{"task.seq_len": 10, "task.delta": 0.5, "epochs": 3})
     seeds = (1, 4, 6)
     lengths = {make_datasets(base.task, s)[0].x.shape[1] for s in seeds}
     assert len(lengths) > 1
@@ -114,7 +116,7 @@ def test_ensemble_members_of_different_lengths() -> None:
 
 
 def test_divergence_same_as_reference() -> None:
-    cfg = tiny_config(lr=1e30, grad_clip=None, epochs=5)
+    cfg = tiny_config(engine="reference", lr=1e30, grad_clip=None, epochs=5)
     ref = _run(cfg)
     assert ref[-1].diverged and len(ref) == 1
     got = _run(cfg.replace(engine="fast"))
@@ -126,7 +128,7 @@ def test_divergence_same_as_reference() -> None:
 
 def test_one_diverging_member_is_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     poison_seed(monkeypatch)
-    base = tiny_config(epochs=4, eval_every=1)
+    base = tiny_config(engine="reference", epochs=4, eval_every=1)
     ens = _run(base.replace(engine="fast", seeds=(1, 3)))
     assert len(ens) == 4 and not ens[-1].diverged
     div = [e for e in ens[0].events if e["kind"] == "diverged"]
@@ -179,7 +181,7 @@ def test_config_seeds_validation_and_json() -> None:
     assert tiny_config().member_seeds == (37,)
     for bad in (
         {"engine": "turbo"},
-        {"seeds": (1, 2)},  # the reference engine trains one model
+        {"engine": "reference", "seeds": (1, 2)},  # the reference engine trains one model
         {"engine": "fast", "seeds": (1, 1)},
         {"engine": "fast", "seeds": (-1,)},
     ):
@@ -188,7 +190,7 @@ def test_config_seeds_validation_and_json() -> None:
 
 
 def test_buffered_writer_writes_in_blocks(tmp_path: Path) -> None:
-    cfg = tiny_config(epochs=5)
+    cfg = tiny_config(engine="reference", epochs=5)
     recs = _run(cfg)
     with SessionWriter(tmp_path / "s", cfg) as sw:
         bw = BufferedWriter(sw, interval=1e9)

@@ -39,7 +39,9 @@ def test_blog_run_imports_like_grutui_trains_it(tmp_path: Path) -> None:
     final = {k: torch.tensor(v) for k, v in res["weights"][-1].items()}
     torch.save(final, src / f"gru_adding_problem_model_epochs_{EPOCHS}_hidden_1.pth")
 
-    cfg = preset("blog").replace(epochs=EPOCHS, eval_every=EVAL, **{"task.n_samples": N})
+    cfg = preset("blog").replace(
+        engine="reference", epochs=EPOCHS, eval_every=EVAL, **{"task.n_samples": N}
+    )
     records = list(train(cfg))
     with Session(import_blog(src, tmp_path / "imp")) as s:
         assert list(s.snapshot_epochs) == [0, 5, 10, 11]

@@ -35,7 +35,9 @@ EPOCHS = 12
 def _cfg(epochs: int = EPOCHS) -> TrainConfig:
     # evaluations every 2 epochs and zero patience: the plateau schedule halves the
     # learning rate within the run, so its state must survive the resume too
-    return tiny_config(epochs=epochs, eval_every=2, plateau_patience=0, lr=0.05, hidden=3)
+    return tiny_config(
+        engine="reference", epochs=epochs, eval_every=2, plateau_patience=0, lr=0.05, hidden=3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -120,14 +122,14 @@ def test_resume_refusals_are_one_line_status_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = tmp_path / "old"
-    _stopped_run(d, tiny_config(epochs=4), 1)
+    _stopped_run(d, tiny_config(engine="reference", epochs=4), 1)
     (d / STATE_NAME).unlink()  # as a session recorded before resumable state existed
     diverged = tmp_path / "div"
-    cfg = tiny_config(epochs=30, lr=1e30, grad_clip=None, plateau_factor=None)
+    cfg = tiny_config(engine="reference", epochs=30, lr=1e30, grad_clip=None, plateau_factor=None)
     with SessionWriter(diverged, cfg) as w:
         assert record_run(train(cfg), w) == "diverged"
     torn = tmp_path / "torn"
-    _stopped_run(torn, tiny_config(epochs=4), 1)
+    _stopped_run(torn, tiny_config(engine="reference", epochs=4), 1)
     data = (torn / STATE_NAME).read_bytes()
     (torn / STATE_NAME).write_bytes(data[: len(data) // 2])
     cases = [

@@ -44,7 +44,7 @@ def _compare(ref: dict, recs: list, epochs: int) -> None:
 def test_blog_preset_equals_the_blogs_loop() -> None:
     epochs = 2
     ref = run_blog(epochs)
-    recs = list(train(preset("blog").replace(epochs=epochs)))
+    recs = list(train(preset("blog").replace(engine="reference", epochs=epochs)))
     _compare(ref, recs, epochs)
 
 
@@ -54,6 +54,7 @@ def test_blog_loop_with_evaluations_and_lr_drops() -> None:
     epochs = 10
     ref = run_blog(epochs, n_samples=1000, eval_every=2, patience=0, hidden_size=3, lr=0.05)
     cfg = preset("blog").replace(
+        engine="reference",
         epochs=epochs,
         eval_every=2,
         plateau_patience=0,
@@ -69,7 +70,7 @@ def test_blog_loop_with_evaluations_and_lr_drops() -> None:
 
 
 def test_first_record_carries_initial_weights_and_stop_is_honoured() -> None:
-    cfg = tiny_config(epochs=50)
+    cfg = tiny_config(engine="reference", epochs=50)
     seen = []
     gen = train(cfg, should_stop=lambda: len(seen) >= 3)
     for rec in gen:
@@ -83,7 +84,7 @@ def test_first_record_carries_initial_weights_and_stop_is_honoured() -> None:
 
 
 def test_divergence_stops_training_and_is_reported() -> None:
-    cfg = tiny_config(epochs=30, lr=1e30, grad_clip=None, plateau_factor=None)
+    cfg = tiny_config(engine="reference", epochs=30, lr=1e30, grad_clip=None, plateau_factor=None)
     recs = list(train(cfg))
     assert recs[-1].diverged
     assert len(recs) < 30
@@ -93,7 +94,7 @@ def test_divergence_stops_training_and_is_reported() -> None:
 
 def test_general_task_trains_with_variable_lengths() -> None:
     cfg = preset("general").replace(
-        epochs=2, hidden=4, threads=1, eval_every=1, **{"task.n_samples": 400}
+        engine="reference", epochs=2, hidden=4, threads=1, eval_every=1, **{"task.n_samples": 400}
     )
     recs = list(train(cfg))
     assert len(recs) == 2 and recs[1].test_loss is not None
@@ -102,7 +103,7 @@ def test_general_task_trains_with_variable_lengths() -> None:
 
 def test_invalid_config_raises_config_error() -> None:
     with pytest.raises(ConfigError):
-        next(train(preset("blog").replace(hidden=0)))
+        next(train(preset("blog").replace(engine="reference", hidden=0)))
 
 
 def test_every_backward_runs_in_train_mode(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, ProgressBar, Sparkline, Static
 
+from grutui.core.device import recorded_device
 from grutui.core.recording import USER_ACTIONS
 from grutui.core.rundata import RunData
 from grutui.core.session import EVENTS_NAME
@@ -235,7 +236,8 @@ class TrainPane(PaneScreen):
         t.append(f"{data.name}", style="bold")
         t.append(f"  {status}", style="bold red" if app.training_error else "italic")
         threads = app.threads or cfg.threads or "auto"  # 0: TrainConfig.torch_threads decides
-        t.append(f"  device {app.device or cfg.device}  threads {threads}")
+        device = app.device or recorded_device(data.events()) or cfg.device
+        t.append(f"  device {device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
