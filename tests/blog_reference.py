@@ -70,9 +70,17 @@ def run_blog(
     patience: int = 5,
     hidden_size: int = 1,
     lr: float = 1e-4,
+    device: str | torch.device = "cpu",
+    train_mode: bool = False,
 ) -> dict[str, Any]:
     """The blog's script; the keyword arguments only replace its constants so tests can
-    exercise evaluation and LR changes within a few epochs (defaults = the blog's)."""
+    exercise evaluation and LR changes within a few epochs (defaults = the blog's).
+
+    ``device``: the blog picks CUDA when present; here the caller says (tests compare
+    CPU runs). ``train_mode``: put the model back in train mode every epoch. The blog's
+    ``evaluate()`` leaves it in eval mode, harmless on the CPU, fatal under cuDNN at the
+    next backward, so the script as written cannot train on a GPU past its first
+    evaluation."""
     RANDOM_SEED = seed
     np.random.seed(RANDOM_SEED)
     torch.manual_seed(RANDOM_SEED)
@@ -104,7 +112,7 @@ def run_blog(
     test_dataset = TensorDataset(torch.tensor(test_X).float(), torch.tensor(test_Y).float())
     test_loader = DataLoader(test_dataset, batch_size=BATCH_SIZE, shuffle=False)
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
     criterion = nn.MSELoss()
 
     def evaluate(model, data_loader, criterion, high):  # type: ignore[no-untyped-def]
@@ -131,6 +139,8 @@ def run_blog(
     every_epoch_weights = []
     lrs = []
     for epoch in range(NUM_EPOCHS):
+        if train_mode:
+            model.train()
         running_loss = 0.0
         for inputs, labels in train_loader:
             inputs, labels = inputs.to(device), labels.to(device)

@@ -39,8 +39,10 @@ bit-identically to an uninterrupted run (same ops on the same values in the same
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +50,8 @@ import numpy as np
 import torch
 
 from grutui.core.config import TrainConfig
-from grutui.core.errors import SessionError
-from grutui.core.layout import PARAM_NAMES, param_shapes
+from grutui.core.errors import ConfigError, SessionError
+from grutui.core.layout import PARAM_NAMES, param_count, param_shapes
 from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error
 from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, make_datasets
@@ -91,6 +93,79 @@ class LoaderDraws:
 
     def test_pass(self) -> None:
         self._draw()  # iterating the (unshuffled) test loader draws a base seed too
+
+
+# None: draw the next epoch's shuffles ahead on host threads on a GPU only (there K
+# randperms cost about as much as the epoch); tests force it on to check it on the CPU
+PREFETCH: bool | None = None
+
+
+class Shuffles:
+    """Every member's sample order, epoch by epoch, drawn as the reference loaders draw:
+    the training shuffle, then on evaluation epochs the test pass's base seed.
+
+    A run that goes on past an evaluation epoch has evaluated (a run whose members all
+    diverged stops), so the draws are known ahead. With ``ahead`` the next epoch's are
+    drawn on a host thread while the device trains, the members split over ``workers``
+    threads (torch releases the GIL in ``randperm``). ``take`` also returns the members'
+    generator states after the epoch's draws: what the epoch's resume state must hold,
+    whatever the prefetch has drawn since."""
+
+    def __init__(
+        self,
+        draws: list[LoaderDraws],
+        n: int,
+        eval_every: int,
+        first_epoch: int,
+        device: torch.device,
+        ahead: bool,
+    ) -> None:
+        self.draws, self.n, self.eval_every, self.device = draws, n, eval_every, device
+        self._next: Future[tuple[torch.Tensor, np.ndarray]] | None = None
+        self._ahead: ThreadPoolExecutor | None = None
+        self._chunks: list[list[LoaderDraws]] = [draws]
+        self._pool: ThreadPoolExecutor | None = None
+        if ahead:
+            workers = max(1, min(8, (os.cpu_count() or 1) - 1, len(draws) // 64))
+            size = -(-len(draws) // workers)
+            self._chunks = [draws[i : i + size] for i in range(0, len(draws), size)]
+            self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
+            self._ahead = ThreadPoolExecutor(1)
+            self._next = self._ahead.submit(self._draw, first_epoch)
+
+    def _chunk(self, draws: list[LoaderDraws], evaluates: bool) -> torch.Tensor:
+        perm = torch.stack([d.train_epoch(self.n) for d in draws])
+        if evaluates:
+            for d in draws:
+                d.test_pass()
+        return perm
+
+    def _draw(self, epoch: int) -> tuple[torch.Tensor, np.ndarray]:
+        evaluates = epoch % self.eval_every == 0
+        if self._pool is not None:
+            parts = [self._pool.submit(self._chunk, c, evaluates) for c in self._chunks]
+            perm = torch.cat([f.result() for f in parts])
+        else:
+            perm = self._chunk(self.draws, evaluates)
+        states = np.stack([d.gen.get_state().numpy() for d in self.draws])
+        if self.device.type == "cuda":
+            perm = perm.pin_memory()
+        return perm, states
+
+    def take(self, epoch: int) -> tuple[torch.Tensor, np.ndarray]:
+        """Epoch ``epoch``'s orders (K, N) on the device, and the generator states after
+        its draws."""
+        if self._ahead is None or self._next is None:
+            perm, states = self._draw(epoch)
+        else:
+            perm, states = self._next.result()
+            self._next = self._ahead.submit(self._draw, epoch + 1)
+        return perm.to(self.device, non_blocking=True), states
+
+    def close(self) -> None:
+        for pool in (self._ahead, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -363,7 +438,7 @@ def capture_fast(
     lrs: np.ndarray,
     plateaus: list[Plateau],
     alive: np.ndarray,
-    draws: list[LoaderDraws],
+    rng: np.ndarray,
     seeds: tuple[int, ...],
     diverged: bool,
 ) -> TrainState:
@@ -371,7 +446,8 @@ def capture_fast(
 
     Flat parameters and Adam's moments (one device-to-host copy), the shared Adam step
     count, per-member learning rates, plateau counters, live flags and the members' torch
-    generators (the loaders' draws: shuffles and test-pass base seeds). Costs ~1 µs per
+    generator states ``rng`` (K, …) after the epoch's loader draws (shuffles and
+    test-pass base seeds; ``Shuffles.take`` gives them). Costs ~1 µs per
     member besides the copy, so it is taken every epoch (as the reference engine does)."""
     pmv = torch.stack([net.p, net.m, net.v]).to("cpu", copy=True).numpy()
     arrays: dict[str, np.ndarray] = {
@@ -380,7 +456,7 @@ def capture_fast(
         "fast/exp_avg_sq": pmv[2],
         "fast/lr": lrs.copy(),
         "fast/alive": alive.copy(),
-        "fast/rng": np.stack([d.gen.get_state().numpy() for d in draws]),
+        "fast/rng": rng,
     }
     if plateaus:
         arrays["fast/plateau_best"] = np.array([p.best for p in plateaus], np.float64)
@@ -442,6 +518,59 @@ def restore_fast(
         d.gen.set_state(torch.from_numpy(s.copy()))
 
 
+def member_bytes(config: TrainConfig) -> int:
+    """Device memory one ensemble member takes, estimated from the config (float32
+    data, its per-epoch shuffled copy and indices, parameters with Adam's moments and
+    gradient, one batch's activations for two batch shapes), with a margin for the
+    allocator and temporaries: enough to refuse an ensemble that cannot fit before
+    generating its data."""
+    task = config.task
+    if task.flavour == "blog":
+        t = max(task.seq_len, int(task.seq_len * (1 + task.delta)))
+    else:
+        t = task.max_len
+    n_train = int(task.train_split * task.n_samples)
+    n_test = task.n_samples - n_train
+    h, b = config.hidden, config.batch_size
+    data = 2 * (2 * t + 1) * n_train * 4 + 3 * n_train * 8  # x_tr + its shuffle; perm, lengths
+    data += (2 * t + 1) * n_test * 4 + n_test * 8  # test inputs, targets, lengths
+    params = 4 * param_count(h) * 4
+    batch = 2 * (16 * h * t + h) * b * 4  # workspaces + the step's temporaries
+    return int(1.5 * (data + params + batch))
+
+
+def check_fits(config: TrainConfig, device: torch.device) -> None:
+    """Refuse, in one line naming the largest K that fits, an ensemble that would not
+    fit in the GPU's free memory (a CUDA out-of-memory traceback says neither)."""
+    if device.type != "cuda":
+        return
+    free, _total = torch.cuda.mem_get_info(device)
+    k = len(config.member_seeds)
+    if k * member_bytes(config) > free:
+        raise ConfigError(out_of_memory(config, device, free))
+
+
+def out_of_memory(config: TrainConfig, device: torch.device, free: int) -> str:
+    from grutui.core.device import device_label
+
+    per = member_bytes(config)
+    k = len(config.member_seeds)
+    return (
+        f"an ensemble of {k} members needs about {k * per / 2**30:.1f} GiB on "
+        f"{device_label(device)}, which has {free / 2**30:.1f} GiB free: at most "
+        f"{max(0, free // per)} members fit (fewer seeds, or --device cpu)"
+    )
+
+
+def _member_data(config: TrainConfig, seeds: tuple[int, ...]) -> list[tuple[Dataset, Dataset]]:
+    """Every member's data sets; several members are generated on threads (each seed has
+    its own numpy generator, and the vectorised generator spends its time in numpy)."""
+    if len(seeds) < 8:
+        return [make_datasets(config.task, s) for s in seeds]
+    with ThreadPoolExecutor(min(16, os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda s: make_datasets(config.task, s), seeds))
+
+
 def train_fast(
     config: TrainConfig,
     should_stop: Callable[[], bool] | None = None,
@@ -452,28 +581,47 @@ def train_fast(
 
     With ``resume`` (a ``capture_fast`` state after epoch k) the run is built as a fresh
     one, overwritten from the state, and continues at epoch k+1 with the same numbers
-    as an uninterrupted run."""
+    as an uninterrupted run. A GPU out of memory is a one-line ``ConfigError`` naming
+    the largest ensemble that fits."""
     config.validate()
-    from grutui.core.device import ran_on, resolve_device
+    from grutui.core.device import resolve_device
+
+    device = resolve_device(config, resuming=resume is not None)
+    check_fits(config, device)
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 0
+    try:
+        yield from _train_fast(config, device, should_stop, resume)
+    except torch.cuda.OutOfMemoryError:
+        raise ConfigError(out_of_memory(config, device, free)) from None
+
+
+def _train_fast(
+    config: TrainConfig,
+    device: torch.device,
+    should_stop: Callable[[], bool] | None,
+    resume: TrainState | None,
+) -> Iterator[EpochRecord]:
+    from grutui.core.device import ran_on
 
     stop = should_stop or (lambda: False)
-    device = resolve_device(config, resuming=resume is not None)
     seeds = config.member_seeds
     k, hid, bs = len(seeds), config.hidden, config.batch_size
-    torch.set_num_threads(config.torch_threads())  # per-thread
     high = float(config.task.high)
 
+    # set-up in one thread (per-thread setting): a member's init is a few tiny QRs,
+    # which extra threads slow down ~10x
+    torch.set_num_threads(1)
     inits: list[dict[str, np.ndarray]] = []
     draws: list[LoaderDraws] = []
-    trains: list[Dataset] = []
-    tests: list[Dataset] = []
     for s in seeds:
-        tr, te = make_datasets(config.task, s)
         params, gen = member_init(config, s)
-        trains.append(tr)
-        tests.append(te)
         inits.append(params)
         draws.append(LoaderDraws(gen))
+    data = _member_data(config, seeds)
+    trains = [tr for tr, _ in data]
+    tests = [te for _, te in data]
+    del data
+    torch.set_num_threads(config.torch_threads())
     t_max = max(ds.x.shape[1] for ds in trains + tests)
     n_train, n_test = len(trains[0]), len(tests[0])
     x_np, y_np, len_np = _stack_data(trains, t_max)
@@ -557,91 +705,96 @@ def train_fast(
         start -= resume.wall_time  # wall_time continues, without the time stopped
     lr_t = device_lr()
     alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
-    for epoch in range(first, config.epochs):
-        lr_epoch = lrs.copy()
-        perm = torch.stack([d.train_epoch(n_train) for d in draws])
-        if device.type == "cuda":
-            perm = perm.pin_memory()
-        perm = perm.to(device, non_blocking=True)
-        with torch.no_grad():
-            xe = x_tr.gather(2, perm.unsqueeze(1).expand_as(x_tr))
-            le = None if fixed else len_tr.gather(1, perm)
-            running = torch.zeros(k, dtype=torch.float64, device=device)
-            for a in range(0, n_train, bs):
-                if stop():
-                    return
-                rows = xe[..., a : a + bs]  # (K, 2·T + 1, B), a view
-                xb = rows[:, :-1].view(k, 2, t_max, -1)  # (K, 2, T, B)
-                li = None if le is None else _last_index(le[:, a : a + bs], hid)
-                y, act = net.forward(xb, li, keep=True)
-                diff = y - rows[:, -1:]  # (K, 1, B)
-                nb = diff.shape[2]
-                running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
-                g = net.backward(diff * (2.0 / nb), act)
-                if not alive.all():
-                    g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
-                net.adam_step(g, lr_t, config.weight_decay, config.grad_clip)
-            train_loss = (running / n_train).cpu().numpy()
-        events: list[dict[str, Any]] = []
-        dead = ~alive
-        train_loss[dead] = np.nan
-        newly = alive & ~np.isfinite(train_loss)
-        by_train = newly.copy()  # these were not evaluated (the reference skips it)
-        test_loss = None
-        if epoch % config.eval_every == 0 and (alive & ~newly).any():
-            for d in draws:
-                d.test_pass()
+    ahead = device.type == "cuda" if PREFETCH is None else PREFETCH
+    shuffles = Shuffles(draws, n_train, config.eval_every, first, device, ahead)
+    try:
+        for epoch in range(first, config.epochs):
+            lr_epoch = lrs.copy()
+            perm, rng_after = shuffles.take(epoch)
             with torch.no_grad():
-                test_loss = evaluate().cpu().numpy()
-            test_loss[dead | newly] = np.nan
-            newly |= alive & ~np.isfinite(test_loss)
-            for i in np.flatnonzero(alive & ~newly):
-                if plateaus:
-                    new = plateaus[i].step(float(test_loss[i]), float(lrs[i]))
-                    if new != lrs[i]:
-                        events.append(
-                            {
-                                "kind": "lr_change",
-                                "old": float(lrs[i]),
-                                "new": new,
-                                **member(int(i)),
-                            }
-                        )
-                        lrs[i] = new
-        for i in np.flatnonzero(newly):
-            events.append(
-                {
-                    "kind": "diverged",
-                    "train_loss": float(train_loss[i]),
-                    "test_loss": None if test_loss is None or by_train[i] else float(test_loss[i]),
-                    **member(int(i)),
-                }
+                xe = x_tr.gather(2, perm.unsqueeze(1).expand_as(x_tr))
+                le = None if fixed else len_tr.gather(1, perm)
+                running = torch.zeros(k, dtype=torch.float64, device=device)
+                for a in range(0, n_train, bs):
+                    if stop():
+                        return
+                    rows = xe[..., a : a + bs]  # (K, 2·T + 1, B), a view
+                    xb = rows[:, :-1].view(k, 2, t_max, -1)  # (K, 2, T, B)
+                    li = None if le is None else _last_index(le[:, a : a + bs], hid)
+                    y, act = net.forward(xb, li, keep=True)
+                    diff = y - rows[:, -1:]  # (K, 1, B)
+                    nb = diff.shape[2]
+                    running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
+                    g = net.backward(diff * (2.0 / nb), act)
+                    if not alive.all():
+                        g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
+                    net.adam_step(g, lr_t, config.weight_decay, config.grad_clip)
+                train_loss = (running / n_train).cpu().numpy()
+            events: list[dict[str, Any]] = []
+            dead = ~alive
+            train_loss[dead] = np.nan
+            newly = alive & ~np.isfinite(train_loss)
+            by_train = newly.copy()  # these were not evaluated (the reference skips it)
+            test_loss = None
+            if epoch % config.eval_every == 0 and (alive & ~newly).any():
+                # (the test loader's draw was made with the epoch's shuffles)
+                with torch.no_grad():
+                    test_loss = evaluate().cpu().numpy()
+                test_loss[dead | newly] = np.nan
+                newly |= alive & ~np.isfinite(test_loss)
+                for i in np.flatnonzero(alive & ~newly):
+                    if plateaus:
+                        new = plateaus[i].step(float(test_loss[i]), float(lrs[i]))
+                        if new != lrs[i]:
+                            events.append(
+                                {
+                                    "kind": "lr_change",
+                                    "old": float(lrs[i]),
+                                    "new": new,
+                                    **member(int(i)),
+                                }
+                            )
+                            lrs[i] = new
+            for i in np.flatnonzero(newly):
+                events.append(
+                    {
+                        "kind": "diverged",
+                        "train_loss": float(train_loss[i]),
+                        "test_loss": None
+                        if test_loss is None or by_train[i]
+                        else float(test_loss[i]),
+                        **member(int(i)),
+                    }
+                )
+            if newly.any():
+                alive &= ~newly
+                gone = torch.from_numpy(newly).to(device)
+                net.m[gone] = 0.0
+                net.v[gone] = 0.0
+                alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
+            if test_loss is not None or newly.any():
+                lr_t = device_lr()
+            all_diverged = not alive.any()
+            params = net.numpy_params()
+            if config.is_final(epoch) and not all_diverged:
+                check_reference(params)
+            wall = time.perf_counter() - start
+            yield EpochRecord(
+                epoch=epoch,
+                train_loss=train_loss,
+                test_loss=test_loss,
+                lr=lr_epoch,
+                wall_time=wall,
+                weights=params,
+                initial_weights=init_params if epoch == 0 else None,
+                events=events,
+                diverged=all_diverged,
+                state=capture_fast(
+                    epoch, wall, net, lrs, plateaus, alive, rng_after, seeds, all_diverged
+                ),
+                device=ran_on(config, device) if epoch == first else None,
             )
-        if newly.any():
-            alive &= ~newly
-            gone = torch.from_numpy(newly).to(device)
-            net.m[gone] = 0.0
-            net.v[gone] = 0.0
-            alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
-        if test_loss is not None or newly.any():
-            lr_t = device_lr()
-        all_diverged = not alive.any()
-        params = net.numpy_params()
-        if config.is_final(epoch) and not all_diverged:
-            check_reference(params)
-        wall = time.perf_counter() - start
-        yield EpochRecord(
-            epoch=epoch,
-            train_loss=train_loss,
-            test_loss=test_loss,
-            lr=lr_epoch,
-            wall_time=wall,
-            weights=params,
-            initial_weights=init_params if epoch == 0 else None,
-            events=events,
-            diverged=all_diverged,
-            state=capture_fast(epoch, wall, net, lrs, plateaus, alive, draws, seeds, all_diverged),
-            device=ran_on(config, device) if epoch == first else None,
-        )
-        if all_diverged:
-            return
+            if all_diverged:
+                return
+    finally:
+        shuffles.close()

@@ -157,35 +157,60 @@ def _mask(i: int) -> int:
     return i
 
 
-def legacy_choices(rng: np.random.RandomState, n: int, pop: int, k: int) -> np.ndarray:
+def legacy_choices(
+    rng: np.random.RandomState, n: int, pop: int, k: int, block: int = 0
+) -> np.ndarray:
     """``n`` successive ``rng.choice(pop, size=k, replace=False)`` results, (n, k),
-    bit for bit, ~10× faster (an ensemble generates one data set per seed).
+    bit for bit, vectorised (an ensemble generates one data set per seed).
 
     Legacy ``choice`` without replacement is ``permutation(pop)[:k]``: a Fisher–Yates
     shuffle whose index for slot ``i`` is the first 32-bit output ``u`` with
-    ``u & mask(i) <= i``. This replays that on blocks of raw outputs
-    (``randint(0, 2**32, dtype=uint32)`` draws exactly one each); ``rng`` ends up past
-    the last output used (the blog draws nothing after these).
+    ``u & mask(i) <= i``. On a block of raw outputs (``randint(0, 2**32,
+    dtype=uint32)`` draws exactly one each) this finds, for every possible start, the
+    outputs a sample starting there would take and where the next sample starts; one
+    cheap walk along those starts picks the samples' outputs. ``rng`` ends up past the
+    last block drawn (the blog draws nothing after these). ``block``: outputs drawn at a
+    time (0: enough for all samples but in rare cases).
     """
     steps = [(i, _mask(i)) for i in range(pop - 1, 0, -1)]
-    out = np.empty((n, k), np.int64)
-    block = max(1024, 2 * n * len(steps))
-    raw: list[int] = []
-    pos = 0
-    for s in range(n):
-        arr = list(range(pop))
+    arr = np.tile(np.arange(pop, dtype=np.int64), (n, 1))
+    if n == 0 or not steps:
+        return arr[:, :k].copy()
+    block = block or max(1024, 2 * n * len(steps))
+    raw = rng.randint(0, 2**32, size=block, dtype=np.uint32)
+    while True:
+        size = len(raw)
+        lost = size + 1  # "no accepted output left in the block"
+        pos = np.arange(size + 2)
+        pos[-1] = lost
+        picks = []
         for i, m in steps:
-            while True:
-                if pos == len(raw):
-                    raw = rng.randint(0, 2**32, size=block, dtype=np.uint32).tolist()
-                    pos = 0
-                j = raw[pos] & m
-                pos += 1
-                if j <= i:
-                    break
-            arr[i], arr[j] = arr[j], arr[i]
-        out[s] = arr[:k]
-    return out
+            masked = (raw & np.uint32(m)).astype(np.int64)
+            hit = np.where(masked <= i, np.arange(size), lost)
+            first = np.concatenate([np.minimum.accumulate(hit[::-1])[::-1], [lost, lost]])
+            taken = first[pos]  # per start: the output this step takes
+            picks.append((taken, masked))
+            pos = np.minimum(taken + 1, lost)
+        complete = (picks[-1][0] != lost).tolist()
+        follow = pos.tolist()
+        starts = [0] * n
+        p = 0
+        for s in range(n):
+            if not complete[p]:  # the block ran out: draw another, walk again
+                break
+            starts[s] = p
+            p = follow[p]
+        else:
+            break
+        raw = np.concatenate([raw, rng.randint(0, 2**32, size=block, dtype=np.uint32)])
+    at = np.array(starts)
+    rows = np.arange(n)
+    for (i, _), (taken, masked) in zip(steps, picks, strict=True):
+        j = masked[taken[at]]
+        swap = arr[:, i].copy()
+        arr[:, i] = arr[rows, j]
+        arr[rows, j] = swap
+    return arr[:, :k].copy()
 
 
 def general_generator(

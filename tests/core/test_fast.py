@@ -268,3 +268,41 @@ def test_legacy_choices_replays_rng_choice(pop: int, k: int) -> None:
         want = np.stack([ref.choice(pop, size=k, replace=False) for _ in range(700)])
         got = legacy_choices(np.random.RandomState(seed), 700, pop, k)
         np.testing.assert_array_equal(got, want)
+        # blocks far too small for all samples: the walk resumes on fresh outputs
+        small = legacy_choices(np.random.RandomState(seed), 700, pop, k, block=64)
+        np.testing.assert_array_equal(small, want)
+
+
+def test_shuffles_drawn_ahead_on_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what a GPU run does (next epoch's shuffles on host threads, members split over
+    # workers) gives the serial CPU path's records and resume states exactly
+    cfg = tiny_config(engine="fast", seeds=tuple(range(130)), epochs=5, eval_every=2)
+    serial = _run(cfg)
+    monkeypatch.setattr(fast, "PREFETCH", True)
+    monkeypatch.setattr(fast.os, "cpu_count", lambda: 4)  # two shuffle workers
+    ahead = _run(cfg)
+    for a, b in zip(serial, ahead, strict=True):
+        np.testing.assert_array_equal(a.train_loss, b.train_loss)
+        for name, w in a.weights.items():
+            np.testing.assert_array_equal(w, b.weights[name])
+        assert a.state is not None and b.state is not None
+        for name, arr in a.state.arrays.items():
+            np.testing.assert_array_equal(arr, b.state.arrays[name], err_msg=name)
+    # and a run resumed from a prefetching run's state continues it exactly
+    resumed = list(train(cfg.replace(epochs=7), resume=ahead[2].state))
+    full = _run(cfg.replace(epochs=7))
+    for a, b in zip(full[3:], resumed, strict=True):
+        for name, w in a.weights.items():
+            np.testing.assert_array_equal(w, b.weights[name])
+
+
+def test_member_memory_estimate_names_the_largest_ensemble() -> None:
+    cfg = tiny_config(engine="fast", seeds=tuple(range(10)))
+    per = fast.member_bytes(cfg)
+    assert per > 0
+    assert fast.member_bytes(cfg.replace(hidden=64)) > per
+    assert fast.member_bytes(cfg.replace(**{"task.n_samples": 3000})) > per
+    import torch
+
+    msg = fast.out_of_memory(cfg, torch.device("cpu"), free=int(3.5 * per))
+    assert "an ensemble of 10 members" in msg and "at most 3 members fit" in msg
