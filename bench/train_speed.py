@@ -13,9 +13,19 @@ configuration (hidden 1, batch 256, 8000 training sequences):
 
 Usage: ``python bench/train_speed.py [--epochs N] [--reps R] [--quick]``. A few
 minutes by default; ``--quick`` takes well under one. Run it on an otherwise idle
-machine. Data generation (a python loop in the blog's generator, per seed) is setup,
-timed once and excluded from the epoch times; the K and hidden sweeps let every member
-share one seed's data (the cost per epoch does not depend on the values).
+machine.
+
+``--device cuda`` (or ``cpu``) prints instead one table for that device: the blog's
+loop on it as the baseline (in this process, put back in train mode every epoch, which
+cuDNN needs and the blog's script lacks), both engines on a single blog run, ensembles
+of ``--k-large`` hidden-1 and ``--k-wide`` hidden-64 members, the set-up time of a
+``--k-large`` ensemble with every member's own data, and the peak GPU memory of each
+row (``torch.cuda.max_memory_allocated``). On a CPU pass smaller K, e.g.
+``--device cpu --k-large 64 --k-wide 16``.
+
+Data generation (the blog's generator, per seed) is set-up, timed once and excluded
+from the epoch times; the K and hidden sweeps let every member share one seed's data
+(the cost per epoch does not depend on the values).
 """
 
 from __future__ import annotations
@@ -47,14 +57,15 @@ from grutui.core.train import train
 from tests.blog_reference import run_blog
 
 
-def blog_epoch(epochs: int, hidden: int, threads: int) -> float:
+def blog_epoch(epochs: int, hidden: int, threads: int, device: str = "cpu") -> float:
     """Seconds per epoch of the blog's script: a run of ``epochs`` minus a run of 0
     (its data generation and set-up, ~0.3 s: keep ``epochs`` large enough)."""
     torch.set_num_threads(threads)
+    cuda = device != "cpu"
     t0 = time.perf_counter()
-    run_blog(0, hidden_size=hidden)
+    run_blog(0, hidden_size=hidden, device=device, train_mode=cuda)
     t1 = time.perf_counter()
-    run_blog(epochs, hidden_size=hidden)
+    run_blog(epochs, hidden_size=hidden, device=device, train_mode=cuda)
     t2 = time.perf_counter()
     return max((t2 - t1) - (t1 - t0), 1e-9) / epochs
 
@@ -131,12 +142,82 @@ def med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def peak_memory(device: str) -> Callable[[], str]:
+    """Reset the device's peak-memory counter; the returned call reads it (MiB)."""
+    if device == "cpu":
+        return lambda: "-"
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+
+    def read() -> str:
+        torch.cuda.synchronize()
+        return f"{torch.cuda.max_memory_allocated() / 2**20:.0f}"
+
+    return read
+
+
+def device_table(device: str, epochs: int, k_large: int, k_wide: int) -> None:
+    """The per-device table: every row against the blog's loop on the same device."""
+    from grutui.core.device import device_label
+
+    name = device_label(device)
+    print(f"torch {torch.__version__}, {os.cpu_count()} cores, device {name}")
+    cuda = device != "cpu"
+    run_blog(1, device=device, train_mode=cuda)  # warm-up (CUDA context, cuDNN plans)
+    blogs: dict[int, float] = {}
+    rows: list[tuple[str, int, float, str, int]] = []
+    for hidden in (1, 64):  # the baseline at each row's hidden size, best thread setting
+        mem = peak_memory(device)
+        runs = max(2, epochs // (1 if hidden == 1 else 4))
+        per = min(blog_epoch(runs, hidden, th, device) for th in sorted({1, os.cpu_count() or 1}))
+        blogs[hidden] = per
+        rows.append((f"blog loop (nn.GRU + DataLoader), hidden {hidden}", 1, per, mem(), hidden))
+
+    def row(label: str, cfg: TrainConfig) -> None:
+        read = peak_memory(device)
+        per, _ = grutui_epoch(cfg.replace(device=device))
+        rows.append((label, len(cfg.member_seeds), per, read(), cfg.hidden))
+
+    single = preset("blog").replace(epochs=epochs)
+    row("reference engine, blog preset", single.replace(engine="reference"))
+    row("fast engine, blog preset", single.replace(engine="fast", epochs=2 * epochs))
+    real = fast.make_datasets
+    fast.make_datasets = _one_seed_data  # epoch timings: members share one data set
+    try:
+        row(f"fast, K={k_large}, hidden 1", ensemble(k_large).replace(epochs=max(3, epochs // 4)))
+        row(f"fast, K={k_wide}, hidden 64", ensemble(k_wide, 64).replace(epochs=3))
+    finally:
+        fast.make_datasets = real
+    print(f"\n{'path':<42}{'K':>6}{'ms/epoch':>10}{'ms/model-epoch':>16}{'vs blog':>9}{'MiB':>8}")
+    for label, k, per, peak, hidden in rows:
+        ratio = blogs[hidden] / (per / k)
+        line = f"{label:<42}{k:>6}{per * 1e3:>10.2f}{per / k * 1e3:>16.4f}{ratio:>8.1f}x"
+        print(f"{line}{peak:>8}")
+    print("(vs blog: the blog loop's ms/epoch at the same hidden size and device over the")
+    print(" row's ms/model-epoch; MiB: peak GPU memory allocated during the row)")
+
+    # set-up with every member's own data (data generation, init, copies to the device)
+    read = peak_memory(device)
+    cfg = ensemble(k_large).replace(epochs=1, device=device)
+    t0 = time.perf_counter()
+    first = next(fast.train_fast(cfg))
+    setup = time.perf_counter() - t0 - first.wall_time  # minus the first epoch itself
+    print(f"\nset-up of K={k_large} members (own data each): {setup:.1f} s, peak {read()} MiB")
+    print(f"estimated device memory per member: {fast.member_bytes(cfg) / 2**20:.2f} MiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=20, help="epochs per timed run")
     ap.add_argument("--reps", type=int, default=3, help="alternating repetitions")
     ap.add_argument("--quick", action="store_true", help="fewer epochs, reps and sweep points")
+    ap.add_argument("--device", default=None, help="cpu or cuda[:N]: the per-device table")
+    ap.add_argument("--k-large", type=int, default=4096, help="hidden-1 ensemble size")
+    ap.add_argument("--k-wide", type=int, default=256, help="hidden-64 ensemble size")
     a = ap.parse_args()
+    if a.device is not None:
+        device_table(a.device, a.epochs, a.k_large, a.k_wide)
+        return
     epochs, reps = (8, 1) if a.quick else (a.epochs, a.reps)
     cores = os.cpu_count() or 1
     print(f"torch {torch.__version__}, {cores} cores, load {os.getloadavg()[0]:.2f}")

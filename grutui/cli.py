@@ -99,10 +99,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
             changes.setdefault("engine", "fast")  # only the fast engine trains ensembles
     cfg = cfg.replace(**changes)
     cfg.validate()
-    if cfg.device.startswith("cuda"):  # fail before a session directory is made
+    if cfg.device != "cpu":  # a missing GPU, or one too small: fail before a session exists
         from grutui.core.device import resolve_device
 
-        resolve_device(cfg)
+        device = resolve_device(cfg)
+        if cfg.engine == "fast":
+            from grutui.core.fast import check_fits
+
+            check_fits(cfg, device)
     return cfg
 
 
