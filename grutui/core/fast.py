@@ -414,6 +414,28 @@ class BatchedGRU:
         denom = self.v.sqrt().add_(ADAM_EPS * bc2_sqrt)
         self.p.addcdiv_(self.m * lr, denom, value=-bc2_sqrt / bc1)
 
+    def adam_step_graphed(
+        self,
+        g: torch.Tensor,
+        lr_step: torch.Tensor,
+        eps: torch.Tensor,
+        weight_decay: float,
+        clip: float | None,
+    ) -> None:
+        """``adam_step`` with the step-dependent factors as device tensors, so a CUDA
+        graph can replay it: ``lr_step`` (K, 1) = lr·√bc2/bc1 and ``eps`` (0-dim) =
+        eps·√bc2 for this step (``EpochGraph`` uploads them per epoch). The caller
+        counts ``steps``. Same maths; rounding differs from ``adam_step`` in the last
+        bit (the factor is folded into the learning rate)."""
+        if clip is not None:
+            norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+            g.mul_(norm.add_(CLIP_EPS).reciprocal_().mul_(clip).clamp_(max=1.0))
+        if weight_decay:
+            g.add_(self.p, alpha=weight_decay)
+        self.m.lerp_(g, 1 - BETA1)
+        self.v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+        self.p.addcdiv_(self.m * lr_step, self.v.sqrt().add_(eps), value=-1.0)
+
     def numpy_params(self) -> dict[str, np.ndarray]:
         """Every member's parameters, name → (K, *shape), copied off the device."""
         flat = self.p.detach().to("cpu", copy=True).numpy()
@@ -423,6 +445,110 @@ class BatchedGRU:
             out[name] = flat[:, o : o + size].reshape(self.k, *shape)
             o += size
         return out
+
+
+def train_step(
+    net: BatchedGRU,
+    rows: torch.Tensor,
+    lengths: torch.Tensor | None,
+    running: torch.Tensor,
+    t_max: int,
+) -> torch.Tensor:
+    """Forward and backward of one batch: ``rows`` (K, 2·T + 1, B) holds the inputs and
+    the scaled target, ``lengths`` (K, B) or None; adds the batch's MSE × B to
+    ``running`` and returns the gradient (K, P) (before clipping)."""
+    k = rows.shape[0]
+    xb = rows[:, :-1].view(k, 2, t_max, -1)  # (K, 2, T, B)
+    li = None if lengths is None else _last_index(lengths, net.h)
+    y, act = net.forward(xb, li, keep=True)
+    diff = y - rows[:, -1:]  # (K, 1, B)
+    nb = diff.shape[2]
+    running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
+    return net.backward(diff * (2.0 / nb), act)
+
+
+# replay an epoch's full batches as one CUDA graph when every member is live. None: on a
+# GPU only; tests set it to compare with eager epochs, or force it on the CPU with the
+# capture replaced by a plain call, to check the graphed step's maths there
+CUDA_GRAPHS: bool | None = None
+
+
+class EpochGraph:
+    """An epoch's shuffle and full batches, captured once as a CUDA graph and replayed
+    every epoch: a hidden-1 epoch is thousands of tiny kernels whose launches, not their
+    maths, cost the time.
+
+    Everything the graph touches lives at fixed addresses: the shuffle order is copied
+    into ``perm``, the shuffled data gathered into ``xe`` (and ``le``), the losses summed
+    into ``running``, and Adam's step-dependent factors read from ``lr_tab``/``eps_tab``
+    (one row per batch, uploaded per epoch from the host's step count). The last,
+    partial batch (if any) runs eagerly after the replay. Built on first use: one
+    warm-up pass on a side stream (the parameters and moments are restored after it),
+    then the capture."""
+
+    def __init__(
+        self,
+        net: BatchedGRU,
+        x_tr: torch.Tensor,
+        len_tr: torch.Tensor | None,
+        batch: int,
+        t_max: int,
+        weight_decay: float,
+        clip: float | None,
+    ) -> None:
+        k, n = x_tr.shape[0], x_tr.shape[2]
+        self.net, self.x_tr, self.len_tr = net, x_tr, len_tr
+        self.batch, self.t_max, self.wd, self.clip = batch, t_max, weight_decay, clip
+        self.full = n // batch
+        dev = x_tr.device
+        self.perm = torch.zeros(k, n, dtype=torch.int64, device=dev)
+        self.xe = torch.empty_like(x_tr)
+        self.le = None if len_tr is None else torch.empty_like(len_tr)
+        self.running = torch.zeros(k, dtype=torch.float64, device=dev)
+        self.lr_tab = torch.zeros(self.full, k, 1, device=dev)
+        self.eps_tab = torch.zeros(self.full, device=dev)
+        self.graph: Any = None  # a torch.cuda.CUDAGraph once built
+
+    def _body(self) -> None:
+        torch.gather(self.x_tr, 2, self.perm.unsqueeze(1).expand_as(self.x_tr), out=self.xe)
+        if self.le is not None and self.len_tr is not None:
+            torch.gather(self.len_tr, 1, self.perm, out=self.le)
+        self.running.zero_()
+        for b in range(self.full):
+            a = b * self.batch
+            le = None if self.le is None else self.le[:, a : a + self.batch]
+            g = train_step(self.net, self.xe[..., a : a + self.batch], le, self.running, self.t_max)
+            self.net.adam_step_graphed(g, self.lr_tab[b], self.eps_tab[b], self.wd, self.clip)
+
+    def _build(self) -> Any:
+        net = self.net
+        saved = [t.clone() for t in (net.p, net.m, net.v)]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            self._body()  # warm-up: lazy allocations and library handles outside capture
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._body()
+        for t, s in zip((net.p, net.m, net.v), saved, strict=True):
+            t.copy_(s)
+        return graph
+
+    def run(self, perm: torch.Tensor, lrs: np.ndarray) -> None:
+        """Train the epoch's full batches in the order ``perm`` (K, N) with per-member
+        learning rates ``lrs`` (K,); advances ``net.steps`` by ``full``."""
+        if self.graph is None:
+            self.graph = self._build()
+        steps = self.net.steps + 1 + np.arange(self.full, dtype=np.float64)
+        bc1 = 1 - BETA1**steps
+        bc2_sqrt = np.sqrt(1 - BETA2**steps)
+        self.perm.copy_(perm)
+        lr_tab = (bc2_sqrt / bc1)[:, None] * lrs[None, :]
+        self.lr_tab.copy_(torch.from_numpy(lr_tab.astype(np.float32)[..., None]))
+        self.eps_tab.copy_(torch.from_numpy((ADAM_EPS * bc2_sqrt).astype(np.float32)))
+        self.graph.replay()
+        self.net.steps += self.full
 
 
 def _last_index(lengths: torch.Tensor, hidden: int) -> torch.Tensor:
@@ -707,25 +833,34 @@ def _train_fast(
     alive_t = torch.from_numpy(alive[:, None].copy()).to(device)
     ahead = device.type == "cuda" if PREFETCH is None else PREFETCH
     shuffles = Shuffles(draws, n_train, config.eval_every, first, device, ahead)
+    graph = None
+    graphs = device.type == "cuda" if CUDA_GRAPHS is None else CUDA_GRAPHS
+    if graphs and n_train >= bs:
+        len_g = None if fixed else len_tr
+        graph = EpochGraph(net, x_tr, len_g, bs, t_max, config.weight_decay, config.grad_clip)
     try:
         for epoch in range(first, config.epochs):
             lr_epoch = lrs.copy()
             perm, rng_after = shuffles.take(epoch)
             with torch.no_grad():
-                xe = x_tr.gather(2, perm.unsqueeze(1).expand_as(x_tr))
-                le = None if fixed else len_tr.gather(1, perm)
-                running = torch.zeros(k, dtype=torch.float64, device=device)
-                for a in range(0, n_train, bs):
+                done = 0  # samples trained by the graph
+                if graph is not None and alive.all():
+                    if stop():
+                        return
+                    graph.run(perm, lrs)
+                    xe, le, running = graph.xe, graph.le, graph.running
+                    done = graph.full * bs
+                else:
+                    graph = None  # a member diverged: the captured step no longer applies
+                    xe = x_tr.gather(2, perm.unsqueeze(1).expand_as(x_tr))
+                    le = None if fixed else len_tr.gather(1, perm)
+                    running = torch.zeros(k, dtype=torch.float64, device=device)
+                for a in range(done, n_train, bs):
                     if stop():
                         return
                     rows = xe[..., a : a + bs]  # (K, 2·T + 1, B), a view
-                    xb = rows[:, :-1].view(k, 2, t_max, -1)  # (K, 2, T, B)
-                    li = None if le is None else _last_index(le[:, a : a + bs], hid)
-                    y, act = net.forward(xb, li, keep=True)
-                    diff = y - rows[:, -1:]  # (K, 1, B)
-                    nb = diff.shape[2]
-                    running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
-                    g = net.backward(diff * (2.0 / nb), act)
+                    lb = None if le is None else le[:, a : a + bs]
+                    g = train_step(net, rows, lb, running, t_max)
                     if not alive.all():
                         g = torch.where(alive_t, g, 0.0)  # NaN-safe, unlike a 0/1 product
                     net.adam_step(g, lr_t, config.weight_decay, config.grad_clip)

@@ -169,3 +169,38 @@ async def test_app_trains_on_cuda(engine: str, tmp_path: Path) -> None:
         assert s.n_epochs == 6
         label = recorded_device(s.events())
         assert label is not None and label.startswith("cuda:0 ")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # three full batches and a partial one
+        {"task.flavour": "general", "hidden": 3},  # variable lengths: the gathered lengths
+        {"seeds": (1, 2, 3), "eval_every": 1, "plateau_patience": 0, "lr": 0.05},
+    ],
+)
+def test_cuda_graph_epochs_equal_eager_epochs(
+    changes: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tiny_config(engine="fast", epochs=8, device="cuda", **changes)
+    graphed = _run(cfg)
+    monkeypatch.setattr(fast, "CUDA_GRAPHS", False)
+    eager = _run(cfg)
+    for a, b in zip(eager, graphed, strict=True):
+        assert [e["kind"] for e in a.events] == [e["kind"] for e in b.events]
+        np.testing.assert_array_equal(a.lr, b.lr)
+        for m in range(a.members):
+            _close(a, b, FAST_TOL, member=m)
+
+
+def test_cuda_graph_run_with_a_diverging_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a member that diverges drops the run back to eager steps; the others train on
+    from tests.core.test_fast import poison_seed
+
+    poison_seed(monkeypatch)
+    cfg = tiny_config(engine="fast", epochs=4, eval_every=1, device="cuda", seeds=(1, 3))
+    recs = _run(cfg)
+    assert len(recs) == 4 and not recs[-1].diverged
+    assert np.isnan(recs[-1].train_loss[1]) and np.isfinite(recs[-1].train_loss[0])
+    single = _run(cfg.replace(seeds=(), seed=1))
+    _close(single[-1], recs[-1], FAST_TOL)
