@@ -181,25 +181,29 @@ def legacy_choices(
     while True:
         size = len(raw)
         lost = size + 1  # "no accepted output left in the block"
-        pos = np.arange(size + 2)
+        pos = np.arange(size + 2, dtype=np.int32)
         pos[-1] = lost
         picks = []
         for i, m in steps:
-            masked = (raw & np.uint32(m)).astype(np.int64)
-            hit = np.where(masked <= i, np.arange(size), lost)
-            first = np.concatenate([np.minimum.accumulate(hit[::-1])[::-1], [lost, lost]])
-            taken = first[pos]  # per start: the output this step takes
+            masked = (raw & np.uint32(m)).astype(np.int32)
+            if m == i:  # every output is accepted: the step takes the next one
+                taken = np.where(pos < size, pos, lost).astype(np.int32)
+            else:  # the first accepted output at or after each position
+                accepted = np.flatnonzero(masked <= i).astype(np.int32)
+                accepted = np.append(accepted, np.int32(lost))
+                taken = accepted[np.searchsorted(accepted, pos)]
             picks.append((taken, masked))
-            pos = np.minimum(taken + 1, lost)
-        complete = (picks[-1][0] != lost).tolist()
-        follow = pos.tolist()
+            pos = np.minimum(taken + 1, lost).astype(np.int32)
+        # where the sample starting at each position ends, -1 if the block runs out first
+        follow = np.where(picks[-1][0] != lost, pos, -1).tolist()
         starts = [0] * n
         p = 0
         for s in range(n):
-            if not complete[p]:  # the block ran out: draw another, walk again
+            nxt = follow[p]
+            if nxt < 0:  # the block ran out: draw another, walk again
                 break
             starts[s] = p
-            p = follow[p]
+            p = nxt
         else:
             break
         raw = np.concatenate([raw, rng.randint(0, 2**32, size=block, dtype=np.uint32)])
