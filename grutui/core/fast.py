@@ -191,16 +191,22 @@ class Plateau:
         return lr
 
 
-def _stack_data(sets: list[Dataset], t_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Members' model inputs (K, N, T, 2) right-padded to ``t_max``, raw targets (K, N)
-    and lengths (K, N)."""
+def _stack_data(
+    sets: list[Dataset], t_max: int, high: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' data with features before samples, written in place (one pass: an
+    ensemble's data is gigabytes): rows (K, 2·T + 1, N) holding the model inputs (values
+    then flags, each right-padded to ``t_max`` steps) and the target / high (the blog's
+    scaling), raw targets (K, N) and lengths (K, N)."""
     k, n = len(sets), len(sets[0])
-    x = np.zeros((k, n, t_max, 2), np.float32)
+    rows = np.zeros((k, 2 * t_max + 1, n), np.float32)
     for i, ds in enumerate(sets):
-        x[i, :, : ds.x.shape[1]] = ds.model_input()
+        inputs = rows[i, : 2 * t_max].reshape(2, t_max, n)  # a view
+        inputs[:, : ds.x.shape[1]] = ds.model_input().transpose(2, 1, 0)
+        rows[i, -1] = ds.y / np.float32(high)
     y = np.stack([ds.y for ds in sets]).astype(np.float32)
     lengths = np.stack([ds.lengths for ds in sets]).astype(np.int64)
-    return x, y, lengths
+    return rows, y, lengths
 
 
 class BatchedGRU:
@@ -750,26 +756,21 @@ def _train_fast(
     torch.set_num_threads(config.torch_threads())
     t_max = max(ds.x.shape[1] for ds in trains + tests)
     n_train, n_test = len(trains[0]), len(tests[0])
-    x_np, y_np, len_np = _stack_data(trains, t_max)
-    xt_np, yt_np, lent_np = _stack_data(tests, t_max)
+    # features before samples, (K, 2·T + 1, N): an epoch's shuffle is one gather and a
+    # batch's inputs a view; the last row is the label / high (the blog's scaling)
+    rows_np, _, len_np = _stack_data(trains, t_max, high)
+    rows_te, yt_np, lent_np = _stack_data(tests, t_max, high)
+    del trains, tests
     fixed = bool(np.all(len_np == t_max) and np.all(lent_np == t_max))
+    xt_np = np.ascontiguousarray(rows_te[:, :-1].reshape(k, 2, t_max, n_test))
 
     def dev(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(device)
 
-    # features before samples, (K, 2·T + 1, N): an epoch's shuffle is one gather and a
-    # batch's inputs a view; the last row is the label / high (the blog's scaling)
-    x_tr = dev(
-        np.concatenate(
-            [
-                x_np.transpose(0, 3, 2, 1).reshape(k, 2 * t_max, n_train),
-                (y_np / np.float32(high))[:, None],
-            ],
-            1,
-        )
-    )
+    x_tr = dev(rows_np)
+    del rows_np
     len_tr = dev(len_np)
-    x_te = dev(np.ascontiguousarray(xt_np.transpose(0, 3, 2, 1)))  # (K, 2, T, N)
+    x_te = dev(xt_np)  # (K, 2, T, N)
     y_te = dev(yt_np)
     len_te = dev(lent_np)
 
@@ -803,7 +804,8 @@ def _train_fast(
         err = 0.0
         for i in np.flatnonzero(alive):
             p = {n: v[i] for n, v in params.items()}
-            err = max(err, reference_error(p, out[i], xt_np[i, :probe_n], lent_np[i, :probe_n]))
+            x_probe = xt_np[i, ..., :probe_n].transpose(2, 1, 0)  # (B, T, 2), as the model sees
+            err = max(err, reference_error(p, out[i], x_probe, lent_np[i, :probe_n]))
         if not err <= REFERENCE_TOLERANCE:
             raise RuntimeError(
                 f"batched GRU and grutui's gate function disagree by {err:.3g} "
