@@ -38,8 +38,8 @@ def resolve_device(config: TrainConfig, *, resuming: bool = False) -> torch.devi
     ``auto``: CUDA when available and ``auto_prefers_gpu``, else the CPU. ``cuda`` or
     ``cuda:N`` without that GPU is a ``ConfigError``, except when ``resuming`` a run
     recorded on a GPU this machine lacks: it continues on the CPU (the saved state is
-    device-independent, the numbers agree within float rounding) and the run's device
-    event says so (``device_event``)."""
+    device-independent, the numbers agree within float rounding) and the record of the
+    device that ran says so (``ran_on``)."""
     import torch
 
     name = config.device

@@ -14,7 +14,10 @@ time steps, so the cost is per-op overhead, not arithmetic. This path
 * keeps all parameters of a member in one flat row of a (K, P) tensor, so gradient
   clipping and Adam are a handful of ops for all members at once;
 * never syncs with the host inside an epoch: losses accumulate on the device and are
-  read (with the weights) once per epoch, when the record is emitted.
+  read (with the weights) once per epoch, when the record is emitted;
+* on a GPU, draws the next epoch's shuffles on host threads while the device trains
+  (``Shuffles``) and replays an epoch's full batches as one captured CUDA graph
+  (``EpochGraph``): there the cost is kernel launches, not maths.
 
 Same maths as the reference: PyTorch's GRU equations, MSE loss, per-member global
 grad-norm clipping (``clip_grad_norm_``'s formula), Adam with L2 weight decay (torch's
@@ -107,9 +110,9 @@ class Shuffles:
     A run that goes on past an evaluation epoch has evaluated (a run whose members all
     diverged stops), so the draws are known ahead. With ``ahead`` the next epoch's are
     drawn on a host thread while the device trains, the members split over ``workers``
-    threads (torch releases the GIL in ``randperm``). ``take`` also returns the members'
-    generator states after the epoch's draws: what the epoch's resume state must hold,
-    whatever the prefetch has drawn since."""
+    threads (parallel as far as torch's ops release the GIL). ``take`` also returns the
+    members' generator states after the epoch's draws: what the epoch's resume state
+    must hold, whatever the prefetch has drawn since."""
 
     def __init__(
         self,

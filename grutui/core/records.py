@@ -29,7 +29,8 @@ class EpochRecord:
     # the run's state after this epoch (``grutui resume`` continues from it)
     state: TrainState | None = None
     # the first record a trainer yields in a process (fresh or resumed) names the device
-    # that ran (``grutui.core.device.ran_on``); the writer logs it as a ``device`` event
+    # that ran (``grutui.core.device.ran_on``); the writer puts it in the process's
+    # ``clock`` event (``grutui.core.device.recorded_device`` reads it back)
     device: str | None = None
 
     @property
