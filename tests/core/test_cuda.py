@@ -24,10 +24,11 @@ from grutui.core.records import EpochRecord
 from grutui.core.session import Session, SessionWriter
 from grutui.core.state import load_state
 from grutui.core.train import train
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 pytestmark = [
     pytest.mark.cuda,
+    pytest.mark.slow,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
 

@@ -100,6 +100,7 @@ def test_fast_is_the_default_engine() -> None:
     assert TrainConfig.from_dict(legacy).engine == "reference"
 
 
+@pytest.mark.slow  # imports the app for `new`
 def test_cli_cuda_without_cuda_is_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -113,6 +114,7 @@ def test_cli_cuda_without_cuda_is_one_line(
         assert not out.exists()  # refused before a session directory was made
 
 
+@pytest.mark.slow
 def test_info_shows_the_device_that_ran(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "s"
     argv = ["--epochs", "2", "--n-samples", "300", "--batch-size", "64", "--threads", "1"]
@@ -126,6 +128,7 @@ def test_info_shows_the_device_that_ran(tmp_path: Path, capsys: pytest.CaptureFi
     assert '"device": "cpu"' in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_session_recorded_on_cuda_resumes_on_a_cpu_only_machine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

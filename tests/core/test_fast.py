@@ -274,6 +274,7 @@ def test_legacy_choices_replays_rng_choice(pop: int, k: int) -> None:
         np.testing.assert_array_equal(small, want)
 
 
+@pytest.mark.slow
 def test_shuffles_drawn_ahead_on_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     # what a GPU run does (next epoch's shuffles on host threads, members split over
     # workers) gives the serial CPU path's records and resume states exactly

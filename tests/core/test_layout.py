@@ -21,6 +21,7 @@ def test_layout_matches_the_torch_model(hidden: int) -> None:
     assert param_count(hidden) == sum(p.numel() for p in model.parameters())
 
 
+@pytest.mark.slow  # spawns a process
 def test_layout_imports_no_torch() -> None:
     code = "import sys, grutui.core.layout; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
