@@ -27,8 +27,9 @@ import grutui.core.train as train_mod
 from grutui.core.config import preset
 from grutui.core.recording import ActionRecorder
 from grutui.core.replay import Timeline
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 
 DEMO = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
 

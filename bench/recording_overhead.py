@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import ui_scrub
+from grutui.core.events import read_events
+from grutui.core.paths import EVENTS_NAME
 from grutui.core.rundata import RunData
-from grutui.core.session import EVENTS_NAME, Session, read_events
+from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 
 RECORD_DIR: Path | None = None

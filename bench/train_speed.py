@@ -50,10 +50,10 @@ from grutui.core import fast
 from grutui.core.buffered import DEFAULT_INTERVAL
 from grutui.core.config import TrainConfig, preset
 from grutui.core.records import EpochRecord
-from grutui.core.session import SessionWriter
 from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, TaskConfig, make_datasets
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.blog_reference import run_blog
 
 

@@ -28,8 +28,9 @@ from textual.screen import Screen
 
 from grutui.core.config import preset
 from grutui.core.rundata import RunData
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from grutui.ui.app import PANES, GrutuiApp
 
 DEMO = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"

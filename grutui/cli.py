@@ -277,7 +277,8 @@ def _vec(v: list[float]) -> str:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from grutui.core.session import Session, find_sessions
+    from grutui.core.paths import find_sessions
+    from grutui.core.session import Session
 
     path = args.session
     if path is None:
@@ -296,7 +297,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = default_out(args)
-    from grutui.core.session import H5_NAME
+    from grutui.core.paths import H5_NAME
 
     if (out / H5_NAME).exists() and not args.force:
         return _fail(f"session {out} already exists (choose another --out or --force)")

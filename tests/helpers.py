@@ -16,8 +16,8 @@ from grutui.core.config import TrainConfig, preset
 from grutui.core.headless import record_run
 from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import EpochRecord
-from grutui.core.session import SessionWriter
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 
 if TYPE_CHECKING:  # a subprocess that only writes sessions need not import textual
     from textual.pilot import Pilot

@@ -12,7 +12,7 @@ from grutui.cli import main
 from grutui.core.config import preset
 from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import EpochRecord
-from grutui.core.session import SessionWriter
+from grutui.core.writer import SessionWriter
 
 TINY = ["--epochs", "5", "--n-samples", "200", "--batch-size", "32", "--eval-every", "2"]
 

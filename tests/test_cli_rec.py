@@ -16,10 +16,13 @@ import numpy as np
 import pytest
 
 import grutui.core.buffered as buffered
-import grutui.core.session as session_mod
+import grutui.core.writer as writer_mod
 from grutui.cli import main
-from grutui.core.session import FORMAT_VERSION, H5_NAME, Session, SessionWriter
+from grutui.core.h5format import FORMAT_VERSION
+from grutui.core.paths import H5_NAME
+from grutui.core.session import Session
 from grutui.core.state import STATE_NAME, load_state
+from grutui.core.writer import SessionWriter
 from tests.helpers import REPO
 
 TINY = ["--n-samples", "200", "--batch-size", "50", "--eval-every", "1", "--threads", "1"]
@@ -172,7 +175,7 @@ def test_a_nearly_full_disk_stops_training_before_hdf5_fails(
         checks["n"] += 1
         return 10 * 2**30 if checks["n"] <= 5 else 2**20
 
-    monkeypatch.setattr(session_mod, "free_bytes", free)
+    monkeypatch.setattr(writer_mod, "free_bytes", free)
     monkeypatch.setattr(SessionWriter, "space_check_interval", 0.0)
     out = tmp_path / "full"
     assert main(["train", *TINY, "--epochs", "30", "--flush-interval", "0", "--out", str(out)]) == 1

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from grutui.core.errors import SessionError
-from grutui.core.session import H5_NAME, PART_NAME, Session
+from grutui.core.paths import H5_NAME, PART_NAME
+from grutui.core.session import Session
 from grutui.core.state import STATE_NAME, load_state
 from grutui.core.train import train
 from tests.helpers import REPO, tiny_config, wait_until

@@ -19,7 +19,7 @@ import math
 import time
 from typing import Any
 
-from grutui.core.session import SessionWriter
+from grutui.core.writer import SessionWriter
 
 DEFAULT_INTERVAL = 0.5  # seconds
 

@@ -17,8 +17,8 @@ import numpy as np
 from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig
 from grutui.core.records import EpochRecord
-from grutui.core.session import DiskFullError, SessionWriter
 from grutui.core.train import train
+from grutui.core.writer import DiskFullError, SessionWriter
 
 OUTCOMES = ("finished", "diverged", "stopped", "interrupted", "write_error")
 

@@ -29,6 +29,7 @@ import numpy as np
 from grutui.core.config import TrainConfig, preset
 from grutui.core.errors import GrutuiError
 from grutui.core.layout import PARAM_NAMES
+from grutui.core.runview import RunView
 
 BLOG_EVERY = 49
 
@@ -173,7 +174,7 @@ def _write_blog_session(
     test_loss: np.ndarray,
 ) -> None:
     from grutui.core.records import EpochRecord
-    from grutui.core.session import SessionWriter
+    from grutui.core.writer import SessionWriter
 
     n = len(train_loss)
     current = by_epoch[min(by_epoch)]
@@ -202,7 +203,7 @@ def _write_blog_session(
         writer.event("finish", n - 1, source="blog")
 
 
-def metrics_csv(session: Any) -> str:
+def metrics_csv(session: RunView) -> str:
     """Per-epoch metrics as CSV: epoch, wall_time, then train_loss, test_loss and lr per
     member (suffixed ``_m{k}`` for ensembles). Empty cells where there is no value."""
     m = session.metrics
@@ -226,7 +227,7 @@ def metrics_csv(session: Any) -> str:
     return buf.getvalue()
 
 
-def export_csv(session: Any, dest: str | Path) -> None:
+def export_csv(session: RunView, dest: str | Path) -> None:
     """Write ``metrics_csv`` to ``dest`` (``-`` for stdout)."""
     text = metrics_csv(session)
     if str(dest) == "-":

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grutui.core.session import EVENTS_NAME, EventLog, read_events
+from grutui.core.events import EventLog, read_events
+from grutui.core.paths import EVENTS_NAME
 
 USER_ACTIONS = ("cursor", "pane", "sequence", "step", "member", "bookmark")
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from grutui.core.recording import USER_ACTIONS, Bookmark, apply_bookmark
+from grutui.core.runview import RunView
 
 MAX_GAP = 5.0  # idle stretches longer than this (seconds) are shortened to it
 TARGET_SECONDS = 45.0  # the auto speed replays a whole session in about this long
@@ -130,8 +131,8 @@ class Timeline:
         self._states = self._fold()
 
     @classmethod
-    def from_session(cls, session: Any, *, max_gap: float = MAX_GAP) -> Timeline:
-        """From a ``Session`` (or anything with ``metrics`` and ``events()``)."""
+    def from_session(cls, session: RunView, *, max_gap: float = MAX_GAP) -> Timeline:
+        """From a ``Session`` or a ``RunData``: its epoch rows and all its events."""
         m = session.metrics
         return cls(m.epoch, m.wall_time, session.events(), max_gap=max_gap)
 

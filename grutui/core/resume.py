@@ -15,8 +15,9 @@ from pathlib import Path
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.state import TrainState, load_state
+from grutui.core.writer import SessionWriter
 
 
 @dataclass

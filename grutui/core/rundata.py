@@ -1,9 +1,9 @@
-"""An in-memory, growable view of a run with the read API of ``Session``.
+"""An in-memory, growable run: a ``RunView`` like ``Session``.
 
 The app reads only this: scrubbing never waits on the disk, and the h5py file keeps a
 single owner (the training worker's ``SessionWriter``, or the ``Session`` a watcher
 polls off the UI thread). Every analysis in ``grutui.core.analysis`` takes a
-duck-typed session, so it works on a ``RunData`` unchanged.
+``RunView``, so it works on a ``RunData`` unchanged.
 
 Rows live in buffers that double when full, so appending an epoch is amortised O(1);
 ``metrics``, ``snapshot_epochs`` and the weight accessors return views of the filled
@@ -15,7 +15,7 @@ No torch, textual or rich here (tests enforce it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +24,10 @@ import numpy as np
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
-from grutui.core.session import (
-    EVENTS_NAME,
-    H5_NAME,
-    Metrics,
-    Session,
-    check_member,
-    final_losses,
-    read_events,
-    resolve_epoch,
-    snapshot_row,
-)
+from grutui.core.events import read_events
+from grutui.core.paths import EVENTS_NAME, H5_NAME
+from grutui.core.runview import Metrics, RunLookups
+from grutui.core.session import Session
 
 _MIN_CAPACITY = 64
 
@@ -81,8 +74,8 @@ class _Buffer:
         return self.data[: self.n]
 
 
-class RunData:
-    """A run held in memory; same read API as ``grutui.core.session.Session``."""
+class RunData(RunLookups):
+    """A run held in memory; a ``RunView`` like ``grutui.core.session.Session``."""
 
     def __init__(
         self,
@@ -114,6 +107,7 @@ class RunData:
         self._weights: dict[str, _Buffer] = {}
         self._init: dict[str, np.ndarray] | None = None
         self._events: list[dict[str, Any]] = []
+        self._metrics: Metrics | None = None  # built on demand, dropped when rows arrive
         # False: events() is the in-memory list even though the directory has a log
         # (a replay shows the events up to its time, not the final log)
         self.events_on_disk = True
@@ -183,6 +177,7 @@ class RunData:
         self._lr.append(chunk.lr)
         self._wall.append(chunk.wall_time)
         self._epoch.append(chunk.epoch)  # last: the epoch count moves once rows are in
+        self._metrics = None
         self._events.extend(chunk.events)
         return len(chunk)
 
@@ -215,12 +210,14 @@ class RunData:
         )
         return self.apply(chunk)
 
-    # -- the Session read API ----------------------------------------------------
+    # -- the RunView read API ------------------------------------------------------
     @property
     def metrics(self) -> Metrics:
-        return Metrics(
-            self._epoch.view, self._train.view, self._test.view, self._lr.view, self._wall.view
-        )
+        if self._metrics is None:
+            self._metrics = Metrics(
+                self._epoch.view, self._train.view, self._test.view, self._lr.view, self._wall.view
+            )
+        return self._metrics
 
     @property
     def snapshot_epochs(self) -> np.ndarray:
@@ -230,29 +227,13 @@ class RunData:
     def n_epochs(self) -> int:
         return self._epoch.n
 
-    @property
-    def last_epoch(self) -> int:
-        return int(self._epoch.data[self._epoch.n - 1]) if self._epoch.n else -1
-
-    @property
-    def first_epoch(self) -> int:
-        return int(self._epoch.data[0]) if self._epoch.n else -1
-
-    def snapshot_index(self, epoch: int) -> int:
-        return snapshot_row(self.name, self._snap.view, epoch)
-
-    def resolve_epoch(self, epoch: int | str) -> int:
-        return resolve_epoch(self.name, self._epoch.view, self._snap.view, epoch)
-
-    def weights(self, epoch: int, member: int = 0) -> dict[str, np.ndarray]:
-        """Parameters at ``epoch`` (the latest snapshot at or before it), as views."""
-        self._check_member(member)
-        i = self.snapshot_index(epoch)
-        return {k: b.view[i, member] for k, b in self._weights.items()}
+    def weights_at_row(self, row: int, member: int = 0) -> dict[str, np.ndarray]:
+        """Parameters at snapshot row ``row``, as views."""
+        return {k: b.view[row, member] for k, b in self._weights.items()}
 
     def weight_history(self, name: str, member: int = 0) -> np.ndarray:
         """All snapshots of one parameter: (S, *shape), rows at ``snapshot_epochs``."""
-        self._check_member(member)
+        self.check_member(member)
         return self._weights[name].view[:, member]
 
     def initial_weights(self, member: int = 0) -> dict[str, np.ndarray] | None:
@@ -272,12 +253,6 @@ class RunData:
         """Append events to the in-memory list (what ``events()`` returns when
         ``events_on_disk`` is off)."""
         self._events.extend(events)
-
-    def final_losses(self, member: int = 0) -> dict[str, float | None]:
-        return final_losses(self.metrics, member)
-
-    def _check_member(self, member: int) -> None:
-        check_member(self, member)
 
     # -- replay: a run re-grown row by row -------------------------------------------
     @classmethod
@@ -307,10 +282,6 @@ class RunData:
             snap[s0:s1].copy(),
             {k: b.view[s0:s1].copy() for k, b in self._weights.items()} if s1 > s0 else {},
         )
-
-    # -- conveniences the UI uses ---------------------------------------------------
-    def weights_at_row(self, row: int, member: int = 0) -> Mapping[str, np.ndarray]:
-        return {k: b.view[row, member] for k, b in self._weights.items()}
 
     def close(self) -> None:
         """Nothing to release: a RunData holds no file."""

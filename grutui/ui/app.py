@@ -448,7 +448,7 @@ class GrutuiApp(SessionApp):
         from grutui.core.buffered import BufferedWriter
         from grutui.core.device import device_label, resolve_device
         from grutui.core.headless import record_run
-        from grutui.core.session import SessionWriter
+        from grutui.core.writer import SessionWriter
 
         threads = config.torch_threads()
         torch.set_num_threads(threads)  # per thread: must happen in this thread

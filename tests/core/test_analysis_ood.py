@@ -138,7 +138,7 @@ def test_history_cache_extends_when_session_grows(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(2)
     path = tmp_path / "grow"
-    from grutui.core.session import SessionWriter
+    from grutui.core.writer import SessionWriter
 
     cfg = tiny_config(epochs=10, hidden=2)
     w = SessionWriter(path, cfg)

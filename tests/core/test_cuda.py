@@ -21,9 +21,10 @@ from grutui.core.device import recorded_device
 from grutui.core.errors import ConfigError
 from grutui.core.headless import record_run
 from grutui.core.records import EpochRecord
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.state import load_state
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.helpers import tiny_config
 
 pytestmark = [

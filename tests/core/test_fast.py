@@ -16,9 +16,10 @@ from grutui.core.buffered import BufferedWriter
 from grutui.core.config import TrainConfig, format_seeds, parse_seeds
 from grutui.core.errors import ConfigError
 from grutui.core.records import EpochRecord
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.tasks import Dataset, legacy_choices, make_datasets
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.helpers import REPO, tiny_config
 
 TOL = 1e-5

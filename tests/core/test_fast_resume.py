@@ -13,9 +13,10 @@ from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.records import EpochRecord
 from grutui.core.resume import plan_resume
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.state import load_state, save_state
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.core.test_fast import poison_seed
 from tests.helpers import tiny_config
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from grutui.core.events import EventLog, read_events
+from grutui.core.paths import EVENTS_NAME
 from grutui.core.recording import ActionRecorder, Bookmarks, bookmarks_from
-from grutui.core.session import EVENTS_NAME, EventLog, read_events
 from tests.helpers import wait_until
 
 

@@ -17,7 +17,7 @@ from grutui.core.errors import SessionError
 from grutui.core.headless import record_run
 from grutui.core.records import EpochRecord
 from grutui.core.resume import open_for_resume, plan_resume
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.state import (
     STATE_NAME,
     TrainState,
@@ -27,6 +27,7 @@ from grutui.core.state import (
     save_state,
 )
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.helpers import tiny_config
 
 EPOCHS = 12

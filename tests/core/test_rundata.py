@@ -10,8 +10,9 @@ import pytest
 from grutui.core.analysis.transitions import find_transitions
 from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.helpers import DEMO, tiny_config
 
 

@@ -10,17 +10,13 @@ import numpy as np
 import pytest
 
 from grutui.core.errors import SessionError
+from grutui.core.events import read_events
+from grutui.core.h5format import FORMAT_VERSION
+from grutui.core.paths import EVENTS_NAME, H5_NAME, find_sessions
 from grutui.core.records import EpochRecord
-from grutui.core.session import (
-    EVENTS_NAME,
-    FORMAT_VERSION,
-    H5_NAME,
-    Session,
-    SessionWriter,
-    find_sessions,
-    read_events,
-)
+from grutui.core.session import Session
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.helpers import make_session, tiny_config
 
 

@@ -17,9 +17,11 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from grutui.core import recording
+from grutui.core.events import read_events
+from grutui.core.paths import EVENTS_NAME
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
-from grutui.core.session import EVENTS_NAME, Session, read_events
+from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 from grutui.ui.bookmarks import BookmarkListDialog, BookmarkNoteDialog
 from grutui.ui.dialogs import HelpScreen
@@ -311,7 +313,7 @@ WRITER = """
 import sys, types
 import numpy as np
 from grutui.core.layout import param_shapes
-from grutui.core.session import SessionWriter
+from grutui.core.writer import SessionWriter
 from tests.helpers import tiny_config
 
 cfg = tiny_config(epochs=50, hidden=2)

@@ -10,8 +10,9 @@ from typing import Any
 
 from grutui.core.config import TrainConfig
 from grutui.core.records import EpochRecord
-from grutui.core.session import Session, SessionWriter
+from grutui.core.session import Session
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.train import TrainPane
 from tests.helpers import tiny_config, until

@@ -39,6 +39,7 @@ import numpy as np
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODEvaluator, OODResult, snapshot_epoch
 from grutui.core.errors import SessionError
 from grutui.core.layout import PARAM_NAMES
+from grutui.core.runview import RunView
 
 EXHAUSTIVE_MAX = 5  # 2⁵·5! = 3,840 group elements
 BASELINE_DRAWS = 20
@@ -251,7 +252,7 @@ class SeedComparison:
 
 
 def compare_members(
-    session: Any,
+    session: RunView,
     epoch: int | str = "last",
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,

@@ -36,7 +36,7 @@ from grutui.core.analysis.ood import (
     OODResult,
 )
 from grutui.core.errors import ConfigError
-from grutui.core.session import check_member
+from grutui.core.runview import RunView
 
 ANALYSIS_NAME = "analysis.h5"
 FORMAT = "grutui-analysis"
@@ -128,7 +128,7 @@ def format_history(hist: OODHistory, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def fingerprint(session: Any) -> str:
+def fingerprint(session: RunView) -> str:
     """Identity of a session's content: a session rewritten in place gets a new one."""
     h = hashlib.sha1(usedforsecurity=False)
     h.update(str(session.created).encode())
@@ -145,7 +145,7 @@ def group_name(member: int, samples: int, seed: int, stride: int) -> str:
 
 
 def ood_history(
-    session: Any,
+    session: RunView,
     member: int = 0,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
@@ -155,7 +155,7 @@ def ood_history(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> OODHistory:
-    """The grid at snapshot rows 0, stride, 2·stride, … of ``session`` (a ``Session``).
+    """The grid at snapshot rows 0, stride, 2·stride, … of ``session``.
 
     Rows are chosen by snapshot index, not by epoch, so the choice is stable as a live
     session grows. ``should_stop`` is polled between epochs (a stopped run returns,
@@ -163,7 +163,7 @@ def ood_history(
     """
     if stride < 1:
         raise ConfigError(f"stride must be at least 1, got {stride}")
-    check_member(session, member)
+    session.check_member(member)
     wanted = np.asarray(session.snapshot_epochs[::stride], np.int64)
     ev = OODEvaluator(session.config.task, samples, seed)
     n_cells = len(ev.cells)

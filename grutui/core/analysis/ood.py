@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from grutui.core.gru import GRUWeights, gru_output
+from grutui.core.runview import RunView
 from grutui.core.tasks import OODGrid, TaskConfig, ood_grid
 
 SUCCESS_THRESHOLD = 0.1  # the blog's: relative error < 10 %
@@ -132,7 +133,7 @@ class OODEvaluator:
 
 
 def ood_at(
-    session: Any,
+    session: RunView,
     epoch: int | str = "last",
     member: int = 0,
     samples: int = DEFAULT_SAMPLES,
@@ -151,7 +152,7 @@ class OODView:
     ``max_cached`` most recent results (one result is ~26 floats × 3)."""
 
     def __init__(
-        self, session: Any, samples: int = DEFAULT_SAMPLES, seed: int = 0, max_cached: int = 512
+        self, session: RunView, samples: int = DEFAULT_SAMPLES, seed: int = 0, max_cached: int = 512
     ) -> None:
         self.session = session
         self.evaluator = OODEvaluator(session.config.task, samples, seed)
@@ -172,7 +173,7 @@ class OODView:
         return res
 
 
-def snapshot_epoch(session: Any, epoch: int | str) -> int:
+def snapshot_epoch(session: RunView, epoch: int | str) -> int:
     """The epoch of the snapshot ``session.weights(epoch)`` returns."""
     e = session.resolve_epoch(epoch)
     return int(session.snapshot_epochs[session.snapshot_index(e)])

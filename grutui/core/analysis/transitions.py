@@ -35,7 +35,7 @@ import numpy as np
 from grutui.core.analysis.history import OODHistory
 from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
-from grutui.core.session import check_member
+from grutui.core.runview import RunView
 
 KINDS = ("loss_curvature", "weight_velocity", "sign_change", "ood_jump")
 DEFAULT_SIGMA = 5.0
@@ -140,7 +140,7 @@ def _ordered(names: Iterable[str]) -> list[str]:
     return [n for n in PARAM_NAMES if n in names] + sorted(n for n in names if n not in PARAM_NAMES)
 
 
-def flat_weights(session: Any, member: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+def flat_weights(session: RunView, member: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     """(S, P) all parameters per snapshot (float32, as stored), and the initial weights
     (P,) if recorded."""
     names = _ordered(session.param_names)
@@ -311,7 +311,7 @@ def ood_transitions(history: OODHistory, threshold: float = DEFAULT_OOD_JUMP) ->
 
 
 def find_transitions(
-    session: Any,
+    session: RunView,
     member: int = 0,
     sigma: float = DEFAULT_SIGMA,
     ood: OODHistory | None = None,
@@ -320,7 +320,7 @@ def find_transitions(
     min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[Transition]:
     """Every detector on one member of ``session``, sorted by epoch (then kind)."""
-    check_member(session, member)
+    session.check_member(member)
     out: list[Transition] = []
     m = session.metrics
     if session.n_epochs:

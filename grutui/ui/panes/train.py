@@ -19,9 +19,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, ProgressBar, Sparkline, Static
 
 from grutui.core.device import recorded_device
+from grutui.core.paths import EVENTS_NAME
 from grutui.core.recording import USER_ACTIONS
 from grutui.core.rundata import RunData
-from grutui.core.session import EVENTS_NAME
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
