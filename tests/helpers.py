@@ -5,6 +5,8 @@ Fixtures pytest must discover stay in the conftest files; they build on these.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -114,3 +116,27 @@ def synthetic_session(
                 )
             )
     return path
+
+
+# -- git -------------------------------------------------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` (with an identity for commits); its stdout."""
+    ident = ("-c", "user.name=t", "-c", "user.email=t@t")
+    done = subprocess.run(
+        ["git", "-C", str(repo), *ident, *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def tracked_copy(src: Path, repo: Path) -> Path:
+    """``src`` committed in a fresh repository at ``repo/sessions/NAME`` (the shipped
+    demo as a fresh clone has it)."""
+    repo.mkdir()
+    git(repo, "init", "-q")
+    dest = repo / "sessions" / src.name
+    shutil.copytree(src, dest)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a session")
+    return dest

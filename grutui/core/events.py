@@ -2,7 +2,8 @@
 
 Each event is ``{"t": unix time, "kind": ..., "epoch": ... | None, ...}``: the training
 worker logs its own (``start``, ``clock``, ``finish``, ...), the app the user's actions
-(``grutui.core.recording``).
+(``grutui.core.recording``). A read-only session's actions live in a second log in its
+store directory (``grutui.core.paths``); ``read_session_events`` reads both.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from grutui.core.paths import EVENTS_NAME, store_dir
 
 
 class EventLog:
@@ -91,3 +94,27 @@ def read_events(path: Path) -> list[dict[str, Any]]:
         if isinstance(ev, dict) and "kind" in ev:
             events.append(ev)
     return events
+
+
+def has_events(session_dir: Path) -> bool:
+    """Whether the session has an event log (its own, or one in its store directory)."""
+    logs = {session_dir / EVENTS_NAME, store_dir(session_dir) / EVENTS_NAME}
+    return any(p.is_file() for p in logs)
+
+
+def read_session_events(session_dir: Path) -> list[dict[str, Any]]:
+    """All of a session's events: its own log, plus the user actions recorded in its
+    store directory when it is read-only, merged in time order."""
+    own = read_events(session_dir / EVENTS_NAME)
+    side = store_dir(session_dir)
+    if side == session_dir:
+        return own
+    extra = read_events(side / EVENTS_NAME)
+    if not extra:
+        return own
+    return sorted(own + extra, key=_time)  # stable: each log keeps its own order
+
+
+def _time(ev: dict[str, Any]) -> float:
+    t = ev.get("t")
+    return float(t) if isinstance(t, int | float) else 0.0

@@ -1,14 +1,28 @@
-"""Where a session's files live: a session is a directory holding ``session.h5`` and
-``events.jsonl`` (see ``grutui.core.h5format``).
+"""Where a session's files live, and where the app's own files for it go.
+
+A session is a directory (``NAME/session.h5``, ``NAME/events.jsonl``, see
+``grutui.core.h5format``). Opening one in the app also produces files: the recorded
+user actions and bookmarks (``events.jsonl``), the strategy-history cache
+(``analysis.h5``) and exports. They go into the session directory itself, except for
+a session that is *read-only*: its directory is not writable, or its ``session.h5`` is
+tracked by git (the shipped demo: a fresh clone must stay clean after one look). Those
+go to ``<per-user data dir>/sessions/<name>-<hash of the resolved path>/``; the data
+dir is ``platformdirs.user_data_path("grutui")`` (e.g. ``~/.local/share/grutui``), or
+``$GRUTUI_DATA_DIR`` when set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
 from pathlib import Path
 
 H5_NAME = "session.h5"
 PART_NAME = "session.h5.part"  # a session being created (see SessionWriter)
 EVENTS_NAME = "events.jsonl"
+DATA_DIR_ENV = "GRUTUI_DATA_DIR"
+GIT_TIMEOUT = 2.0  # seconds; a git that takes longer counts as "not tracked"
 
 
 def session_file(path: str | Path) -> Path:
@@ -24,3 +38,71 @@ def find_sessions(root: str | Path = "sessions") -> list[Path]:
         return []
     found = [d for d in r.iterdir() if (d / H5_NAME).is_file()]
     return sorted(found, key=lambda d: (d / H5_NAME).stat().st_mtime, reverse=True)
+
+
+def data_root() -> Path:
+    """The per-user data directory (``$GRUTUI_DATA_DIR`` overrides it: tests, CI)."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return platformdirs.user_data_path("grutui")
+
+
+def is_tracked(session_dir: Path) -> bool:
+    """Whether git tracks the session's file (no git, or not a repository: no)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(session_dir), "ls-files", "--error-unmatch", "--", H5_NAME],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+_read_only: dict[Path, bool] = {}  # resolved directory -> decision, made once per process
+
+
+def is_read_only(session_dir: str | Path) -> bool:
+    """A session the app must not write into: an existing directory that is not
+    writable, or whose session file git tracks. Decided once per directory (it runs
+    git), at the first look."""
+    d = Path(session_dir).resolve()
+    if d not in _read_only:
+        if not d.is_dir():
+            return False  # nothing there to keep clean; writing fails as it would
+        _read_only[d] = not os.access(d, os.W_OK) or is_tracked(d)
+    return _read_only[d]
+
+
+def store_dir(session_dir: str | Path, *, create: bool = False) -> Path:
+    """Where the app's files for a session go: the session directory, or its directory
+    under the per-user data dir when the session is read-only (see the module
+    docstring). ``create`` makes the latter (``OSError`` if it cannot)."""
+    d = Path(session_dir)
+    if not is_read_only(d):
+        return d
+    resolved = str(d.resolve())
+    key = hashlib.sha256(resolved.encode()).hexdigest()[:12]
+    out = data_root() / "sessions" / f"{d.resolve().name}-{key}"
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def export_dir(session_dir: Path | None) -> Path:
+    """Where exports of a run go: its store directory when the run has a directory on
+    disk, else the working directory (a run held only in memory)."""
+    if session_dir is None or not session_dir.is_dir():
+        return Path.cwd()
+    try:
+        return store_dir(session_dir, create=True)
+    except OSError:
+        return Path.cwd()

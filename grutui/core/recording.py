@@ -1,7 +1,9 @@
 """Recording what the user does in the app, and bookmarks, into the session's event log.
 
 User actions are ordinary events in ``SESSION/events.jsonl`` (``{"t", "kind", "epoch",
-...}``, ``epoch`` being the cursor epoch the action concerns):
+...}``, ``epoch`` being the cursor epoch the action concerns), or, for a read-only
+session (not writable, or tracked by git: ``grutui.core.paths``), in the
+``events.jsonl`` of its directory under the per-user data dir:
 
 =============  =====================================================================
 kind           fields
@@ -33,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grutui.core.events import EventLog, read_events
-from grutui.core.paths import EVENTS_NAME
+from grutui.core.events import EventLog, read_session_events
+from grutui.core.paths import EVENTS_NAME, store_dir
 
 USER_ACTIONS = ("cursor", "pane", "sequence", "step", "member", "bookmark")
 
@@ -44,7 +46,7 @@ class ActionRecorder:
 
     Pass the session's existing ``EventLog`` (e.g. the live ``SessionWriter.events``)
     so one object owns the file, or a session directory to open its own log (safe too:
-    appends are whole-line ``O_APPEND`` writes)."""
+    appends are whole-line ``O_APPEND`` writes) in the session's store directory."""
 
     def __init__(
         self,
@@ -61,8 +63,8 @@ class ActionRecorder:
             self.log = target
         else:
             try:
-                self.log = EventLog(Path(target) / EVENTS_NAME)
-            except OSError as exc:  # a read-only session: browse it, record nothing
+                self.log = EventLog(store_dir(Path(target), create=True) / EVENTS_NAME)
+            except OSError as exc:  # nowhere to write: browse it, record nothing
                 self.error = exc
         self.cursor_interval = cursor_interval
         self.flush_interval = flush_interval
@@ -206,8 +208,9 @@ def apply_bookmark(marks: dict[int, Bookmark], epoch: int, data: dict[str, Any],
 class Bookmarks:
     """The session's bookmarks: one note per epoch, persisted as ``bookmark`` events.
 
-    ``Bookmarks.load(session_dir, recorder)`` reads them from ``events.jsonl``; ``add``
-    and ``remove`` update memory and write through the recorder (at once)."""
+    ``Bookmarks.load(session_dir, recorder)`` reads them from the session's events
+    (``read_session_events``); ``add`` and ``remove`` update memory and write through
+    the recorder (at once)."""
 
     def __init__(self, marks: dict[int, Bookmark], recorder: ActionRecorder | None = None):
         self._marks = dict(marks)
@@ -215,7 +218,7 @@ class Bookmarks:
 
     @classmethod
     def load(cls, session_dir: str | Path, recorder: ActionRecorder | None = None) -> Bookmarks:
-        return cls(bookmarks_from(read_events(Path(session_dir) / EVENTS_NAME)), recorder)
+        return cls(bookmarks_from(read_session_events(Path(session_dir))), recorder)
 
     def add(self, epoch: int, note: str = "") -> Bookmark:
         note = " ".join(note.split())  # one line in the log and the list

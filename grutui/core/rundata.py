@@ -24,8 +24,8 @@ import numpy as np
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
-from grutui.core.events import read_events
-from grutui.core.paths import EVENTS_NAME, H5_NAME
+from grutui.core.events import has_events, read_session_events
+from grutui.core.paths import H5_NAME
 from grutui.core.runview import Metrics, RunLookups
 from grutui.core.session import Session
 
@@ -242,11 +242,11 @@ class RunData(RunLookups):
         return {k: v[member] for k, v in self._init.items()}
 
     def events(self) -> list[dict[str, Any]]:
-        """The session's event log (read from disk when the run has a directory, so
-        events the worker logged are included); else the events seen in records."""
-        path = self.dir / EVENTS_NAME
-        if self.events_on_disk and path.is_file():
-            return read_events(path)
+        """The session's events (read from disk when the run has a directory, so
+        events the worker logged, and a read-only session's recorded actions, are
+        included); else the events seen in records."""
+        if self.events_on_disk and has_events(self.dir):
+            return read_session_events(self.dir)
         return list(self._events)
 
     def add_events(self, events: Iterable[dict[str, Any]]) -> None:

@@ -17,9 +17,9 @@ import numpy as np
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, SessionError
-from grutui.core.events import read_events
+from grutui.core.events import read_session_events
 from grutui.core.h5format import FORMAT, FORMAT_VERSION, METRICS, check_not_truncated, open_read
-from grutui.core.paths import EVENTS_NAME, H5_NAME, PART_NAME, session_file
+from grutui.core.paths import H5_NAME, PART_NAME, session_file
 from grutui.core.runview import Metrics, RunLookups
 
 
@@ -185,7 +185,8 @@ class Session(RunLookups):
         return {k: np.asarray(g[k][member]) for k in g}
 
     def events(self) -> list[dict[str, Any]]:
-        return read_events(self.dir / EVENTS_NAME)
+        """The event log, with a read-only session's recorded actions merged in."""
+        return read_session_events(self.dir)
 
     def close(self) -> None:
         if self._f.id.valid:

@@ -11,7 +11,6 @@ never waits on a UI thread that is joining it at exit).
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -33,6 +32,7 @@ from grutui.core.analysis.transitions import (
 )
 from grutui.core.errors import GrutuiError
 from grutui.core.interop import export_csv
+from grutui.core.paths import export_dir
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
@@ -344,11 +344,9 @@ class Analyses:
 
     # -- export ---------------------------------------------------------------------------
     def export_dir(self) -> Path:
-        """The session directory when it exists and is writable, else the working one."""
+        """The session's store directory (``grutui.core.paths.export_dir``)."""
         d = self.app.data
-        if d is not None and d.dir.is_dir() and os.access(d.dir, os.W_OK):
-            return d.dir
-        return Path.cwd()
+        return export_dir(d.dir if d is not None else None)
 
     def export(self) -> tuple[Path, Path | None] | None:
         """The visible pane as SVG and the metrics as CSV; a notification says where."""

@@ -1,5 +1,7 @@
 """Strategy over epochs: the OOD grid at every snapshot (or every ``stride``-th one),
-cached in ``NAME/analysis.h5`` so the session's own ``session.h5`` keeps one writer.
+cached in ``analysis.h5`` beside the session (so its own ``session.h5`` keeps one
+writer), or in its store directory when the session is read-only
+(``grutui.core.paths.store_dir``).
 
 Cache layout (plain HDF5, no pickle)::
 
@@ -36,6 +38,7 @@ from grutui.core.analysis.ood import (
     OODResult,
 )
 from grutui.core.errors import ConfigError
+from grutui.core.paths import store_dir
 from grutui.core.runview import RunView
 
 ANALYSIS_NAME = "analysis.h5"
@@ -167,7 +170,7 @@ def ood_history(
     wanted = np.asarray(session.snapshot_epochs[::stride], np.int64)
     ev = OODEvaluator(session.config.task, samples, seed)
     n_cells = len(ev.cells)
-    cache_path = Path(session.dir) / ANALYSIS_NAME
+    cache_path = store_dir(session.dir) / ANALYSIS_NAME
     key = group_name(member, samples, seed, stride)
     fp = fingerprint(session) if use_cache else ""
     cached = _read_cache(cache_path, key, fp, ev.cells) if use_cache else None
@@ -206,6 +209,10 @@ def ood_history(
         computed=done,
     )
     if use_cache and done:
+        try:  # a read-only session's store directory may not exist yet
+            store_dir(session.dir, create=True)
+        except OSError:
+            return hist
         _write_cache(cache_path, key, fp, hist, len(ep0))
     return hist
 
