@@ -54,7 +54,6 @@ class ReplayState:
     time: float
     row: int  # index of the last visible epoch row; -1 before the first epoch
     epoch: int | None  # its epoch number
-    events_seen: int  # how many timeline events have happened (index of the next one)
     cursor: int | None = None  # the user's epoch cursor (None: not recorded yet)
     pane: str | None = None
     sequence: str | None = None
@@ -210,7 +209,6 @@ class Timeline:
             time=t,
             row=row,
             epoch=int(self.epochs[row]) if row >= 0 else None,
-            events_seen=n,
             cursor=st["cursor"] if st else None,
             pane=st["pane"] if st else None,
             sequence=st["sequence"] if st else None,

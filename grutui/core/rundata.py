@@ -25,7 +25,6 @@ import numpy as np
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.events import has_events, read_session_events
-from grutui.core.paths import H5_NAME
 from grutui.core.runview import Metrics, RunLookups
 from grutui.core.session import Session
 
@@ -91,7 +90,6 @@ class RunData(RunLookups):
         self.config_dict: dict[str, Any] = config_dict or config.to_dict()
         self.name = name
         self.dir = directory if directory is not None else Path(name)
-        self.path = self.dir / H5_NAME
         self.created = created
         self.members = members
         self.high = config.task.high
