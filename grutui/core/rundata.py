@@ -25,6 +25,7 @@ import numpy as np
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.events import has_events, read_session_events
+from grutui.core.records import EpochRecord
 from grutui.core.runview import Metrics, RunLookups
 from grutui.core.session import Session
 
@@ -179,7 +180,7 @@ class RunData(RunLookups):
         self._events.extend(chunk.events)
         return len(chunk)
 
-    def extend(self, records: Iterable[Any]) -> int:
+    def extend(self, records: Iterable[EpochRecord]) -> int:
         """Append trainer ``EpochRecord``s (the snapshot rule is the writer's)."""
         recs = list(records)
         if not recs:

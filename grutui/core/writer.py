@@ -27,6 +27,7 @@ from grutui.core.errors import SessionError
 from grutui.core.events import EventLog
 from grutui.core.h5format import FORMAT, FORMAT_VERSION, METRICS, open_read
 from grutui.core.paths import EVENTS_NAME, H5_NAME, PART_NAME
+from grutui.core.records import EpochRecord
 from grutui.core.state import StateSaver
 from grutui.core.state import state_path as state_file
 
@@ -225,7 +226,7 @@ class SessionWriter:
         self._f.flush()
         self._last_flush = time.monotonic()
 
-    def _create(self, rec: Any) -> None:
+    def _create(self, rec: EpochRecord) -> None:
         f = self._f
         k = rec.members
         f.attrs["members"] = k
@@ -255,11 +256,11 @@ class SessionWriter:
         self._publish()
         self._started = True
 
-    def append(self, rec: Any, *, snapshot: bool | None = None) -> None:
+    def append(self, rec: EpochRecord, *, snapshot: bool | None = None) -> None:
         """Append one ``EpochRecord`` (see ``append_many``)."""
         self.append_many([rec], snapshot=snapshot)
 
-    def append_many(self, recs: Sequence[Any], *, snapshot: bool | None = None) -> None:
+    def append_many(self, recs: Sequence[EpochRecord], *, snapshot: bool | None = None) -> None:
         """Append ``EpochRecord``s with one resize and one write per dataset (what
         ``grutui.core.buffered.BufferedWriter`` hands over in blocks): weights first, then
         metrics, so a reader that sees epoch e in the metrics also sees its snapshot.
@@ -279,7 +280,7 @@ class SessionWriter:
             raise _as_oserror(exc) from exc
         self._after_rows(recs)
 
-    def _after_rows(self, recs: Sequence[Any]) -> None:
+    def _after_rows(self, recs: Sequence[EpochRecord]) -> None:
         """After rows are written (and flushed when due): the replay clock anchor, and
         the newest resumable state offered to the saver (forced on the last epoch)."""
         if not self._clock_logged:
@@ -291,10 +292,10 @@ class SessionWriter:
             self.events.append("clock", recs[0].epoch, **anchor)
             self._clock_logged = True
         rec = recs[-1]
-        if getattr(rec, "state", None) is not None:
+        if rec.state is not None:
             self.states.offer(rec.state, force=self.config.is_final(rec.epoch, rec.diverged))
 
-    def _write_rows(self, recs: Sequence[Any], snapshot: bool | None) -> None:
+    def _write_rows(self, recs: Sequence[EpochRecord], snapshot: bool | None) -> None:
         if not self._started:
             self._create(recs[0])
         if snapshot is None:
