@@ -89,9 +89,9 @@ def store_dir(session_dir: str | Path, *, create: bool = False) -> Path:
     d = Path(session_dir)
     if not is_read_only(d):
         return d
-    resolved = str(d.resolve())
-    key = hashlib.sha256(resolved.encode()).hexdigest()[:12]
-    out = data_root() / "sessions" / f"{d.resolve().name}-{key}"
+    r = d.resolve()
+    key = hashlib.sha256(str(r).encode()).hexdigest()[:12]
+    out = data_root() / "sessions" / f"{r.name}-{key}"
     if create:
         out.mkdir(parents=True, exist_ok=True)
     return out
