@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grutui.core.recording import USER_ACTIONS
 from grutui.core.rundata import RunData
 from grutui.core.session import EVENTS_NAME
 from grutui.ui.app import GrutuiApp
@@ -90,3 +91,23 @@ async def test_a_recording_with_the_former_seeds_mode_replays(tmp_path: Path) ->
         await pilot.pause()
         assert app.current_mode == "seeds"
         assert isinstance(app.screen, SeedsPane)
+
+
+async def test_the_app_records_actions_in_the_event_logs_words(demo_data: RunData) -> None:
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    class Recording(GrutuiApp):
+        def record(self, kind: str, **fields: object) -> None:
+            seen.append((kind, fields))
+
+    app = Recording(data=demo_data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("left", "3")
+        await pilot.pause()
+        await pilot.press("i", *"5:1 7:1", "enter", "n")
+        await pilot.pause()
+    kinds = {k for k, _ in seen}
+    assert {"cursor", "pane", "sequence", "step"} <= kinds
+    assert kinds <= set(USER_ACTIONS)  # what the log and the replay read
+    fields = dict(seen)
+    assert fields["step"]["step"] == 1 and fields["sequence"]["text"] == "5:1 7:1"
