@@ -1,6 +1,7 @@
 """What the analysis panes share, owned by the app: the transition markers that the
-cursor can jump between from any pane (``<``/``>``), and the strategy history (the OOD
-grid over epochs) that the OOD and Transitions panes both use.
+cursor can jump between from any pane (``<``/``>``), the strategy history (the OOD
+grid over epochs) that the OOD and Transitions panes both use, and the directory their
+exports go to (``export_dir``; writing them is ``grutui.ui.export``).
 
 Every analysis is ``grutui.core.analysis``'s, run on the app's ``RunData`` (memory)
 in thread workers (``grutui.ui.jobs``).
