@@ -15,7 +15,7 @@ from grutui.ui.app import GrutuiApp
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.panes.registry import PANE_ALIASES, PANES, pane_mode
 from grutui.ui.panes.seeds import SeedsPane
-from tests.core.analysis_sessions import random_params, synthetic_session
+from tests.helpers import random_params, synthetic_session
 
 
 def test_file_class_mode_and_title_of_each_pane_agree() -> None:
