@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from grutui.core.errors import ConfigError, GrutuiError
+from grutui.core.numfmt import NA, sig
 
 EXIT_USAGE = 2
 SESSIONS_DIR = Path("sessions")
@@ -195,8 +196,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         tag = f"member {m}: " if info["members"] > 1 else ""
         tr, te = fl["train_loss"], fl["test_loss"]
         print(
-            f"final     {tag}train loss {_num(tr)} (target/high units)  "
-            f"test loss {_num(te)} (raw units)"
+            f"final     {tag}train loss {sig(tr, 6, NA)} (target/high units)  "
+            f"test loss {sig(te, 6, NA)} (raw units)"
         )
     return 0
 
@@ -223,10 +224,6 @@ def _history(events: list[dict[str, Any]]) -> dict[str, Any]:
         elif kind == "finish":
             stopped = None
     return {"diverged": diverged, "stopped": stopped, "resumed_from": resumed}
-
-
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.6g}"
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -412,7 +409,7 @@ def cmd_transitions(args: argparse.Namespace) -> int:
         return 0
     print(f"{name}  member {args.member}  σ={args.sigma:g}  {len(found)} candidates")
     for t in found:
-        print(f"{t.epoch:>7}  {t.kind:<16} {_num(t.score):>10}  {t.detail}")
+        print(f"{t.epoch:>7}  {t.kind:<16} {sig(t.score, 6, NA):>10}  {t.detail}")
     return 0
 
 
@@ -430,7 +427,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"{name}  epoch {comp.epoch}  {comp.members} members")
     for m, (fl, res) in enumerate(zip(comp.final_losses, comp.ood, strict=True)):
         print(
-            f"member {m}: train loss {_num(fl['train_loss'])}  test loss {_num(fl['test_loss'])}"
+            f"member {m}: train loss {sig(fl['train_loss'], 6, NA)}"
+            f"  test loss {sig(fl['test_loss'], 6, NA)}"
             f"  OOD mean success {float(res.success.mean()):.2f}"
         )
     spread = comp.ood_spread()

@@ -1,8 +1,8 @@
 """The grutui app: panes as Textual modes on one shared epoch cursor.
 
-Adding a pane: write a ``PaneScreen`` subclass (``grutui/ui/panes/base.py``) and append a
-``PaneSpec`` to ``PANES``; the app gives it a mode, the next digit key and F-key, a tab
-in the cursor bar, a help section and command-palette entries.
+Adding a pane: see ``grutui/ui/panes/registry.py`` (the app gives each pane there a
+mode, the next digit key and F-key, a tab in the cursor bar, a help section and
+command-palette entries).
 
 The UI reads only ``RunData`` (memory). The h5py file has one owner: the training
 worker's ``SessionWriter`` for a run started here, or the watcher worker's ``Session``
@@ -15,21 +15,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingType, Keymap
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
-from grutui.ui.analysis import ANALYSIS_BINDINGS, Analyses
+from grutui.ui.analyses import Analyses
 from grutui.ui.commands import GrutuiCommands
 from grutui.ui.dialogs import GotoDialog, HelpScreen
+from grutui.ui.export import export_view
+from grutui.ui.keys import declared_bindings, help_rows
 from grutui.ui.messages import (
     SessionGrew,
     TrainingBatch,
@@ -38,37 +39,32 @@ from grutui.ui.messages import (
     TrainingStarted,
 )
 from grutui.ui.panes.base import PaneScreen
-from grutui.ui.panes.browse import BrowsePane
-from grutui.ui.panes.compare import ComparePane
-from grutui.ui.panes.debug import DebugPane
-from grutui.ui.panes.generalization import GeneralizationPane
-from grutui.ui.panes.train import TrainPane
-from grutui.ui.panes.transitions import TransitionsPane
+from grutui.ui.panes.registry import PANES
 from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
-
-
-@dataclass(frozen=True)
-class PaneSpec:
-    mode: str  # Textual mode name, also the action argument: pane('browse')
-    title: str  # tab title
-    screen: type[PaneScreen]
-
-
-# Order = keys: the n-th pane gets digit n and F<n>.
-PANES: list[PaneSpec] = [
-    PaneSpec("train", "Train", TrainPane),
-    PaneSpec("browse", "Browse", BrowsePane),
-    PaneSpec("debug", "Debug", DebugPane),
-    PaneSpec("ood", "OOD", GeneralizationPane),
-    PaneSpec("transitions", "Transitions", TransitionsPane),
-    PaneSpec("compare", "Seeds", ComparePane),
-]
 
 BATCH_INTERVAL = 0.1  # seconds between training batches posted to the UI
 WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 
 Trainer = Callable[[TrainConfig, Callable[[], bool]], Iterator[Any]]
+
+
+def pane_keys() -> list[Binding]:
+    """Digit n and F<n> show the n-th pane of ``PANES`` (ids ``pane.<mode>.<1|f>``)."""
+    keys = []
+    for i, spec in enumerate(PANES[:9], start=1):
+        for key in (str(i), f"f{i}"):
+            keys.append(
+                Binding(
+                    key,
+                    f"pane('{spec.mode}')",
+                    spec.title,
+                    show=not key.startswith("f"),
+                    id=f"pane.{spec.mode}.{key[0]}",
+                    tooltip=f"Show the {spec.title} pane",
+                )
+            )
+    return keys
 
 
 class GrutuiApp(SessionApp):
@@ -80,7 +76,6 @@ class GrutuiApp(SessionApp):
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {GrutuiCommands}
     ENABLE_COMMAND_PALETTE = True
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
-    pane_modes: ClassVar[frozenset[str]] = frozenset(spec.mode for spec in PANES)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "step(-1)", "-1 epoch", id="cursor.prev", tooltip="Previous epoch"),
         Binding("right", "step(1)", "+1 epoch", id="cursor.next", tooltip="Next epoch"),
@@ -106,7 +101,44 @@ class GrutuiApp(SessionApp):
         Binding("m", "next_member", "Member", id="cursor.member", tooltip="Next ensemble member"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Stop training and quit"),
-        *ANALYSIS_BINDINGS,
+        # `<`/`>` are free everywhere except while the Debug pane's input has focus (it
+        # takes typed characters); ctrl+s works there too
+        Binding(
+            "less_than_sign",
+            "marker(-1)",
+            "◀ mark",
+            id="cursor.prev_marker",
+            tooltip="Cursor to the previous transition marker",
+            key_display="<",
+        ),
+        Binding(
+            "greater_than_sign",
+            "marker(1)",
+            "mark ▶",
+            id="cursor.next_marker",
+            tooltip="Cursor to the next transition marker",
+            key_display=">",
+        ),
+        Binding(
+            "x,ctrl+s",
+            "export",
+            "Export",
+            id="app.export",
+            tooltip="Save the pane as SVG and the metrics as CSV (session directory)",
+            key_display="x",
+        ),
+        # Textual's own palette key, declared here so that it has an id (remappable)
+        Binding(
+            App.COMMAND_PALETTE_BINDING,
+            "command_palette",
+            "palette",
+            show=False,
+            key_display=App.COMMAND_PALETTE_DISPLAY,
+            priority=True,
+            tooltip="Open the command palette",
+            id="app.palette",
+        ),
+        *pane_keys(),
     ]
 
     def __init__(
@@ -139,22 +171,10 @@ class GrutuiApp(SessionApp):
         self.closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
-        self.analyses = Analyses(self)  # markers, strategy history, export (issue 6)
+        self.analyses = Analyses(self)  # markers and strategy history
+        self.keymap: Keymap = {}  # what set_keymap/update_keymap were given
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
-        # pane keys come from PANES, so a registered pane gets its digit and F-key
-        for i, spec in enumerate(PANES[:9], start=1):
-            for key in (str(i), f"f{i}"):
-                self._bindings._add_binding(
-                    Binding(
-                        key,
-                        f"pane('{spec.mode}')",
-                        spec.title,
-                        show=not key.startswith("f"),
-                        id=f"pane.{spec.mode}.{key[0]}",
-                        tooltip=f"Show the {spec.title} pane",
-                    )
-                )
 
     # -- recording hook --------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
@@ -276,31 +296,37 @@ class GrutuiApp(SessionApp):
         self.analyses.jump(direction)
 
     def action_export(self) -> None:
-        self.analyses.export()
+        export_view(self)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))
 
+    def set_keymap(self, keymap: Keymap) -> None:
+        super().set_keymap(keymap)
+        self.keymap = dict(keymap)
+
+    def update_keymap(self, keymap: Keymap) -> None:
+        super().update_keymap(keymap)
+        self.keymap = {**self.keymap, **keymap}
+
+    def global_bindings(self) -> list[Binding]:
+        """The app's keys (ours and Textual's), as the keymap has them."""
+        return declared_bindings(type(self), self.keymap)
+
+    def pane_bindings(self, pane: type[PaneScreen]) -> list[Binding]:
+        """A pane's own keys, as the keymap has them."""
+        return declared_bindings(pane, self.keymap)
+
     def key_sections(self) -> list[tuple[str, list[Binding]]]:
-        """Every binding, grouped (global, then each pane's): the help screen and the
-        command palette are generated from this."""
-        out: list[tuple[str, list[Binding]]] = [("Global", [b for _k, b in self._bindings])]
+        """Every binding, grouped (global, then each pane's): the help screen is
+        generated from this."""
+        out = [("Global", self.global_bindings())]
         for spec in PANES:
-            out.append((f"{spec.title} pane", [b for _k, b in spec.screen._merge_bindings()]))
+            out.append((f"{spec.title} pane", self.pane_bindings(spec.screen)))
         return out
 
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        sections: list[tuple[str, list[tuple[str, str]]]] = []
-        for title, bindings in self.key_sections():
-            by_action: dict[str, tuple[list[str], str]] = {}
-            for b in bindings:
-                desc = b.tooltip or b.description or b.action.replace("_", " ")
-                shown, _ = by_action.setdefault(b.action, ([], desc))
-                shown.append(self.get_key_display(b))
-                if b.id is not None:  # ours (Textual's own keys carry no id): our words
-                    by_action[b.action] = (shown, desc)
-            sections.append((title, [(", ".join(k), d) for k, d in by_action.values()]))
-        return sections
+        return [(title, help_rows(bs, self.get_key_display)) for title, bs in self.key_sections()]
 
     async def action_quit(self) -> None:
         await self.shutdown()

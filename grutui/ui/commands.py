@@ -3,44 +3,49 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
-if TYPE_CHECKING:
-    pass
+from grutui.ui.panes.base import PaneScreen
+
+
+@runtime_checkable
+class KeyedApp(Protocol):
+    """What the palette needs from the app (``GrutuiApp`` provides it)."""
+
+    def global_bindings(self) -> list[Binding]: ...
+
+    def pane_bindings(self, pane: type[PaneScreen]) -> list[Binding]: ...
+
+    def get_key_display(self, binding: Binding) -> str: ...
 
 
 class GrutuiCommands(Provider):
-    """Global actions and the current pane's, titled by their descriptions."""
+    """Global actions and the current pane's, titled by their descriptions; the pane
+    switches last."""
 
     def _commands(self) -> list[tuple[str, str, str, DOMNode]]:
-        from grutui.ui.app import PANES, GrutuiApp
-
         app = self.app
-        if not isinstance(app, GrutuiApp):
+        if not isinstance(app, KeyedApp):
             return []
-        gapp = app
-        out: list[tuple[str, str, str, DOMNode]] = []
-        seen: set[str] = set()
+        sections: list[tuple[DOMNode, list[Binding]]] = [(self.app, app.global_bindings())]
         screen = self.screen
-        for title, bindings in gapp.key_sections():
-            spec = next((p for p in PANES if f"{p.title} pane" == title), None)
-            namespace: DOMNode = gapp
-            if spec is not None:
-                if type(screen) is not spec.screen:
-                    continue  # another pane's keys act on that pane
-                namespace = screen
+        if isinstance(screen, PaneScreen):  # another pane's keys act on that pane
+            sections.append((screen, app.pane_bindings(type(screen))))
+        out: list[tuple[str, str, str, DOMNode]] = []
+        panes: list[tuple[str, str, str, DOMNode]] = []
+        seen: set[str] = set()
+        for namespace, bindings in sections:
             for b in bindings:
-                if b.action in seen or b.action.startswith("pane("):
+                if b.action in seen:
                     continue
                 seen.add(b.action)
-                keys = gapp.get_key_display(b)
-                out.append((b.tooltip or b.description, keys, b.action, namespace))
-        for i, spec in enumerate(PANES, start=1):
-            out.append((f"Show the {spec.title} pane", str(i), f"pane('{spec.mode}')", gapp))
-        return out
+                entry = (b.tooltip or b.description, app.get_key_display(b), b.action, namespace)
+                (panes if b.action.startswith("pane(") else out).append(entry)
+        return out + panes
 
     async def discover(self) -> Hits:
         for title, keys, action, ns in self._commands():

@@ -20,11 +20,12 @@ from textual.css.query import NoMatches
 from textual.widgets import Input
 
 from grutui.core.errors import SequenceError
+from grutui.core.numfmt import hms
 from grutui.core.recording import USER_ACTIONS, Bookmark, Bookmarks
 from grutui.core.replay import ReplayClock, ReplayState, Timeline
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
-from grutui.ui.widgets.text import fmt_hms
+from grutui.ui.panes.registry import pane_mode
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
@@ -37,7 +38,7 @@ FRAME_SPACING = 8.0
 
 
 def fmt_clock(seconds: float) -> str:
-    return fmt_hms(int(max(seconds, 0.0)))
+    return hms(int(max(seconds, 0.0)))
 
 
 class Replayer:
@@ -140,8 +141,9 @@ class Replayer:
         done = self._applied
         if st.pane is not None and st.pane != done.get("pane"):
             done["pane"] = st.pane
-            if st.pane != app.current_mode and st.pane in app.pane_modes:
-                app.switch_mode(st.pane)
+            mode = pane_mode(st.pane)  # a recording may use a pane's former name
+            if mode is not None and mode != app.current_mode:
+                app.switch_mode(mode)
         if st.member is not None and st.member != done.get("member"):
             done["member"] = st.member
             if app.data is not None and 0 <= st.member < app.data.members:

@@ -113,19 +113,12 @@ class SessionApp(App[None]):
             self.bookmarks.recorder = None
             self._recording_off(rec.error)
             return
-        epoch = fields.get("epoch")
-        if kind == "cursor":
+        if kind == "cursor":  # coalesced while a key repeats
             rec.cursor(int(fields["epoch"]))
-        elif kind == "pane":
-            rec.pane(str(fields["pane"]), epoch)
-        elif kind == "member":
-            rec.member(int(fields["member"]), epoch)
-        elif kind == "debug_step":
-            rec.step(int(fields["t"]), epoch)
-        elif kind == "debug_sequence":
-            rec.sequence(str(fields["sequence"]), epoch)
-        else:
-            rec.record(kind, epoch, **{k: v for k, v in fields.items() if k != "epoch"})
+        else:  # the app's kinds and fields are the log's (``grutui.core.recording``)
+            rec.record(
+                kind, fields.get("epoch"), **{k: v for k, v in fields.items() if k != "epoch"}
+            )
 
     def stop_recording(self) -> None:
         """Write everything still buffered (the final cursor position too)."""

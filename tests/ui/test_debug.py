@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.pilot import Pilot
 
 from grutui.core.debug import trace_sequence
+from grutui.core.numfmt import signed as num
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
 from grutui.ui.app import GrutuiApp
-from grutui.ui.panes.debug import DebugPane, num
+from grutui.ui.panes.debug import DebugPane
 
 
 def _text(app: GrutuiApp, sel: str) -> str:

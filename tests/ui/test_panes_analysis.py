@@ -19,13 +19,13 @@ from grutui.core.interop import metrics_csv
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
-from grutui.ui.panes.compare import SINGLE, ComparePane
-from grutui.ui.panes.generalization import GeneralizationPane, history_columns, render_history
+from grutui.ui.panes.ood import OODPane, history_columns, render_history
+from grutui.ui.panes.seeds import SINGLE, SeedsPane
 from grutui.ui.panes.transitions import TransitionsPane
 from tests.helpers import make_session, random_params, synthetic_session, tiny_config, until
 
 SIZE = (80, 24)
-ANALYSIS_GROUPS = {"ood", "ood-history", "transitions", "compare"}
+ANALYSIS_GROUPS = {"ood", "ood-history", "transitions", "seeds"}
 
 
 def _text(app: GrutuiApp, sel: str) -> str:
@@ -66,7 +66,7 @@ async def test_grid_follows_the_cursor_and_matches_the_core(demo_data: RunData) 
         await pilot.press("4")
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         for key in ("home", "right", "right", "pagedown", "end", "left"):
             await pilot.press(key)
             await settle(app, pilot)
@@ -91,9 +91,9 @@ async def test_key_repeat_computes_only_the_latest_epoch(demo_data: RunData) -> 
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         calls: list[tuple[int, int, int]] = []
-        compute = screen._compute
+        compute = screen.compute
         slow = threading.Event()
 
         def counting(key: tuple[int, int, int]) -> object:
@@ -119,7 +119,7 @@ async def test_sample_size_key_changes_the_grid(demo_data: RunData) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         await pilot.press("s")
         await settle(app, pilot)
         assert screen.samples == 500
@@ -136,7 +136,7 @@ async def test_strategy_history_in_memory_for_data_not_opened_from_disk(
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         screen.samples = 20
         await pilot.press("home", *["pagedown"] * 5, "v")
         await until(pilot, lambda: not app.analyses.history_running)
@@ -185,7 +185,7 @@ async def test_strategy_history_cached_for_a_session_opened_from_disk(tmp_path: 
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         screen.samples = 20
         await pilot.press("v")
         await until(pilot, lambda: not app.analyses.history_running)
@@ -267,11 +267,11 @@ async def test_marker_keys_work_from_any_pane(demo_data: RunData) -> None:
 
 async def test_compare_pane_on_an_ensemble(tmp_path: Path) -> None:
     data = ensemble_data(tmp_path / "ens")
-    app = GrutuiApp(data=data, start_pane="compare")
+    app = GrutuiApp(data=data, start_pane="seeds")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, ComparePane)
+        assert isinstance(screen, SeedsPane)
         for key in ("end", "left", "left"):
             await pilot.press(key)
             await settle(app, pilot)
@@ -289,7 +289,7 @@ async def test_compare_pane_on_an_ensemble(tmp_path: Path) -> None:
 
 
 async def test_compare_pane_on_a_single_member(demo_data: RunData) -> None:
-    app = GrutuiApp(data=demo_data, start_pane="compare")
+    app = GrutuiApp(data=demo_data, start_pane="seeds")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert "single-member session" in _text(app, "#cmp-content")
@@ -370,7 +370,7 @@ def test_snapshot_transitions(
 
 @pytest.mark.parametrize("size", [(80, 24), (140, 40)], ids=["80x24", "wide"])
 def test_snapshot_seeds(snap_compare: object, tmp_path: Path, size: tuple[int, int]) -> None:
-    app = GrutuiApp(data=ensemble_data(tmp_path / "ens"), start_pane="compare")
+    app = GrutuiApp(data=ensemble_data(tmp_path / "ens"), start_pane="seeds")
     assert snap_compare(app, terminal_size=size, run_before=_settled("end"))  # type: ignore[operator]
 
 
@@ -381,7 +381,7 @@ async def test_live_run_analyses_run_from_memory_without_a_cache(tmp_path: Path)
         await until(pilot, lambda: app.data is not None and app.data.n_epochs >= 5)
         assert not app.analyses.use_cache  # the training worker owns this run's files
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         screen.samples = 20
         await pilot.press("v")
         await until(pilot, lambda: not app.analyses.history_running)

@@ -13,7 +13,7 @@ from grutui.core.replay import Timeline
 from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 from grutui.ui.bookmarks import BookmarkNoteDialog
-from grutui.ui.panes.generalization import GeneralizationPane
+from grutui.ui.panes.ood import OODPane
 from tests.helpers import DEMO, git, tracked_copy, until
 
 SIZE = (100, 30)
@@ -35,7 +35,7 @@ async def test_a_tracked_demo_stays_clean_and_its_files_go_to_the_data_dir(
         assert isinstance(app.screen, BookmarkNoteDialog)
         await pilot.press(*"look", "enter")
         screen = app.screen
-        assert isinstance(screen, GeneralizationPane)
+        assert isinstance(screen, OODPane)
         screen.samples = 10
         await pilot.press("v")  # the strategy history, computed and cached
         await until(pilot, lambda: app.analyses.history_for(0, 10) is not None, timeout=60)

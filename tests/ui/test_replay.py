@@ -385,9 +385,9 @@ async def test_replay_ticks_while_switching_to_the_analysis_panes(tmp_path: Path
         rp = app.replayer
         assert rp is not None
         for key in "456":
-            app.action_pane({"4": "ood", "5": "transitions", "6": "compare"}[key])
+            app.action_pane({"4": "ood", "5": "transitions", "6": "seeds"}[key])
             for _ in range(3):
                 clock.now += 1.0
                 rp.tick()
             await pilot.pause()
-        assert app.current_mode == "compare" and app.epoch == int(clock.now)
+        assert app.current_mode == "seeds" and app.epoch == int(clock.now)

@@ -19,9 +19,11 @@ class PaneScreen(Screen[None]):
     is visible, and when the pane becomes visible; ``data_grew`` when a live run
     appended epochs (visible pane only; a hidden pane gets ``data_grew`` on becoming
     visible, before ``show_epoch``). Both must be quick: they run on every key repeat.
+    ``analysis_changed`` when the shared analyses (``app.analyses``) moved.
     """
 
-    PANE_TITLE: ClassVar[str] = "pane"
+    PANE_MODE: ClassVar[str] = "pane"  # the Textual mode, named like the module and class
+    PANE_TITLE: ClassVar[str] = "pane"  # its tab, help section and palette entries
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,6 +38,9 @@ class PaneScreen(Screen[None]):
 
     def data_grew(self, data: RunData) -> None:
         """``data`` has more epochs than when last shown."""
+
+    def analysis_changed(self) -> None:
+        """The app's shared analyses moved (markers found, history progress or result)."""
 
     def sync(self) -> None:
         """Bring the pane up to date with the app's data and cursor."""

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
 from grutui.core.rundata import RunData
+from grutui.ui.analyses import marker_key
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
@@ -87,6 +88,7 @@ def downsample(
 
 
 class BrowsePane(PaneScreen):
+    PANE_MODE = "browse"
     PANE_TITLE = "Browse"
     AUTO_FOCUS = ""  # ↑/↓ select rows; nothing focusable should take them
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -129,10 +131,11 @@ class BrowsePane(PaneScreen):
         self.sel = 0
         self.rows: list[Row] = []
         self._hidden = -1
-        self._traj_key: tuple[int, ...] | None = None
+        self._traj_key: tuple[object, ...] | None = None
         self._traj: list[tuple[str, list[float], list[float]]] = []
-        self._loss_key: tuple[int, ...] | None = None
-        self._built_at: dict[tuple[int, ...], float] = {}
+        self._loss_key: tuple[object, ...] | None = None
+        # per plot: the key (less the data size) it was last rebuilt for, and when
+        self._built_at: dict[str, tuple[tuple[object, ...], float]] = {}
         self._loss: list[tuple[str, list[float], list[float]]] = []
         self._markers: list[int] = []  # transition marker epochs drawn on both plots
 
@@ -297,11 +300,12 @@ class BrowsePane(PaneScreen):
         traj = self.query_one("#plot-traj", CursorPlot)
         loss = self.query_one("#plot-loss", CursorPlot)
         found = self.grutui.analyses.markers_for(member)
-        marks = id(found)  # a new search gives a new list
+        marks = marker_key(found)
         self._markers = sorted({t.epoch for t in found or ()})
         n_snap = len(data.snapshot_epochs)
-        key = (id(data), self.sel, member, marks, n_snap)
-        if key != self._traj_key and self._rebuild_due(key, self._traj_key):
+        # the run itself (not its id: a replay's rebuilt run is another object)
+        key = (data, self.sel, member, marks, n_snap)
+        if key != self._traj_key and self._rebuild_due("traj", key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
             x = np.asarray(data.snapshot_epochs)
@@ -312,8 +316,8 @@ class BrowsePane(PaneScreen):
                 xs, ys = downsample(x, np.asarray(y, np.float64))
                 self._traj.append((name, xs, ys))
             self._draw(traj, f"{sel.label} over epochs", self._traj, data)
-        lkey = (id(data), member, marks, data.n_epochs)
-        if lkey != self._loss_key and self._rebuild_due(lkey, self._loss_key):
+        lkey = (data, member, marks, data.n_epochs)
+        if lkey != self._loss_key and self._rebuild_due("loss", lkey, self._loss_key):
             self._loss_key = lkey
             m = data.metrics
             self._loss = []
@@ -325,15 +329,19 @@ class BrowsePane(PaneScreen):
         traj.set_cursor(epoch)
         loss.set_cursor(epoch)
 
-    def _rebuild_due(self, key: tuple[int, ...], old: tuple[int, ...] | None) -> bool:
+    def _rebuild_due(
+        self, plot: str, key: tuple[object, ...], old: tuple[object, ...] | None
+    ) -> bool:
         """A figure is rebuilt at once for a new selection, but only every
-        ``PLOT_EVERY`` s when just the data grew: a live run would otherwise rebuild
-        both plots at every batch (~10 Hz) and take CPU from training."""
+        ``PLOT_EVERY`` s when just the data grew (the key's last item): a live run
+        would otherwise rebuild both plots at every batch (~10 Hz) and take CPU from
+        training."""
         if old is None or key[:-1] != old[:-1] or not self.grutui.training:
             return True
         now = time.monotonic()
-        if now - self._built_at.get(key[:-1], 0.0) >= PLOT_EVERY:
-            self._built_at[key[:-1]] = now
+        built_for, at = self._built_at.get(plot, ((), 0.0))
+        if built_for != key[:-1] or now - at >= PLOT_EVERY:
+            self._built_at[plot] = (key[:-1], now)
             return True
         return False
 

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from grutui.core.debug import SequenceTrace, trace_sequence
 from grutui.core.errors import SequenceError
 from grutui.core.gru import GATES
+from grutui.core.numfmt import signed
 from grutui.core.rundata import RunData
 from grutui.core.sequence import Step, format_sequence, parse_sequence
 from grutui.ui.panes.base import PaneScreen
@@ -28,12 +29,8 @@ DEFAULT_SEQUENCE = "12:0 37:1 12:0 21:1"
 MAX_UNITS_SHOWN = 16  # hidden units listed per gate (the rest: `grutui trace --json`)
 
 
-def num(v: float) -> str:
-    """The one number format of the debugger (tests compare against it)."""
-    return f"{v:+.4f}"
-
-
 class DebugPane(PaneScreen):
+    PANE_MODE = "debug"
     PANE_TITLE = "Debug"
     AUTO_FOCUS = ""  # arrows belong to the epoch cursor until the user edits
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -72,7 +69,7 @@ class DebugPane(PaneScreen):
             self._redraw()
             return
         row = data.snapshot_index(epoch)
-        key = (id(data), row, int(data.snapshot_epochs[row]), member, tuple(self.steps))
+        key = (data, row, int(data.snapshot_epochs[row]), member, tuple(self.steps))
         if key != self._cache_key:
             self._cache_key = key
             self.trace = trace_sequence(data.weights(epoch, member), self.steps, data.high)
@@ -86,7 +83,7 @@ class DebugPane(PaneScreen):
         t = min(max(self.t + delta, 0), len(self.trace) - 1)
         if t != self.t:
             self.t = t
-            self.grutui.record("debug_step", t=t, epoch=self.grutui.epoch)
+            self.grutui.record("step", step=t, epoch=self.grutui.epoch)
             self._redraw()
 
     def action_edit(self) -> None:
@@ -108,7 +105,7 @@ class DebugPane(PaneScreen):
         self.steps = steps
         self.t = 0
         self.set_focus(None)
-        self.grutui.record("debug_sequence", sequence=format_sequence(steps))
+        self.grutui.record("sequence", text=format_sequence(steps))
         self.sync()
 
     def on_key(self, event: Any) -> None:
@@ -163,20 +160,20 @@ class DebugPane(PaneScreen):
             gd = d[g]
             fn = "tanh" if g == "n" else "σ"
             for j in units:
-                hidden = num(gd["hidden"][j])
+                hidden = signed(gd["hidden"][j])
                 if g == "n":  # r ⊙ (W_hn h + b_hn) is what enters the pre-activation
-                    hidden = f"r⊙{hidden}={num(gd['gated_hidden'][j])}"
+                    hidden = f"r⊙{hidden}={signed(gd['gated_hidden'][j])}"
                 out.append("\n")
                 out.append(f"{g if j == 0 else '':<5}", style="bold")
                 if h > 1:
                     out.append(f"{j:>4} ")
-                out.append(f"{num(gd['input'][j]):>16} {hidden:>22} {num(gd['pre'][j]):>8} ")
-                out.append(f"{fn:>4} {num(gd['act'][j])}", style="bold")
+                out.append(f"{signed(gd['input'][j]):>16} {hidden:>22} {signed(gd['pre'][j]):>8} ")
+                out.append(f"{fn:>4} {signed(gd['act'][j])}", style="bold")
         more = f"  (+{h - MAX_UNITS_SHOWN} units: grutui trace --json)" if h > len(units) else ""
         out.append("\nh_prev ", style="dim")
-        out.append(" ".join(num(d["h_prev"][j]) for j in units))
+        out.append(" ".join(signed(d["h_prev"][j]) for j in units))
         out.append("\nh = (1−z)⊙n + z⊙h_prev = ", style="dim")
-        out.append(" ".join(num(d["h"][j]) for j in units), style="bold")
+        out.append(" ".join(signed(d["h"][j]) for j in units), style="bold")
         out.append(more)
         # every step at a glance (activations of unit 0), the current one marked
         unit0 = " (unit 0)" if h > 1 else ""
@@ -184,10 +181,9 @@ class DebugPane(PaneScreen):
         out.append(f"\n{'t':>3} {'x':>10} {'r':>8} {'z':>8} {'n':>8} {'h':>8}", style="dim")
         tr_ = tr.trace
         for k, s in enumerate(tr.steps):
-            row = (
-                f"\n{k + 1:>3} {f'{s.value:g}:{s.flag}':>10} {num(float(tr_.r.act[0, k, 0])):>8} "
-                f"{num(float(tr_.z.act[0, k, 0])):>8} {num(float(tr_.n.act[0, k, 0])):>8} "
-                f"{num(float(tr_.h[0, k, 0])):>8}"
+            acts = (tr_.r.act[0, k, 0], tr_.z.act[0, k, 0], tr_.n.act[0, k, 0], tr_.h[0, k, 0])
+            row = f"\n{k + 1:>3} {f'{s.value:g}:{s.flag}':>10} " + " ".join(
+                f"{signed(float(a)):>8}" for a in acts
             )
             out.append(row, style="reverse" if k == t else "")
         return out

@@ -19,14 +19,16 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, ProgressBar, Sparkline, Static
 
 from grutui.core.device import recorded_device
+from grutui.core.numfmt import duration, finite_sig
 from grutui.core.paths import EVENTS_NAME
 from grutui.core.recording import USER_ACTIONS
 from grutui.core.rundata import RunData
+from grutui.ui.analyses import marker_key
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
-from grutui.ui.widgets.text import fmt_hms, set_text
+from grutui.ui.widgets.text import set_text
 
 # training events only: the user's own actions (recorded in the same log) and the
 # replay's clock anchors would crowd them out
@@ -34,12 +36,6 @@ HIDDEN_EVENTS = frozenset({"start", "clock", *USER_ACTIONS})
 SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
 PLOT_EVERY = 1.0  # seconds between rebuilds of the wide loss plot while training
-
-
-def fmt(v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    return f"{v:.4g}"
 
 
 def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
@@ -54,13 +50,8 @@ def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
     return [float(x) for x in lv]
 
 
-def fmt_duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "—"
-    return fmt_hms(int(seconds + 0.5))
-
-
 class TrainPane(PaneScreen):
+    PANE_MODE = "train"
     PANE_TITLE = "Train"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "pause", "Pause/resume", id="train.pause", tooltip="Pause or resume"),
@@ -71,7 +62,7 @@ class TrainPane(PaneScreen):
         super().__init__()
         self._member_shown = -1
         self._plot_built = 0.0
-        self._plot_marks = id(None)  # the marker list the figure was drawn with
+        self._plot_marks: object = None  # marker_key of the markers the figure shows
         self._events_stamp: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
@@ -136,14 +127,14 @@ class TrainPane(PaneScreen):
             eta = (total - n) / rate
         rate_s = f"{rate:.1f} ep/s" if math.isfinite(rate) else "— ep/s"
         self.query_one("#train-rate", Label).update(
-            f" {n}/{total}  {rate_s}  ETA {fmt_duration(eta) if n < total else '0:00'}"
+            f" {n}/{total}  {rate_s}  ETA {duration(eta) if n < total else '0:00'}"
         )
         last_train = float(m.train_loss[-1, member]) if n else None
         tl = m.test_loss[:, member]
         ok = np.flatnonzero(np.isfinite(tl))
         last_test = float(tl[ok[-1]]) if len(ok) else None
-        self.query_one("#train-values", Static).update(f"last {fmt(last_train)}")
-        self.query_one("#test-values", Static).update(f"last {fmt(last_test)}")
+        self.query_one("#train-values", Static).update(f"last {finite_sig(last_train)}")
+        self.query_one("#test-values", Static).update(f"last {finite_sig(last_test)}")
         self._run_line(data)
         self._events(data)
         self._plot(data, member)
@@ -151,7 +142,8 @@ class TrainPane(PaneScreen):
     def analysis_changed(self) -> None:
         """Transition markers were found: redraw the plot with them (at once)."""
         app = self.grutui
-        if app.data is not None and id(app.analyses.markers_for(app.member)) != self._plot_marks:
+        marks = marker_key(app.analyses.markers_for(app.member))
+        if app.data is not None and marks != self._plot_marks:
             self._plot(app.data, app.member, force=True)
 
     def _plot(self, data: RunData, member: int, *, force: bool = False) -> None:
@@ -167,7 +159,7 @@ class TrainPane(PaneScreen):
             return
         self._plot_built = now
         found = self.grutui.analyses.markers_for(member)
-        self._plot_marks = id(found)
+        self._plot_marks = marker_key(found)
         m = data.metrics
         series = []
         for name, arr in (("train", m.train_loss[:, member]), ("test", m.test_loss[:, member])):
@@ -200,9 +192,9 @@ class TrainPane(PaneScreen):
                 ("at epoch ", "dim"),
                 (f"{epoch}", "bold"),
                 ("  train ", "dim"),
-                fmt(float(m.train_loss[i, member])),
+                finite_sig(float(m.train_loss[i, member])),
                 ("  test ", "dim"),
-                fmt(test),
+                finite_sig(test),
                 (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
                 ("  lr ", "dim"),
                 f"{float(m.lr[i, member]):.3g}",

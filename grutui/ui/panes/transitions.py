@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 
 from grutui.core.analysis.transitions import Transition
 from grutui.core.rundata import RunData
-from grutui.ui.analysis import kind_label
+from grutui.ui.analyses import marker_key
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
@@ -33,9 +33,16 @@ KIND_COLOURS = {
     "sign_change": "magenta",
     "ood_jump": "green",
 }
+KIND_LABELS = {
+    "loss_curvature": "loss curv.",
+    "weight_velocity": "velocity",
+    "sign_change": "sign flip",
+    "ood_jump": "OOD jump",
+}
 
 
 class TransitionsPane(PaneScreen):
+    PANE_MODE = "transitions"
     PANE_TITLE = "Transitions"
     AUTO_FOCUS = ""
     CSS_PATH = "../styles/analysis.tcss"
@@ -163,7 +170,7 @@ class TransitionsPane(PaneScreen):
     def _list(self, markers: list[Transition] | None) -> None:
         # a rich Table costs a layout pass: rebuilt only when the markers or the
         # selection changed, not on every cursor move
-        key = (id(markers), self.sel, self.size.width)
+        key = (marker_key(markers), self.sel, self.size.width)
         if key == self._list_key:
             return
         self._list_key = key
@@ -180,7 +187,7 @@ class TransitionsPane(PaneScreen):
             style = "reverse" if i == self.sel else ""
             t.add_row(
                 str(m.epoch),
-                Text(kind_label(m.kind), style=KIND_COLOURS.get(m.kind, "")),
+                Text(KIND_LABELS.get(m.kind, m.kind), style=KIND_COLOURS.get(m.kind, "")),
                 f"{m.score:.3g}",
                 m.detail,
                 style=style,
@@ -205,7 +212,7 @@ class TransitionsPane(PaneScreen):
         """The figure (loss and marker lines) is built when the data or the markers
         change; a cursor move only moves ``CursorPlot``'s line."""
         widget = self.query_one("#tr-plot", CursorPlot)
-        key = (id(data), data.n_epochs, member, id(markers))
+        key = (data, data.n_epochs, member, marker_key(markers))
         if key != self._plot_key and data.n_epochs:
             self._plot_key = key
             m = data.metrics

@@ -1,11 +1,10 @@
-"""Generalization pane: the OOD grid (sequence length 1–8 × flags 1–4) at the cursor
+"""OOD pane: the generalization grid (sequence length 1–8 × flags 1–4) at the cursor
 epoch, and the strategy view (every cell over the epochs, cursor column marked).
 
-The grid comes from ``grutui.core.analysis.ood.OODView`` in a ``LatestJob`` thread
-(about 10 ms a grid at hidden 1 here, more for wider nets): a cursor move shows a
-grid already computed at once, otherwise keeps the last one (dimmed title) until the
-new one arrives; key repeat computes only the latest epoch. The strategy history is
-``ood_history`` (cached in ``analysis.h5`` for sessions opened from disk).
+The grid comes from ``grutui.core.analysis.ood.OODView`` in the pane's job thread
+(``AnalysisPane``; about 10 ms a grid at hidden 1 here, more for wider nets). The
+strategy history is ``ood_history`` (the app's ``Analyses``; cached in ``analysis.h5``
+for sessions opened from disk).
 """
 
 from __future__ import annotations
@@ -32,19 +31,24 @@ from grutui.core.analysis.ood import (
 )
 from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
-from grutui.ui.analysis import CachedResults, LatestJob, error_colour, success_colour
-from grutui.ui.panes.base import PaneScreen
+from grutui.ui.colours import error_colour, success_colour
+from grutui.ui.panes.analysis_base import AnalysisPane
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
 
 SAMPLE_CHOICES = (50, 100, DEFAULT_SAMPLES, 500, 1000)
-MAX_RESULTS = 1024  # grids kept for instant display when scrubbing back
+
+# (samples, snapshot epoch, member)
+GridKey = tuple[int, int, int]
 
 
-class GeneralizationPane(PaneScreen):
+class OODPane(AnalysisPane[GridKey, OODResult]):
+    PANE_MODE = "ood"
     PANE_TITLE = "OOD"
-    AUTO_FOCUS = ""
-    CSS_PATH = "../styles/analysis.tcss"
+    JOB_GROUP = "ood"
+    MAX_RESULTS = 1024
+    TITLE_ID = "ood-title"
+    BODY_ID = "ood-grid"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "toggle_metric", "Succ/err", id="ood.metric", tooltip="Show success or error"),
         Binding("v", "toggle_view", "Grid/epochs", id="ood.view", tooltip="Grid or strategy"),
@@ -66,10 +70,7 @@ class GeneralizationPane(PaneScreen):
         self.view = "grid"  # or "history"
         self.samples = DEFAULT_SAMPLES
         self._view: OODView | None = None
-        self._view_key: tuple[int, int] | None = None  # (id(data), samples)
-        # (samples, snapshot epoch, member) → result
-        self.cache: CachedResults[tuple[int, int, int], OODResult] = CachedResults(MAX_RESULTS)
-        self.job: LatestJob[tuple[int, int, int], OODResult] | None = None
+        self._view_key: tuple[RunData, int] | None = None  # (data, samples)
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -78,14 +79,10 @@ class GeneralizationPane(PaneScreen):
             yield Static("", id="ood-grid")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.job = LatestJob(self.grutui, "ood", self._compute, self._computed)
-
     # -- the pane interface ----------------------------------------------------------
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if epoch < 0 or not len(data.snapshot_epochs):
-            self._title(Text("no weights recorded yet", style="dim"))
-            self.query_one("#ood-grid", Static).update("")
+            self.no_result("no weights recorded yet")
             return
         if self.view == "history":
             self._show_history(data, epoch, member)
@@ -93,15 +90,9 @@ class GeneralizationPane(PaneScreen):
         try:
             key = (self.samples, snapshot_epoch(data, epoch), member)
         except SessionError as exc:  # before the first snapshot
-            self._no_grid(str(exc))
+            self.no_result(str(exc))
             return
-        assert self.job is not None  # made on mount; the app shows mounted panes only
-        self.cache.want(key, self.job.request)
-        self._show_grid(data, epoch)
-
-    def _no_grid(self, why: str) -> None:
-        self._title(Text(why, style="dim"))
-        self.query_one("#ood-grid", Static).update("")
+        self.want(key)
 
     def data_grew(self, data: RunData) -> None:
         if self.view == "history":
@@ -151,30 +142,21 @@ class GeneralizationPane(PaneScreen):
     def _ood_view(self, samples: int) -> OODView:
         data = self.grutui.data
         assert data is not None
-        vk = (id(data), samples)
+        vk = (data, samples)  # the object itself: a replay's rebuilt run is another one
         if self._view is None or self._view_key != vk:
             self._view = OODView(data, samples)
             self._view_key = vk
         return self._view
 
-    def _compute(self, key: tuple[int, int, int]) -> OODResult:
+    def compute(self, key: GridKey) -> OODResult:
         samples, epoch, member = key
         return self._ood_view(samples).at(epoch, member)
 
-    def _computed(self, key: tuple[int, int, int], res: OODResult | Exception) -> None:
-        self.cache.store(key, res)
-        app = self.grutui
-        if app.screen is self and app.data is not None and self.view == "grid":
-            self._show_grid(app.data, app.epoch)
+    def draw(self) -> None:
+        if self.view == "grid":
+            self._show_grid()
 
-    def current(self) -> OODResult | None:
-        """The grid shown (None before the first one arrives)."""
-        return self.cache.shown
-
-    def _title(self, text: Text) -> None:
-        set_text(self.query_one("#ood-title", Static), text)
-
-    def _show_grid(self, data: RunData, epoch: int) -> None:
+    def _show_grid(self) -> None:
         res = self.cache.shown
         want = self.cache.wanted
         fresh = res is not None and want is not None and (res.epoch, res.member) == want[1:]
@@ -190,7 +172,7 @@ class GeneralizationPane(PaneScreen):
         what = "success rate" if self.metric == "success" else "mean relative error"
         t.append(f"  {what}, {self.samples}/cell", style="dim")
         t.append("  e v s", style="dim")
-        self._title(t)
+        self.show_title(t)
         grid = self.query_one("#ood-grid", Static)
         if res is None:
             grid.update(Text(self.cache.error or "", style="red"))
@@ -260,7 +242,7 @@ class GeneralizationPane(PaneScreen):
         elif an.history_progress is None:
             t.append("r: compute", style="yellow")
         t.append(f"  {self.samples}/cell", style="dim")
-        self._title(t)
+        self.show_title(t)
         body = self.query_one("#ood-grid", Static)
         if hist is None or not len(hist):
             msg = an.history_error or ""

@@ -1,22 +1,19 @@
-"""Seed comparison pane (ensemble sessions): per-member final losses, the OOD grid per
+"""Seeds pane (ensemble sessions): per-member final losses, the OOD grid per
 member at the cursor epoch (compact: mean success in/out of the training distribution
 and a strip over the 26 cells), and the weight distance between members minimised
 over hidden-unit permutations and sign flips, against a random-symmetry baseline.
 
 All of it is ``grutui.core.analysis.compare.compare_members`` at the cursor epoch, run
-in a ``LatestJob`` thread (key repeat computes only the latest epoch).
+in the pane's job thread (``AnalysisPane``).
 """
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 import numpy as np
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
@@ -24,12 +21,11 @@ from grutui.core.analysis.compare import SeedComparison, compare_members
 from grutui.core.analysis.history import BARS
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
 from grutui.core.errors import SessionError
+from grutui.core.numfmt import sig
 from grutui.core.rundata import RunData
-from grutui.ui.analysis import CachedResults, LatestJob, fmt_loss, success_colour
-from grutui.ui.panes.base import PaneScreen
+from grutui.ui.colours import success_colour
+from grutui.ui.panes.analysis_base import AnalysisPane
 from grutui.ui.widgets.cursorbar import CursorBar
-
-MAX_RESULTS = 256
 
 SINGLE = (
     "single-member session: the seed comparison needs an ensemble "
@@ -37,18 +33,21 @@ SINGLE = (
 )
 
 
-class ComparePane(PaneScreen):
+# (samples, snapshot epoch)
+SeedsKey = tuple[int, int]
+
+
+class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
+    PANE_MODE = "seeds"
     PANE_TITLE = "Seeds"
-    AUTO_FOCUS = ""
-    CSS_PATH = "../styles/analysis.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = []
+    JOB_GROUP = "seeds"
+    MAX_RESULTS = 256
+    TITLE_ID = "cmp-title"
+    BODY_ID = "cmp-content"
 
     def __init__(self) -> None:
         super().__init__()
         self.samples = DEFAULT_SAMPLES
-        # (samples, snapshot epoch) → result
-        self.cache: CachedResults[tuple[int, int], SeedComparison] = CachedResults(MAX_RESULTS)
-        self.job: LatestJob[tuple[int, int], SeedComparison] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -57,51 +56,31 @@ class ComparePane(PaneScreen):
             yield Static("", id="cmp-content")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.job = LatestJob(self.grutui, "compare", self._compute, self._computed)
-
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
-        title = self.query_one("#cmp-title", Static)
-        body = self.query_one("#cmp-content", Static)
         if data.members < 2:
-            title.update(Text("seed comparison", style="bold"))
-            body.update(Text(SINGLE, style="yellow"))
+            self.show_title(Text("seed comparison", style="bold"))
+            self.query_one("#cmp-content", Static).update(Text(SINGLE, style="yellow"))
             return
         if epoch < 0 or not len(data.snapshot_epochs):
-            title.update(Text("seed comparison: no weights recorded yet", style="dim"))
-            body.update("")
+            self.no_result("seed comparison: no weights recorded yet")
             return
         try:
             key = (self.samples, snapshot_epoch(data, epoch))
         except SessionError as exc:  # before the first snapshot
-            self._no_grid(str(exc))
+            self.no_result(str(exc))
             return
-        assert self.job is not None  # made on mount; the app shows mounted panes only
-        self.cache.want(key, self.job.request)
-        self._draw()
-
-    def _no_grid(self, why: str) -> None:
-        self.query_one("#cmp-title", Static).update(Text(why, style="dim"))
-        self.query_one("#cmp-content", Static).update("")
+        self.want(key)
 
     def data_grew(self, data: RunData) -> None:
         self.cache.clear()  # final losses moved
 
-    def _compute(self, key: tuple[int, int]) -> SeedComparison:
+    def compute(self, key: SeedsKey) -> SeedComparison:
         samples, epoch = key
         data = self.grutui.data
         assert data is not None
         return compare_members(data, epoch, samples=samples)
 
-    def _computed(self, key: tuple[int, int], res: SeedComparison | Exception) -> None:
-        self.cache.store(key, res)
-        if self.grutui.screen is self:
-            self._draw()
-
-    def current(self) -> SeedComparison | None:
-        return self.cache.shown
-
-    def _draw(self) -> None:
+    def draw(self) -> None:
         res = self.cache.shown
         t = Text()
         t.append("seed comparison ", style="bold")
@@ -115,7 +94,7 @@ class ComparePane(PaneScreen):
             if not fresh:
                 t.append(" (updating…)", style="dim italic")
         t.append(f"  OOD {self.samples}/cell", style="dim")
-        self.query_one("#cmp-title", Static).update(t)
+        self.show_title(t)
         body = self.query_one("#cmp-content", Static)
         if res is None:
             body.update(Text(self.cache.error or "", style="red"))
@@ -144,8 +123,8 @@ def members_table(res: SeedComparison) -> Table:
             strip.append(bar if bar != " " else "▁", style=success_colour(v))
         t.add_row(
             str(m),
-            fmt_loss(fl.get("train_loss")),
-            fmt_loss(fl.get("test_loss")),
+            sig(fl.get("train_loss"), 3),
+            sig(fl.get("test_loss"), 3),
             in_s,
             out_s,
             strip,

@@ -1,25 +1,19 @@
-"""App-level state for the analysis panes (issue 6): transition markers that the cursor
-can jump between from any pane, the strategy history that the generalization and
-transitions panes share, export, and a "latest request wins" thread job.
+"""What the analysis panes share, owned by the app: the transition markers that the
+cursor can jump between from any pane (``<``/``>``), the strategy history (the OOD
+grid over epochs) that the OOD and Transitions panes both use, and the directory their
+exports go to (``export_dir``; writing them is ``grutui.ui.export``).
 
 Every analysis is ``grutui.core.analysis``'s, run on the app's ``RunData`` (memory)
-in thread workers; results reach the UI thread through ``app.call_later``, which posts
-a message (thread-safe and non-blocking, unlike ``call_from_thread``, so a worker
-never waits on a UI thread that is joining it at exit).
+in thread workers (``grutui.ui.jobs``).
 """
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING
 
-from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
 
 from grutui.core.analysis.history import OODHistory, ood_history
@@ -30,137 +24,19 @@ from grutui.core.analysis.transitions import (
     next_marker,
     previous_marker,
 )
-from grutui.core.errors import GrutuiError
-from grutui.core.interop import export_csv
 from grutui.core.paths import export_dir
+from grutui.ui.jobs import LatestJob
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
 
-# Global keys (added to the app's BINDINGS). `<`/`>` are free everywhere except while
-# the Debug pane's input has focus (it takes typed characters); ctrl+s works there too.
-ANALYSIS_BINDINGS: list[BindingType] = [
-    Binding(
-        "less_than_sign",
-        "marker(-1)",
-        "◀ mark",
-        id="cursor.prev_marker",
-        tooltip="Cursor to the previous transition marker",
-        key_display="<",
-    ),
-    Binding(
-        "greater_than_sign",
-        "marker(1)",
-        "mark ▶",
-        id="cursor.next_marker",
-        tooltip="Cursor to the next transition marker",
-        key_display=">",
-    ),
-    Binding(
-        "x,ctrl+s",
-        "export",
-        "Export",
-        id="app.export",
-        tooltip="Save the pane as SVG and the metrics as CSV (session directory)",
-        key_display="x",
-    ),
-]
-
 HISTORY_TARGET_ROWS = 500  # strategy history: stride so that about this many epochs run
 PROGRESS_INTERVAL = 0.1  # seconds between progress updates posted to the UI
 
-K = TypeVar("K", bound=Hashable)
-R = TypeVar("R")
 
-
-class LatestJob(Generic[K, R]):
-    """``compute(key)`` in one thread at a time for the most recently requested key.
-
-    Requests that arrive while a computation runs replace each other, so key repeat
-    never queues work: after the running one, only the latest is computed. ``done(key,
-    result_or_exception)`` runs on the UI thread.
-    """
-
-    def __init__(
-        self,
-        app: GrutuiApp,
-        group: str,
-        compute: Callable[[K], R],
-        done: Callable[[K, R | Exception], None],
-    ) -> None:
-        self.app = app
-        self.group = group
-        self.compute = compute
-        self.done = done
-        self._lock = threading.Lock()
-        self._want: K | None = None
-        self._running = False
-
-    @property
-    def busy(self) -> bool:
-        return self._running
-
-    def request(self, key: K) -> None:
-        with self._lock:
-            self._want = key
-            if self._running:
-                return
-            self._running = True
-        self.app.run_worker(
-            self._loop, thread=True, group=self.group, exit_on_error=False, name=self.group
-        )
-
-    def _loop(self) -> None:
-        with self.app.track_worker():
-            while True:
-                with self._lock:
-                    key = self._want
-                    self._want = None
-                    if key is None or self.app.closing.is_set():
-                        self._running = False
-                        return
-                try:
-                    res: R | Exception = self.compute(key)
-                except Exception as exc:  # shown by the pane, the job goes on
-                    res = exc
-                self.app.call_later(self.done, key, res)
-
-
-class CachedResults(Generic[K, R]):
-    """What an analysis pane shows at the cursor: results by key (least recently used
-    dropped beyond ``size``), the key wanted now and the result shown. A cached key shows
-    at once; otherwise ``request`` computes it and the last result stays shown (the pane
-    marks it stale) until ``store`` gets the wanted one."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.results: OrderedDict[K, R] = OrderedDict()
-        self.wanted: K | None = None
-        self.shown: R | None = None
-        self.error: str | None = None
-
-    def want(self, key: K, request: Callable[[K], None]) -> None:
-        self.wanted = key
-        hit = self.results.get(key)
-        if hit is None:
-            request(key)
-        else:
-            self.results.move_to_end(key)
-            self.shown = hit
-
-    def store(self, key: K, res: R | Exception) -> None:
-        if isinstance(res, Exception):
-            self.error = f"{type(res).__name__}: {res}"
-            return
-        self.error = None
-        self.results[key] = res
-        if len(self.results) > self.size:
-            self.results.popitem(last=False)
-        if key == self.wanted:
-            self.shown = res
-
-    def clear(self) -> None:
-        self.results.clear()
+def marker_key(markers: list[Transition] | None) -> tuple[Transition, ...] | None:
+    """A cache key for what a figure drew of the markers (None: none found yet)."""
+    return None if markers is None else tuple(markers)
 
 
 @dataclass(frozen=True)
@@ -201,9 +77,8 @@ class Analyses:
 
     def _changed(self) -> None:
         screen = self.app.visible_pane()
-        hook = getattr(screen, "analysis_changed", None)
-        if callable(hook):
-            hook()
+        if screen is not None:
+            screen.analysis_changed()
 
     # -- transition markers ---------------------------------------------------------
     def markers_for(self, member: int) -> list[Transition] | None:
@@ -347,60 +222,3 @@ class Analyses:
         """The session's store directory (``grutui.core.paths.export_dir``)."""
         d = self.app.data
         return export_dir(d.dir if d is not None else None)
-
-    def export(self) -> tuple[Path, Path | None] | None:
-        """The visible pane as SVG and the metrics as CSV; a notification says where."""
-        app = self.app
-        d = app.data
-        where = self.export_dir()
-        name = d.name if d is not None else "grutui"
-        epoch = f"-e{app.epoch}" if app.epoch >= 0 else ""
-        svg = where / f"{name}-{app.current_mode}{epoch}.svg"
-        csv: Path | None = where / f"{name}-metrics.csv"
-        try:
-            app.save_screenshot(filename=svg.name, path=str(where))
-            if d is not None and d.n_epochs and csv is not None:
-                export_csv(d, csv)
-            else:
-                csv = None
-        except (OSError, GrutuiError) as exc:
-            app.notify(f"export failed: {exc}", severity="error", timeout=10)
-            return None
-        saved = f"{svg}" + (f" and {csv.name}" if csv is not None else "")
-        app.notify(f"saved {saved}", title="Export", timeout=8)
-        return svg, csv
-
-
-def kind_label(kind: str) -> str:
-    return {
-        "loss_curvature": "loss curv.",
-        "weight_velocity": "velocity",
-        "sign_change": "sign flip",
-        "ood_jump": "OOD jump",
-    }.get(kind, kind)
-
-
-def success_colour(v: float) -> str:
-    """Red (0) → yellow → green (1); grey for NaN."""
-    if math.isnan(v):
-        return "rgb(90,90,90)"
-    v = min(max(v, 0.0), 1.0)
-    if v < 0.5:
-        r, g = 200, int(60 + 280 * v)
-    else:
-        r, g = int(200 - 340 * (v - 0.5)), 200
-    return f"rgb({r},{g},60)"
-
-
-def error_colour(v: float) -> str:
-    """Green (small relative error) → red (≥ 1, i.e. 100 %), log-ish in between."""
-    if math.isnan(v):
-        return "rgb(90,90,90)"
-    if not math.isfinite(v):
-        return "rgb(200,40,200)"
-    t = min(max((math.log10(max(v, 1e-3)) + 3) / 3, 0.0), 1.0)  # 1e-3 → 0, 1 → 1
-    return success_colour(1 - t)
-
-
-def fmt_loss(v: Any) -> str:
-    return "—" if v is None else f"{float(v):.3g}"
