@@ -125,11 +125,16 @@ def default_out(args: argparse.Namespace) -> Path:
 def cmd_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = default_out(args)
-    from grutui.core.headless import train_headless
-
     if not args.flush_interval >= 0:  # also rejects nan
         raise ConfigError(f"--flush-interval must be >= 0 seconds, got {args.flush_interval}")
-    return train_headless(cfg, out, overwrite=args.force, flush_interval=args.flush_interval)
+    from grutui.core.driver import RunDriver
+    from grutui.progress import run_with_progress
+
+    driver = RunDriver.new(
+        cfg, out, source="cli", overwrite=args.force, flush_interval=args.flush_interval
+    )
+    driver.open()
+    return run_with_progress(driver, out)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -304,9 +309,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from grutui.core.resume import resume_headless
+    from grutui.core.driver import RunDriver
+    from grutui.progress import run_with_progress
 
-    return resume_headless(Path(args.session), args.epochs)
+    path = Path(args.session)
+    driver = RunDriver.resume(path, args.epochs)
+    driver.open()
+    return run_with_progress(driver, path)
 
 
 def parse_speed(text: str) -> float | None:

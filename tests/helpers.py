@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grutui.core.config import TrainConfig, preset
-from grutui.core.headless import record_run
+from grutui.core.driver import record_run
 from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import EpochRecord
 from grutui.core.train import train

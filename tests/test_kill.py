@@ -40,7 +40,7 @@ MAX_WINDOW = 10.0  # seconds: longer than a whole run takes even under heavy loa
 SERVER = r"""
 import json, os, sys
 import h5py, rich.progress, torch, torch.utils.data  # warm: a forked child trains at once
-import grutui.cli, grutui.core.headless, grutui.core.model, grutui.core.resume
+import grutui.cli, grutui.core.driver, grutui.core.model, grutui.core.resume, grutui.progress
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports for seconds
 for line in sys.stdin:
     op, arg = json.loads(line)

@@ -1,4 +1,4 @@
-"""``grutui resume``: continue a stopped or killed run from its last saved state.
+"""``grutui resume``: can a stopped or killed run continue, and from where.
 
 The state (``grutui.core.state``) is saved after the first epoch, then as often as
 costs at most 1 % of the time, and always when a run stops, finishes or diverges.
@@ -6,6 +6,7 @@ Epochs recorded after the saved state (a ``kill -9`` between two saves) are drop
 recomputed: with the same state they come out the same, so the session reads as one
 uninterrupted run. ``--epochs N`` sets the new total
 number of epochs (the epoch numbers stay 0-based: training ends after epoch N-1).
+``RunDriver.resume`` (``grutui.core.driver``) runs the continuation.
 """
 
 from __future__ import annotations
@@ -80,22 +81,3 @@ def open_for_resume(path: str | Path, plan: ResumePlan) -> SessionWriter:
         epochs=plan.config.epochs,
     )
     return writer
-
-
-def resume_headless(path: Path, epochs: int | None = None, *, show_progress: bool = True) -> int:
-    """``grutui resume``: returns the process exit status."""
-    from grutui.core.headless import run_with_progress
-    from grutui.core.train import train
-
-    plan = plan_resume(path, epochs)
-    writer = open_for_resume(path, plan)
-    records = train(plan.config, resume=plan.state)
-    return run_with_progress(
-        plan.config,
-        writer,
-        records,
-        path,
-        show_progress=show_progress,
-        first_epoch=plan.state.epoch + 1,
-        first_wall=plan.state.wall_time,
-    )

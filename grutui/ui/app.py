@@ -5,25 +5,26 @@ mode, the next digit key and F-key, a tab in the cursor bar, a help section and
 command-palette entries).
 
 The UI reads only ``RunData`` (memory). The h5py file has one owner: the training
-worker's ``SessionWriter`` for a run started here, or the watcher worker's ``Session``
+run driver's ``SessionWriter`` for a run started here, or the watcher worker's ``Session``
 for a session opened from disk (which may be growing in another process).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import constants, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType, Keymap
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from grutui.core.config import TrainConfig
+from grutui.core.driver import RunDriver, Trainer
 from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
 from grutui.ui.analyses import Analyses
@@ -31,22 +32,19 @@ from grutui.ui.commands import GrutuiCommands
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.export import export_view
 from grutui.ui.keys import declared_bindings, help_rows
-from grutui.ui.messages import (
-    SessionGrew,
-    TrainingBatch,
-    TrainingFinished,
-    TrainingPaused,
-    TrainingStarted,
-)
+from grutui.ui.messages import SessionGrew
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.registry import PANES
 from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
 
-BATCH_INTERVAL = 0.1  # seconds between training batches posted to the UI
+PULL_INTERVAL = 0.1  # seconds between pulls of a live run's snapshot (10 Hz)
 WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 
-Trainer = Callable[[TrainConfig, Callable[[], bool]], Iterator[Any]]
+
+def pull_interval() -> float:
+    """10 Hz, or slower when ``TEXTUAL_FPS`` asks for fewer frames."""
+    return max(PULL_INTERVAL, 1 / max(constants.MAX_FPS, 1))
 
 
 def pane_keys() -> list[Binding]:
@@ -166,8 +164,9 @@ class GrutuiApp(SessionApp):
         self.training_error: str | None = None
         self._trainer = trainer
         self._start_pane = start_pane or PANES[0].mode
-        self._train_pause = threading.Event()
-        self._train_stop = threading.Event()  # the user stopped the run
+        self.driver: RunDriver | None = None  # the run trained here, if any
+        self._pull_timer: Timer | None = None
+        self._run_state: tuple[bool, bool, str | None] = (False, False, None)
         self.closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
@@ -353,21 +352,9 @@ class GrutuiApp(SessionApp):
                 screen.show_epoch(d, self.epoch, self.member)
             self.update_cursor_bar(screen)
 
-    @on(TrainingBatch)
-    def _on_batch(self, msg: TrainingBatch) -> None:
-        if msg.records:
-            self.status_from_record(msg.records[-1])
-        self.grow(lambda d: d.extend(msg.records))
-
     @on(SessionGrew)
     def _on_session_grew(self, msg: SessionGrew) -> None:
         self.grow(lambda d: d.apply(msg.chunk))
-
-    def status_from_record(self, rec: Any) -> None:
-        cfg = self.data.config if self.data is not None else None
-        total = cfg.epochs if cfg is not None else 0
-        paused = " paused" if self._train_pause.is_set() else ""
-        self.run_status = f"training {rec.epoch + 1}/{total}{paused}"
 
     # -- watching a session on disk ------------------------------------------------
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
@@ -403,11 +390,18 @@ class GrutuiApp(SessionApp):
 
     # -- training --------------------------------------------------------------------
     def start_training(self, config: TrainConfig, out: Path, overwrite: bool = False) -> None:
-        self._train_pause.clear()
-        self._train_stop.clear()
+        """Train a new session at ``out`` in a worker; a timer pulls what it made."""
+        if self.driver is not None:
+            self.driver.stop()
         self.training_error = None
         self.run_status = "starting"
-        self._train_worker(config, out, overwrite)
+        self._run_state = (False, False, None)
+        self.driver = RunDriver.new(
+            config, out, source="app", overwrite=overwrite, trainer=self._trainer
+        )
+        self._train_worker(self.driver)
+        if self._pull_timer is None:
+            self._pull_timer = self.set_interval(pull_interval(), self.pull_training)
 
     @property
     def training(self) -> bool:
@@ -415,20 +409,20 @@ class GrutuiApp(SessionApp):
 
     @property
     def paused(self) -> bool:
-        return self._train_pause.is_set()
+        return self.driver is not None and self.driver.pause_requested
 
     def toggle_pause(self) -> None:
-        if not self.training:
+        if not self.training or self.driver is None:
             return
-        if self._train_pause.is_set():
-            self._train_pause.clear()
+        if self.driver.pause_requested:
+            self.driver.unpause()
         else:
-            self._train_pause.set()
+            self.driver.pause()
 
     def request_stop(self) -> None:
-        """Stop the run after the current step (the worker logs it and closes)."""
-        self._train_stop.set()
-        self._train_pause.clear()
+        """Stop the run after the current step (the driver logs it and closes)."""
+        if self.driver is not None:
+            self.driver.stop()
 
     async def shutdown(self) -> None:
         """End every worker and wait until its thread has returned (each closes the
@@ -464,90 +458,41 @@ class GrutuiApp(SessionApp):
         self.stop_recording()
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train_worker(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
+    def _train_worker(self, driver: RunDriver) -> str:
         with self.track_worker():
-            return self._train_body(config, out, overwrite)
+            return driver.run()
 
-    def _train_body(self, config: TrainConfig, out: Path, overwrite: bool) -> str:
-        import torch
-
-        from grutui.core.buffered import BufferedWriter
-        from grutui.core.device import device_label, resolve_device
-        from grutui.core.headless import record_run
-        from grutui.core.writer import SessionWriter
-
-        threads = config.torch_threads()
-        torch.set_num_threads(threads)  # per thread: must happen in this thread
-        worker = get_current_worker()
-        from grutui.core.train import train
-
-        trainer: Trainer = self._trainer or train
-        stop = self._train_stop
-        pause = self._train_pause
-        state: dict[str, Any] = {"epoch": None, "paused": False}
-        buf: list[Any] = []
-        last_post = 0.0  # the first epoch shows at once
-
-        def post_batch() -> None:
-            nonlocal last_post
-            if buf:
-                self.post_message(TrainingBatch(tuple(buf)))
-                buf.clear()
-            last_post = time.monotonic()
-
-        # buffered like `grutui train`: the UI reads the records, not the file
-        with BufferedWriter(SessionWriter(out, config, overwrite=overwrite)) as writer:
-
-            def should_stop() -> bool:
-                if buf and time.monotonic() - last_post >= BATCH_INTERVAL:
-                    post_batch()  # a slow epoch still shows the previous one on time
-                if pause.is_set() and not stop.is_set() and not worker.is_cancelled:
-                    post_batch()
-                    writer.event("pause", state["epoch"])
-                    self.post_message(TrainingPaused(True, state["epoch"]))
-                    while pause.is_set() and not stop.is_set() and not worker.is_cancelled:
-                        time.sleep(0.05)
-                    if not (stop.is_set() or worker.is_cancelled):
-                        writer.event("unpause", state["epoch"])
-                        self.post_message(TrainingPaused(False, state["epoch"]))
-                return stop.is_set() or worker.is_cancelled
-
-            def on_record(rec: Any) -> None:
-                state["epoch"] = rec.epoch
-                buf.append(rec)
-                if time.monotonic() - last_post >= BATCH_INTERVAL:
-                    post_batch()
-
-            writer.event("start", None, source="app", config=config.to_dict())
-            self.post_message(
-                TrainingStarted(device_label(resolve_device(config)), threads, config.epochs)
-            )
-            outcome = "error"
-            try:
-                outcome = record_run(trainer(config, should_stop), writer, on_record, should_stop)
-            finally:
-                post_batch()
-                self.post_message(TrainingFinished(outcome, writer.n_epochs))
-        return outcome
-
-    @on(TrainingStarted)
-    def _on_started(self, msg: TrainingStarted) -> None:
-        self.device, self.threads = msg.device, msg.threads
-        self.run_status = "training"
-        if self.new_run is not None:  # the writer has created the session directory
-            self.start_recording(self.new_run[1])
-        self._refresh_bar()
-
-    @on(TrainingPaused)
-    def _on_paused(self, msg: TrainingPaused) -> None:
-        self.run_status = "paused" if msg.paused else "training"
-        self.record("pause" if msg.paused else "unpause", epoch=msg.epoch)
-        self._refresh_bar()
-
-    @on(TrainingFinished)
-    def _on_finished(self, msg: TrainingFinished) -> None:
-        self.run_status = msg.outcome
-        self._refresh_bar()
+    def pull_training(self) -> None:
+        """The pull timer: the run's new epochs through ``grow``, its state in the
+        status line. The UI sets the pace; the worker never posts."""
+        driver = self.driver
+        if driver is None:
+            return
+        snap = driver.pull()
+        state = (snap.started, snap.paused, snap.outcome)
+        changed = state != self._run_state
+        if changed:
+            if snap.started and not self._run_state[0]:
+                self.device, self.threads = snap.device, snap.threads
+                if self.new_run is not None:  # the driver has created the session
+                    self.start_recording(self.new_run[1])
+            self._run_state = state
+        total = driver.config.epochs
+        if snap.outcome is not None:
+            self.run_status = "error" if self.training_error else snap.outcome
+            if self._pull_timer is not None:
+                self._pull_timer.stop()
+                self._pull_timer = None
+        elif snap.paused:
+            self.run_status = "paused"
+        elif snap.epoch is not None:
+            self.run_status = f"training {snap.epoch + 1}/{total}"
+        elif snap.started:
+            self.run_status = "training"
+        if snap.records:
+            self.grow(lambda d: d.extend(snap.records))
+        elif changed:
+            self._refresh_bar()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Worker errors in one place: shown in the status and a notification."""

@@ -17,8 +17,8 @@ from grutui.core.device import (
     recorded_device,
     resolve_device,
 )
+from grutui.core.driver import record_run
 from grutui.core.errors import ConfigError
-from grutui.core.headless import record_run
 from grutui.core.session import Session
 from grutui.core.state import load_state
 from grutui.core.train import train

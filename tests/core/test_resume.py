@@ -13,8 +13,8 @@ import pytest
 
 from grutui.cli import main
 from grutui.core.config import TrainConfig
+from grutui.core.driver import record_run
 from grutui.core.errors import SessionError
-from grutui.core.headless import record_run
 from grutui.core.records import EpochRecord
 from grutui.core.resume import open_for_resume, plan_resume
 from grutui.core.session import Session
