@@ -408,6 +408,12 @@ class GrutuiApp(SessionApp):
         return any(w.group == "training" and not w.is_finished for w in self.workers)
 
     @property
+    def live(self) -> bool:
+        """A run trained here is still growing (its last pull had no outcome): panes
+        may thin out costly redraws until it ends."""
+        return self.driver is not None and self._run_state[2] is None
+
+    @property
     def paused(self) -> bool:
         return self.driver is not None and self.driver.pause_requested
 

@@ -2,7 +2,8 @@
 
 Loss sparklines are drawn on log10 (a ``Sparkline`` is linear) from a history
 downsampled to at most ``SPARK_POINTS`` values, with the exact numbers beside them.
-The app feeds it at most ~10 batches a second; the cursor only rewrites labels.
+The app pulls a live run's new epochs about ten times a second; the cursor only
+rewrites labels.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
-from grutui.ui.widgets.text import set_text
 
 # training events only: the user's own actions (recorded in the same log) and the
 # replay's clock anchors would crowd them out
@@ -36,6 +36,7 @@ HIDDEN_EVENTS = frozenset({"start", "clock", *USER_ACTIONS})
 SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
 PLOT_EVERY = 1.0  # seconds between rebuilds of the wide loss plot while training
+CURVES_EVERY = 0.5  # seconds between sparkline redraws while training
 
 
 def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
@@ -48,6 +49,12 @@ def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
         edges = np.linspace(0, len(lv), points + 1).astype(int)
         lv = np.add.reduceat(lv, edges[:-1]) / np.diff(edges)
     return [float(x) for x in lv]
+
+
+def _paint(widget: Static, text: Text | str) -> None:
+    """Repaint a widget whose size the stylesheet fixes: no layout pass, which would
+    redraw the whole pane (sparklines included) on every live update."""
+    widget.update(text, layout=False)
 
 
 class TrainPane(PaneScreen):
@@ -64,6 +71,10 @@ class TrainPane(PaneScreen):
         self._plot_built = 0.0
         self._plot_marks: object = None  # marker_key of the markers the figure shows
         self._events_stamp: tuple[int, int] | None = None
+        self._curves_drawn = -math.inf
+        self._percent_shown: tuple[int, int] | None = None
+        self._shown: dict[str, str] = {}  # fixed-size labels' texts, by selector
+        self._ruler_shown: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -107,14 +118,27 @@ class TrainPane(PaneScreen):
 
     # -- the pane interface ---------------------------------------------------------
     def data_grew(self, data: RunData) -> None:
+        self._update(data, force=False)
+
+    def _update(self, data: RunData, *, force: bool) -> None:
+        """Everything but the cursor. While a run trained here grows, the sparklines
+        (a few ms a draw) and the event list are redrawn at most every ``CURVES_EVERY``
+        seconds and the progress bar per whole percent; the numbers at every pull."""
         m = data.metrics
         member = self.grutui.member
-        self.query_one("#spark-train", Sparkline).data = log_series(m.train_loss[:, member])
-        self.query_one("#spark-test", Sparkline).data = log_series(m.test_loss[:, member])
+        now = time.monotonic()
+        slow = force or not self.grutui.live or now - self._curves_drawn >= CURVES_EVERY
+        if slow:
+            self._curves_drawn = now
+            self.query_one("#spark-train", Sparkline).data = log_series(m.train_loss[:, member])
+            self.query_one("#spark-test", Sparkline).data = log_series(m.test_loss[:, member])
+            self._events(data)
         total = data.config.epochs
-        bar = self.query_one("#train-progress", ProgressBar)
-        bar.update(total=total, progress=data.n_epochs)
         n = data.n_epochs
+        percent = (total, 100 * n // total if total else 0)
+        if slow or percent != self._percent_shown:
+            self._percent_shown = percent
+            self.query_one("#train-progress", ProgressBar).update(total=total, progress=n)
         rate = eta = float("nan")
         if n >= 2:
             k = min(n - 1, RATE_WINDOW)
@@ -126,18 +150,24 @@ class TrainPane(PaneScreen):
             rate = 1 / float(m.wall_time[0])
             eta = (total - n) / rate
         rate_s = f"{rate:.1f} ep/s" if math.isfinite(rate) else "— ep/s"
-        self.query_one("#train-rate", Label).update(
-            f" {n}/{total}  {rate_s}  ETA {duration(eta) if n < total else '0:00'}"
+        self._put(
+            "#train-rate",
+            f" {n}/{total}  {rate_s}  ETA {duration(eta) if n < total else '0:00'}",
         )
         last_train = float(m.train_loss[-1, member]) if n else None
         tl = m.test_loss[:, member]
         ok = np.flatnonzero(np.isfinite(tl))
         last_test = float(tl[ok[-1]]) if len(ok) else None
-        self.query_one("#train-values", Static).update(f"last {finite_sig(last_train)}")
-        self.query_one("#test-values", Static).update(f"last {finite_sig(last_test)}")
+        self._put("#train-values", f"last {finite_sig(last_train)}")
+        self._put("#test-values", f"last {finite_sig(last_test)}")
         self._run_line(data)
-        self._events(data)
         self._plot(data, member)
+
+    def _put(self, selector: str, text: str) -> None:
+        """Update a fixed-size label only when its text changed (no layout pass)."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            _paint(self.query_one(selector, Static), text)
 
     def analysis_changed(self) -> None:
         """Transition markers were found: redraw the plot with them (at once)."""
@@ -172,13 +202,13 @@ class TrainPane(PaneScreen):
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if member != self._member_shown:
             self._member_shown = member
-            self.data_grew(data)
+            self._update(data, force=True)
         self._run_line(data)
         self.query_one("#train-plot", CursorPlot).set_cursor(epoch if epoch >= 0 else None)
         self._ruler(data, epoch)
         w = self.query_one("#train-cursor", Static)
         if epoch < 0:
-            set_text(w, Text("waiting for the first epoch…", style="italic"))
+            _paint(w, Text("waiting for the first epoch…", style="italic"))
             return
         m = data.metrics
         i = epoch - data.first_epoch
@@ -186,7 +216,7 @@ class TrainPane(PaneScreen):
         ok = np.flatnonzero(np.isfinite(tl))
         test = float(tl[ok[-1]]) if len(ok) else None
         test_at = int(m.epoch[ok[-1]]) if len(ok) else None
-        set_text(
+        _paint(
             w,
             Text.assemble(
                 ("at epoch ", "dim"),
@@ -206,12 +236,16 @@ class TrainPane(PaneScreen):
         width = self.query_one("#spark-train", Sparkline).size.width
         ruler = self.query_one("#train-ruler", Static)
         if epoch < 0 or width < 2:
-            set_text(ruler, "")
+            self._ruler_shown = None
+            _paint(ruler, "")
             return
         first, last = data.first_epoch, data.last_epoch
         frac = (epoch - first) / (last - first) if last > first else 1.0
         col = round(frac * (width - 1))
-        set_text(
+        if (col, width) == self._ruler_shown:
+            return  # following a live run: the ▲ stays at the right end
+        self._ruler_shown = (col, width)
+        _paint(
             ruler,
             Text.assemble(
                 ("─" * col, "dim"), ("▲", "bold yellow"), ("─" * (width - 1 - col), "dim")
@@ -235,7 +269,7 @@ class TrainPane(PaneScreen):
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
             style="dim",
         )
-        set_text(self.query_one("#train-run", Static), t)
+        _paint(self.query_one("#train-run", Static), t)
 
     def _events(self, data: RunData) -> None:
         path = data.dir / EVENTS_NAME
@@ -258,4 +292,4 @@ class TrainPane(PaneScreen):
             )
             t.append(f"{e['kind']}", style="bold")
             t.append(f" @ {e.get('epoch')}  {more}\n", style="dim")
-        self.query_one("#train-events", Static).update(t)
+        _paint(self.query_one("#train-events", Static), t)
