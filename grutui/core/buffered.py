@@ -9,7 +9,7 @@ final or a diverged epoch, before any event, and on ``flush``/``close``.
 Crash-safety bound: everything written is flushed (same SWMR file, same write order),
 so a killed process keeps every epoch that arrived more than ``interval`` seconds
 before the kill; a Ctrl-C (``KeyboardInterrupt``) or an error loses nothing, because
-``record_run`` logs its ``stop`` event (which flushes first) and ``close`` flushes.
+the run driver logs its ``stop`` event (which flushes first) and ``close`` flushes.
 A live viewer sees new epochs at least every ``interval`` seconds.
 """
 

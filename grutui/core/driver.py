@@ -159,10 +159,6 @@ class RunDriver:
     def pause_requested(self) -> bool:
         return not self._go.is_set()
 
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
     def pull(self) -> RunSnapshot:
         """The records since the previous pull and the run's state, frozen."""
         with self._lock:

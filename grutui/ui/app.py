@@ -11,7 +11,9 @@ for a session opened from disk (which may be growing in another process).
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +41,12 @@ from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
 
 PULL_INTERVAL = 0.1  # seconds between pulls of a live run's snapshot (10 Hz)
+# The UI thread shares the GIL with the trainer: a pull is skipped while the UI has
+# spent more than this share of the time since the last one (drawing it, keys), so
+# a slow machine or a costly pane gets fewer frames, never a slower run; at least
+# one pull every PULL_GAP seconds.
+UI_CPU_BUDGET = 0.05
+PULL_GAP = 0.5
 WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 
 
@@ -167,6 +175,7 @@ class GrutuiApp(SessionApp):
         self.driver: RunDriver | None = None  # the run trained here, if any
         self._pull_timer: Timer | None = None
         self._run_state: tuple[bool, bool, str | None] = (False, False, None)
+        self._last_pull = (-math.inf, 0.0)  # wall clock, UI thread CPU time
         self.closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
@@ -470,13 +479,19 @@ class GrutuiApp(SessionApp):
 
     def pull_training(self) -> None:
         """The pull timer: the run's new epochs through ``grow``, its state in the
-        status line. The UI sets the pace; the worker never posts."""
+        status line. The UI sets the pace (``UI_CPU_BUDGET``); the worker never posts."""
         driver = self.driver
         if driver is None:
             return
+        wall, cpu = time.perf_counter(), time.thread_time()
+        wall0, cpu0 = self._last_pull
+        if wall - wall0 < PULL_GAP and cpu - cpu0 > UI_CPU_BUDGET * (wall - wall0):
+            return
+        self._last_pull = (wall, cpu)
         snap = driver.pull()
         state = (snap.started, snap.paused, snap.outcome)
         changed = state != self._run_state
+        ended = snap.outcome is not None and self._run_state[2] is None
         if changed:
             if snap.started and not self._run_state[0]:
                 self.device, self.threads = snap.device, snap.threads
@@ -497,7 +512,10 @@ class GrutuiApp(SessionApp):
             self.run_status = "training"
         if snap.records:
             self.grow(lambda d: d.extend(snap.records))
-        elif changed:
+        screen = self.visible_pane()
+        if ended and screen is not None:
+            screen.seen_epochs = -1  # the last frame in full: panes thin out live redraws
+        if changed:
             self._refresh_bar()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from grutui.core.config import TrainConfig
 from grutui.core.records import EpochRecord
 from grutui.core.session import Session
@@ -157,3 +159,29 @@ async def test_a_session_another_process_writes_grows_in_the_app(tmp_path: Path)
             assert app.epoch == 5
     finally:
         w.close()
+
+
+def test_the_pull_timer_respects_textual_fps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual import constants
+
+    from grutui.ui.app import pull_interval
+
+    assert pull_interval() == 0.1  # 10 Hz at Textual's default 60 fps
+    monkeypatch.setattr(constants, "MAX_FPS", 4)
+    assert pull_interval() == 0.25
+
+
+async def test_a_live_run_is_pulled_not_pushed(tmp_path: Path) -> None:
+    # the worker posts nothing: every epoch reaches the app through its driver's
+    # snapshots, pulled on the app's timer, each record once
+    cfg = tiny_config(epochs=8)
+    gated = _Gated(cfg)
+    app = GrutuiApp(new=(cfg, tmp_path / "run", False), trainer=gated)
+    async with app.run_test(size=(80, 24)) as pilot:
+        gated.release(8)
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: app.run_status == "finished")
+        assert app.driver is not None and not app.live
+        assert app.data is not None and app.data.metrics.epoch.tolist() == list(range(8))
+        assert app.driver.pull().records == ()  # drained by the app's pulls
+        assert app.device == "cpu" and app.threads == 1
