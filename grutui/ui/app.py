@@ -41,10 +41,10 @@ from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
 
 PULL_INTERVAL = 0.1  # seconds between pulls of a live run's snapshot (10 Hz)
-# The UI thread shares the GIL with the trainer: a pull is skipped while the UI has
-# spent more than this share of the time since the last one (drawing it, keys), so
-# a slow machine or a costly pane gets fewer frames, never a slower run; at least
-# one pull every PULL_GAP seconds.
+# The UI thread shares the GIL with the trainer: the next pull waits until the UI
+# thread's CPU time since the last one (drawing it, keys) is at most this share of
+# the gap, so a slow machine or a costly pane gets fewer frames, never a slower run;
+# at least one pull every PULL_GAP seconds.
 UI_CPU_BUDGET = 0.05
 PULL_GAP = 0.5
 WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
@@ -409,8 +409,10 @@ class GrutuiApp(SessionApp):
             config, out, source="app", overwrite=overwrite, trainer=self._trainer
         )
         self._train_worker(self.driver)
-        if self._pull_timer is None:
-            self._pull_timer = self.set_interval(pull_interval(), self.pull_training)
+        if self._pull_timer is not None:
+            self._pull_timer.stop()
+        self._last_pull = (-math.inf, 0.0)
+        self._pull_timer = self.set_timer(pull_interval(), self.pull_training)
 
     @property
     def training(self) -> bool:
@@ -484,9 +486,7 @@ class GrutuiApp(SessionApp):
         if driver is None:
             return
         wall, cpu = time.perf_counter(), time.thread_time()
-        wall0, cpu0 = self._last_pull
-        if wall - wall0 < PULL_GAP and cpu - cpu0 > UI_CPU_BUDGET * (wall - wall0):
-            return
+        spent = cpu - self._last_pull[1] if math.isfinite(self._last_pull[0]) else 0.0
         self._last_pull = (wall, cpu)
         snap = driver.pull()
         state = (snap.started, snap.paused, snap.outcome)
@@ -498,18 +498,18 @@ class GrutuiApp(SessionApp):
                 if self.new_run is not None:  # the driver has created the session
                     self.start_recording(self.new_run[1])
             self._run_state = state
-        total = driver.config.epochs
         if snap.outcome is not None:
+            self._pull_timer = None
             self.run_status = "error" if self.training_error else snap.outcome
-            if self._pull_timer is not None:
-                self._pull_timer.stop()
-                self._pull_timer = None
-        elif snap.paused:
-            self.run_status = "paused"
-        elif snap.epoch is not None:
-            self.run_status = f"training {snap.epoch + 1}/{total}"
-        elif snap.started:
-            self.run_status = "training"
+        else:
+            gap = min(max(pull_interval(), spent / UI_CPU_BUDGET), PULL_GAP)
+            self._pull_timer = self.set_timer(gap, self.pull_training)
+            if snap.paused:
+                self.run_status = "paused"
+            elif snap.epoch is not None:
+                self.run_status = f"training {snap.epoch + 1}/{driver.config.epochs}"
+            elif snap.started:
+                self.run_status = "training"
         if snap.records:
             self.grow(lambda d: d.extend(snap.records))
         screen = self.visible_pane()

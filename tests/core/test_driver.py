@@ -26,7 +26,7 @@ KINDS = ("start", "pause", "unpause", "stop", "finish")
 
 @pytest.fixture(scope="module")
 def cfg() -> TrainConfig:
-    return tiny_config(epochs=EPOCHS)
+    return tiny_config(epochs=EPOCHS, device="cpu")
 
 
 @pytest.fixture(scope="module")

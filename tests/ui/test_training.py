@@ -174,7 +174,7 @@ def test_the_pull_timer_respects_textual_fps(monkeypatch: pytest.MonkeyPatch) ->
 async def test_a_live_run_is_pulled_not_pushed(tmp_path: Path) -> None:
     # the worker posts nothing: every epoch reaches the app through its driver's
     # snapshots, pulled on the app's timer, each record once
-    cfg = tiny_config(epochs=8)
+    cfg = tiny_config(epochs=8, device="cpu")
     gated = _Gated(cfg)
     app = GrutuiApp(new=(cfg, tmp_path / "run", False), trainer=gated)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -35,8 +35,9 @@ from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 HIDDEN_EVENTS = frozenset({"start", "clock", *USER_ACTIONS})
 SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
-PLOT_EVERY = 1.0  # seconds between rebuilds of the wide loss plot while training
-CURVES_EVERY = 0.5  # seconds between sparkline redraws while training
+# seconds between redraws of the loss curves (sparklines, wide plot) while a run
+# trained here grows: a sparkline draw costs a few ms of the GIL the trainer needs
+CURVES_EVERY = 1.0
 
 
 def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
@@ -71,7 +72,7 @@ class TrainPane(PaneScreen):
         self._plot_built = 0.0
         self._plot_marks: object = None  # marker_key of the markers the figure shows
         self._events_stamp: tuple[int, int] | None = None
-        self._curves_drawn = -math.inf
+        self._curves_drawn = -math.inf  # sparklines and the event list
         self._percent_shown: tuple[int, int] | None = None
         self._shown: dict[str, str] = {}  # fixed-size labels' texts, by selector
         self._ruler_shown: tuple[int, int] | None = None
@@ -178,14 +179,14 @@ class TrainPane(PaneScreen):
 
     def _plot(self, data: RunData, member: int, *, force: bool = False) -> None:
         """The loss with a cursor line and any transition markers found, on wide
-        terminals; rebuilt at most every ``PLOT_EVERY`` seconds while a run grows
+        terminals; rebuilt at most every ``CURVES_EVERY`` seconds while a run grows
         (a build costs ~10 ms) unless ``force``d."""
         plot = self.query_one("#train-plot", CursorPlot)
         if not plot.display or not data.n_epochs:
             return
         now = time.monotonic()
         done = data.n_epochs >= data.config.epochs or not self.grutui.training
-        if not (done or force) and now - self._plot_built < PLOT_EVERY:
+        if not (done or force) and now - self._plot_built < CURVES_EVERY:
             return
         self._plot_built = now
         found = self.grutui.analyses.markers_for(member)
