@@ -200,3 +200,22 @@ def test_a_trainer_error_is_raised_after_the_session_is_closed(
     assert driver.done.is_set() and driver.pull().outcome == "error"
     with Session(tmp_path / "s") as s:  # closed: readable, the epoch before kept
         assert s.n_epochs == 1
+
+
+def test_resume_goes_through_the_same_driver(
+    tmp_path: Path, cfg: TrainConfig, recs: list[EpochRecord]
+) -> None:
+    steps = _Steps(recs)
+    first, _spy = _driver(tmp_path, cfg, steps)
+    steps.on_step = lambda i: first.stop() if i == 3 else None
+    assert first.run() == "stopped"  # after epoch 2: its state is saved on close
+    driver = RunDriver.resume(tmp_path / "s")
+    assert driver.first_epoch == 3
+    assert driver.run() == "finished"
+    snap = driver.pull()
+    assert [r.epoch for r in snap.records] == list(range(3, EPOCHS))
+    assert snap.epochs == EPOCHS and snap.rate > 0
+    assert _kinds(tmp_path / "s") == ["start", "stop", "finish"]
+    with Session(tmp_path / "s") as s:
+        assert [e["from_epoch"] for e in s.events() if e["kind"] == "resume"] == [2]
+        assert s.n_epochs == EPOCHS
