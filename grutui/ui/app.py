@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import constants, on, work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType, Keymap
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -239,7 +239,10 @@ class GrutuiApp(SessionApp):
     def visible_pane(self) -> PaneScreen | None:
         """The pane on screen, once mounted: a pane just switched to is composed
         asynchronously and catches up by itself (``PaneScreen.sync`` on resume)."""
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the app is closing: its screens are gone
+            return None
         return screen if isinstance(screen, PaneScreen) and screen.is_mounted else None
 
     def show_cursor(self) -> None:
@@ -454,6 +457,9 @@ class GrutuiApp(SessionApp):
     def _join_threads(self, timeout: float = 30.0) -> None:
         self.closing.set()
         self.request_stop()
+        if self._pull_timer is not None:
+            self._pull_timer.stop()
+            self._pull_timer = None
         for done in list(self._work_done):
             done.wait(timeout)
         self._work_done = [d for d in self._work_done if not d.is_set()]
@@ -483,7 +489,7 @@ class GrutuiApp(SessionApp):
         """The pull timer: the run's new epochs through ``grow``, its state in the
         status line. The UI sets the pace (``UI_CPU_BUDGET``); the worker never posts."""
         driver = self.driver
-        if driver is None:
+        if driver is None or self.closing.is_set():
             return
         wall, cpu = time.perf_counter(), time.thread_time()
         spent = cpu - self._last_pull[1] if math.isfinite(self._last_pull[0]) else 0.0
