@@ -185,3 +185,15 @@ async def test_a_live_run_is_pulled_not_pushed(tmp_path: Path) -> None:
         assert app.data is not None and app.data.metrics.epoch.tolist() == list(range(8))
         assert app.driver.pull().records == ()  # drained by the app's pulls
         assert app.device == "cpu" and app.threads == 1
+
+
+async def test_closing_right_after_a_run_leaves_no_pull_behind(tmp_path: Path) -> None:
+    # the pull timer may be due while the app tears its screens down: it must not fire
+    app = GrutuiApp(new=(tiny_config(epochs=3), tmp_path / "run", False))
+    async with app.run_test(size=(80, 24)):
+        await app.workers.wait_for_complete()
+    assert app.closing.is_set()
+    assert app.visible_pane() is None  # the screens are gone, nothing raises
+    app.pull_training()  # a pull that was due: ignored
+    with Session(tmp_path / "run") as s:
+        assert s.n_epochs == 3
