@@ -53,7 +53,7 @@ class RunSnapshot:
     started: bool  # the session is open and training has begun
     paused: bool  # the trainer is held by a pause right now
     outcome: str | None  # None while running; else finished, diverged, stopped, ...
-    device: str
+    device: str  # where the trainer runs, from its first record ("" until then)
     threads: int
     rate: float  # epochs/s of this run so far (NaN before its first epoch)
 
@@ -208,14 +208,10 @@ class RunDriver:
     def _begin(self) -> Iterator[EpochRecord]:
         import torch
 
-        from grutui.core.device import device_label, resolve_device
-
         threads = self.config.torch_threads()
         torch.set_num_threads(threads)  # per thread: this one trains
-        device = device_label(resolve_device(self.config, resuming=self.first_epoch > 0))
         with self._lock:
             self._started = True
-            self._device = device
             self._threads = threads
         return self._records(self._should_stop)
 
@@ -241,7 +237,7 @@ class RunDriver:
         span = rec.wall_time - self._first_wall  # this process's share of the run
         with self._lock:
             self._pending.append(rec)
-            if rec.device is not None:  # the trainer's own word on where it ran
+            if rec.device is not None:  # the first record says where the trainer runs
                 self._device = rec.device
             self._epochs = writer.n_epochs
             self._epoch = rec.epoch

@@ -498,12 +498,14 @@ class GrutuiApp(SessionApp):
         state = (snap.started, snap.paused, snap.outcome)
         changed = state != self._run_state
         ended = snap.outcome is not None and self._run_state[2] is None
-        if changed:
-            if snap.started and not self._run_state[0]:
-                self.device, self.threads = snap.device, snap.threads
-                if self.new_run is not None:  # the driver has created the session
-                    self.start_recording(self.new_run[1])
-            self._run_state = state
+        if snap.started and not self._run_state[0]:
+            self.threads = snap.threads
+            if self.new_run is not None:  # the driver has created the session
+                self.start_recording(self.new_run[1])
+        if snap.device != self.device and snap.device:
+            self.device = snap.device  # the trainer's first record names it
+            changed = True
+        self._run_state = state
         if snap.outcome is not None:
             self._pull_timer = None
             self.run_status = "error" if self.training_error else snap.outcome

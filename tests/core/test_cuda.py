@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from grutui.core.headless import record_run
 
 from grutui.cli import main
 from grutui.core import fast
 from grutui.core.config import TrainConfig, preset
 from grutui.core.device import recorded_device
+from grutui.core.driver import record_run
 from grutui.core.errors import ConfigError
 from grutui.core.records import EpochRecord
 from grutui.core.session import Session
