@@ -171,9 +171,7 @@ class Analyses:
                 last = 0.0
 
                 def stop() -> bool:
-                    return (
-                        worker.is_cancelled or app.closing.is_set() or run != self._history_run
-                    )
+                    return worker.is_cancelled or app.closing.is_set() or run != self._history_run
 
                 def progress(done: int, total: int) -> None:
                     nonlocal last
