@@ -23,7 +23,7 @@ SESSIONS_DIR = Path("sessions")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # one line, no usage dump: the brief asks for a single clear error line
+        # one line, no usage dump: bad input gets a single clear error line
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -345,7 +345,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return run_app(session=Path(args.session), replay=speed)
 
 
-# -- analyses (issue 6) ------------------------------------------------------------------
+# -- analyses ---------------------------------------------------------------------------
 
 
 def _positive(name: str, v: int) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import errno
 import threading
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,17 +22,10 @@ from rich.progress import (
 )
 
 from grutui.core.driver import RunDriver, RunSnapshot, exit_status
+from grutui.core.numfmt import members_loss
 from grutui.core.writer import DiskFullError
 
 REFRESH_PER_SECOND = 5
-
-
-def _loss(values: Any) -> str:
-    """One member's loss, or an ensemble's median over its live members."""
-    if len(values) == 1:
-        return f"{float(values[0]):.4g}"
-    live = values[np.isfinite(values)]
-    return f"{float(np.median(live)):.4g} (median)" if len(live) else "nan"
 
 
 def describe_write_error(exc: BaseException) -> str:
@@ -65,12 +56,12 @@ class _Bar:
             return
         for rec in snap.records:
             if rec.test_loss is not None:
-                self.test = _loss(rec.test_loss)
+                self.test = members_loss(rec.test_loss)
         last = snap.records[-1]
         self.progress.update(
             self.task,
             completed=last.epoch + 1,
-            train=_loss(last.train_loss),
+            train=members_loss(last.train_loss),
             test=self.test,
             rate=f"{snap.rate:.1f}",
         )

@@ -5,8 +5,6 @@ Run where a GPU is: ``pytest -m cuda`` (bench/gpu_check.sh runs them with the su
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from grutui.core.session import Session
 from grutui.core.state import load_state
 from grutui.core.train import train
 from grutui.core.writer import SessionWriter
-from tests.helpers import tiny_config
+from tests.helpers import tiny_config, until
 
 pytestmark = [
     pytest.mark.cuda,
@@ -147,13 +145,6 @@ def test_shuffles_drawn_ahead_on_cuda_match_serial(monkeypatch: pytest.MonkeyPat
             np.testing.assert_array_equal(arr, b.state.arrays[name])  # type: ignore[union-attr]
 
 
-async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "timed out"
-        await pilot.pause(0.02)
-
-
 @pytest.mark.parametrize("engine", ["fast", "reference"])
 async def test_app_trains_on_cuda(engine: str, tmp_path: Path) -> None:
     from grutui.ui.app import GrutuiApp
@@ -163,7 +154,7 @@ async def test_app_trains_on_cuda(engine: str, tmp_path: Path) -> None:
     app = GrutuiApp(new=(cfg, out, False))
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
-        await _until(pilot, lambda: app.run_status == "finished")
+        await until(pilot, lambda: app.run_status == "finished", timeout=60)
         assert app.data is not None and app.data.n_epochs == 6
         run_line = str(app.screen.query_one("#train-run").render())
         assert "cuda:0" in run_line

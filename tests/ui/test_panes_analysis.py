@@ -1,4 +1,4 @@
-"""Analysis panes (issue 6): the OOD grid follows the cursor, the strategy history
+"""Analysis panes: the OOD grid follows the cursor, the strategy history
 (cached only for sessions opened from disk), transition markers navigable from any
 pane, the seed comparison, and export. Every value is checked against the core
 analysis it displays."""
