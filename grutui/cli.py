@@ -23,8 +23,9 @@ SESSIONS_DIR = Path("sessions")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        # one line, no usage dump: bad input gets a single clear error line
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        # one line, no usage dump, the same prefix as every other error; the help to
+        # see is the subcommand's
+        self.exit(EXIT_USAGE, f"grutui: error: {message} (see {self.prog} --help)\n")
 
 
 def _fail(message: str) -> int:
@@ -71,7 +72,6 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=key, type=typ, default=None, help=help_)
     p.add_argument(
         "--out",
-        type=Path,
         default=None,
         help="session directory (default: sessions/PRESET-TIMESTAMP)",
     )
@@ -99,6 +99,15 @@ def config_from_args(args: argparse.Namespace) -> Any:
         if len(seeds) > 1:
             changes.setdefault("engine", "fast")  # only the fast engine trains ensembles
     cfg = cfg.replace(**changes)
+    from grutui.core.tasks import foreign_fields
+
+    given = [k.removeprefix("task.") for k in changes if k.startswith("task.")]
+    for name in foreign_fields(cfg.task.flavour, given):
+        flag = "--" + name.replace("_", "-")
+        raise ConfigError(
+            f"{flag} does not apply to the {cfg.task.flavour} task (it is ignored there): "
+            "drop it, or choose the other task with --task or --preset"
+        )
     cfg.validate()
     if cfg.device != "cpu":  # a missing GPU, or one too small: fail before a session exists
         from grutui.core.device import resolve_device
@@ -112,11 +121,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def default_out(args: argparse.Namespace) -> Path:
+    """The new session's directory, refused up front where none can be created."""
+    from grutui.core.paths import check_new_session_dir
+
     if args.out is not None:
-        return Path(args.out)
+        return check_new_session_dir(args.out)
     import time
 
-    return SESSIONS_DIR / f"{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return check_new_session_dir(SESSIONS_DIR / f"{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 # -- subcommands ---------------------------------------------------------------------

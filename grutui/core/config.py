@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -65,32 +66,31 @@ class TrainConfig:
         return (os.cpu_count() or 1) if self.step_elements() >= PARALLEL_MIN_ELEMENTS else 1
 
     def validate(self) -> None:
+        """Refuse any value training cannot use, before anything is created on disk.
+        The CLI, the app's new run and ``resume`` all come through here."""
         self.task.validate()
         positive = ("hidden", "epochs", "batch_size", "eval_every", "snapshot_every")
         for name in positive:
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be positive, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ConfigError(f"grad_clip must be positive (or none), got {self.grad_clip}")
+            _check_int(name, getattr(self, name), 1)
+        _check_int("seed", self.seed, 0, 2**32 - 1)
+        _check_int("plateau_patience", self.plateau_patience, 0)
+        _check_int("threads", self.threads, 0)
+        # a nan compares false with everything: each check is written to refuse it
+        _check_float("lr", self.lr, lo=0, lo_open=True)
+        _check_float("weight_decay", self.weight_decay, lo=0)
+        if self.grad_clip is not None:
+            _check_float("grad_clip", self.grad_clip, lo=0, lo_open=True, hint=" (0 disables)")
         if self.plateau_factor is not None and not 0 < self.plateau_factor < 1:
-            raise ConfigError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
-        if self.plateau_patience < 0:
-            raise ConfigError(f"plateau_patience must be >= 0, got {self.plateau_patience}")
-        if self.min_lr < 0:
-            raise ConfigError(f"min_lr must be >= 0, got {self.min_lr}")
+            raise ConfigError(
+                f"plateau_factor must be in (0, 1) (0 disables), got {self.plateau_factor}"
+            )
+        _check_float("min_lr", self.min_lr, lo=0)
         if self.init not in ("blog", "torch"):
             raise ConfigError(f"init must be 'blog' or 'torch', got {self.init!r}")
         if self.device != "auto" and not (
             self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")
         ):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
-        if self.threads < 0:
-            raise ConfigError(f"threads must be >= 0, got {self.threads}")
         if self.engine not in ("reference", "fast"):
             raise ConfigError(f"engine must be 'reference' or 'fast', got {self.engine!r}")
         if not all(
@@ -149,6 +149,22 @@ class TrainConfig:
         if task_changes:
             cfg = replace(cfg, task=replace(cfg.task, **task_changes))
         return cfg
+
+
+def _check_int(name: str, v: object, lo: int, hi: int | None = None) -> None:
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo or (hi is not None and v > hi):
+        if hi is not None:
+            what = f"an integer in [{lo}, {hi}]"
+        else:
+            what = "a positive integer" if lo == 1 else f"an integer >= {lo}"
+        raise ConfigError(f"{name} must be {what}, got {v!r}")
+
+
+def _check_float(name: str, v: object, *, lo: float, lo_open: bool = False, hint: str = "") -> None:
+    ok = isinstance(v, int | float) and math.isfinite(v) and (v > lo if lo_open else v >= lo)
+    if not ok:
+        bound = "positive" if lo_open and lo == 0 else f"{'>' if lo_open else '>='} {lo:g}"
+        raise ConfigError(f"{name} must be {bound} and finite{hint}, got {v!r}")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

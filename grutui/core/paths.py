@@ -31,6 +31,26 @@ def session_file(path: str | Path) -> Path:
     return p / H5_NAME if p.is_dir() or p.suffix != ".h5" else p
 
 
+def check_new_session_dir(text: str | Path) -> Path:
+    """The directory ``text`` names for a new session; refuse one where no session can
+    be created (empty text, a file, a device, a directory that is not writable), before
+    anything is made on disk. Failures that only show when creating (``/proc``) are
+    the writer's to report."""
+    from grutui.core.errors import SessionError
+
+    if not str(text).strip():
+        raise SessionError("--out is empty: give a directory for the session")
+    out = Path(text)
+    p = out
+    while not p.exists() and not p.is_symlink() and p.parent != p:
+        p = p.parent
+    if not p.is_dir():
+        raise SessionError(f"--out {out}: {p} is not a directory")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise SessionError(f"--out {out}: {p} is not writable")
+    return out
+
+
 def find_sessions(root: str | Path = "sessions") -> list[Path]:
     """Session directories under ``root``, newest first."""
     r = Path(root)

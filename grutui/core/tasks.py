@@ -14,6 +14,7 @@ its output at step ``length - 1``, which makes padding irrelevant.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +23,20 @@ import numpy as np
 from grutui.core.errors import ConfigError
 
 Flavour = Literal["blog", "general"]
+
+# the task options only one flavour reads: setting one for the other flavour would be
+# silently ignored, so callers that know which options the user set refuse it
+FLAVOUR_FIELDS: dict[str, tuple[str, ...]] = {
+    "blog": ("seq_len", "delta"),
+    "general": ("min_len", "max_len", "min_flags", "max_flags"),
+}
+
+
+def foreign_fields(flavour: str, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` (task option names) that ``flavour`` ignores."""
+    own = FLAVOUR_FIELDS.get(flavour, ())
+    others = {f for fl, fs in FLAVOUR_FIELDS.items() if fl != flavour for f in fs}
+    return [n for n in names if n in others and n not in own]
 
 
 @dataclass(frozen=True)

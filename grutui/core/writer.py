@@ -95,8 +95,13 @@ class SessionWriter:
         self.dir = Path(path)
         if resume_after is None and (self.dir / H5_NAME).exists() and not overwrite:
             raise SessionError(f"session {self.dir} already exists (choose another --out)")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = _lock_writer(self.dir)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = _lock_writer(self.dir)
+        except OSError as exc:  # /proc/x, a read-only file system: one line, not a trace
+            raise SessionError(
+                f"cannot create a session in {self.dir}: {exc.strerror or exc}"
+            ) from None
         self.config = config
         self.flush_interval = flush_interval
         self._last_flush = 0.0

@@ -1,0 +1,149 @@
+"""Bad input on the command line: one line ``grutui: error: ...``, exit status 2, and no
+session directory left behind by a refused run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grutui.cli import main
+
+TINY = ["--epochs", "2", "--n-samples", "200", "--batch-size", "50", "--threads", "1"]
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``argv``; assert it was refused with one error line and status 2."""
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("grutui: error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "option, value, needle",
+    [
+        ("--seed", "-1", "seed must be an integer in [0, 4294967295]"),
+        ("--seed", str(2**32), "seed must be"),
+        ("--weight-decay", "nan", "weight_decay must be >= 0 and finite"),
+        ("--weight-decay", "-1e-3", "weight_decay must be"),
+        ("--lr", "inf", "lr must be positive and finite"),
+        ("--lr", "nan", "lr must be positive"),
+        ("--lr", "0", "lr must be positive"),
+        ("--grad-clip", "nan", "grad_clip must be"),
+        ("--grad-clip", "-inf", "grad_clip must be"),
+        ("--plateau-factor", "nan", "plateau_factor must be in (0, 1)"),
+        ("--plateau-factor", "1", "plateau_factor must be in (0, 1)"),
+        ("--min-lr", "inf", "min_lr must be >= 0 and finite"),
+        ("--min-lr", "-1", "min_lr must be"),
+        ("--train-split", "nan", "train_split must be in (0, 1)"),
+        ("--epochs", "0", "epochs must be a positive integer"),
+        ("--batch-size", "-3", "batch_size must be a positive integer"),
+        ("--hidden", "0", "hidden must be a positive integer"),
+        ("--eval-every", "0", "eval_every must be a positive integer"),
+        ("--snapshot-every", "-1", "snapshot_every must be a positive integer"),
+        ("--plateau-patience", "-1", "plateau_patience must be an integer >= 0"),
+        ("--threads", "-2", "threads must be an integer >= 0"),
+        ("--n-samples", "1", "n_samples must be at least 2"),
+        ("--high", "0", "high must be at least 1"),
+        ("--seq-len", "-4", "length >= 4"),
+    ],
+)
+def test_bad_training_values_are_refused_before_a_session_exists(
+    option: str,
+    value: str,
+    needle: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default --out is ./sessions/...
+    line = _refused(["train", *TINY, f"{option}={value}"], capsys)
+    assert needle in line
+    assert list(tmp_path.iterdir()) == []  # no session directory, not even sessions/
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--max-flags", "20"], "--max-flags does not apply to the blog task"),
+        (["--preset", "blog", "--min-len", "3"], "--min-len does not apply to the blog task"),
+        (["--task", "general", "--seq-len", "9"], "--seq-len does not apply to the general task"),
+        (["--preset", "general", "--seq-len", "9"], "--seq-len does not apply to the general"),
+    ],
+)
+def test_an_option_of_the_other_task_is_refused(
+    argv: list[str],
+    needle: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert needle in _refused(["train", *TINY, *argv], capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_of_the_chosen_task_are_accepted() -> None:
+    from grutui.core.tasks import foreign_fields
+
+    assert foreign_fields("general", ["max_flags", "min_len", "high", "n_samples"]) == []
+    assert foreign_fields("blog", ["seq_len", "delta", "high"]) == []
+    assert foreign_fields("blog", ["max_flags", "seq_len"]) == ["max_flags"]
+
+
+@pytest.mark.parametrize(
+    "out, needle",
+    [
+        ("", "--out is empty"),
+        ("   ", "--out is empty"),
+        ("/dev/null", "/dev/null is not a directory"),
+        ("{file}", "is not a directory"),
+        ("{file}/sub", "is not a directory"),
+        ("/proc/x", "cannot create a session in /proc/x"),
+    ],
+)
+def test_out_where_no_session_can_be_made(
+    out: str,
+    needle: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    regular = tmp_path / "file"
+    regular.write_text("not a directory\n")
+    assert needle in _refused(["train", *TINY, "--out", out.format(file=regular)], capsys)
+    assert list(work.iterdir()) == []  # nothing trained into the working directory
+    assert regular.read_text() == "not a directory\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_out_in_a_read_only_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert "is not writable" in _refused(["train", *TINY, "--out", str(ro / "s")], capsys)
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+def test_a_directory_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    """Below the up-front check (which cannot foresee every file system), the writer
+    turns the failure into a ``SessionError``."""
+    from grutui.core.config import TrainConfig
+    from grutui.core.errors import SessionError
+    from grutui.core.writer import SessionWriter
+
+    with pytest.raises(SessionError, match="cannot create a session in /proc/grutui-x"):
+        SessionWriter(Path("/proc/grutui-x"), TrainConfig())
