@@ -604,3 +604,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+EXIT_PIPE = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``grutui info --json | head``): nothing more can
+    be said there, so end quietly with the status a SIGPIPE'd command gives. Python's
+    recipe: point stdout at devnull so the flush at exit does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (tests capture it)
+        pass
+    return EXIT_PIPE

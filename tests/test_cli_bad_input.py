@@ -147,3 +147,44 @@ def test_a_directory_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(SessionError, match="cannot create a session in /proc/grutui-x"):
         SessionWriter(Path("/proc/grutui-x"), TrainConfig())
+
+
+@pytest.mark.parametrize("named", ["dir", "file", "other_name"])
+def test_a_text_file_as_session_says_it_is_not_hdf5(
+    named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = tmp_path / "s"
+    d.mkdir()
+    (d / "session.h5").write_text("hello\n")
+    (tmp_path / "notes.txt").write_text("hello\n")
+    target = {"dir": d, "file": d / "session.h5", "other_name": tmp_path / "notes.txt"}[named]
+    for command in (["info", str(target)], ["trace", str(target), "1:1"]):
+        line = _refused(command, capsys)
+        assert "not HDF5 at all" in line and "not a grutui session file" in line, line
+        assert "no session.h5" not in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", [["info", "--json"], ["info"], ["trace", "--json"]])
+def test_a_closed_stdout_is_no_traceback(argv: list[str]) -> None:
+    """``grutui info --json | head``: the reader is gone before grutui writes (the read
+    end is closed before the process starts, so every write meets a closed pipe)."""
+    import subprocess
+    import sys
+
+    demo = str(Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37")
+    args = [*argv[:1], demo, *(["12:0 37:1"] if argv[0] == "trace" else []), *argv[1:]]
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "grutui", *args],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(w)
+    assert p.stderr == ""  # no traceback, not even "Exception ignored" at exit
+    assert p.returncode == 141

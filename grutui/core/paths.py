@@ -28,6 +28,8 @@ GIT_TIMEOUT = 2.0  # seconds; a git that takes longer counts as "not tracked"
 def session_file(path: str | Path) -> Path:
     """The HDF5 file of a session given its directory (or the file itself)."""
     p = Path(path)
+    if p.is_file():  # whatever its name: the file the user named is the one to judge
+        return p
     return p / H5_NAME if p.is_dir() or p.suffix != ".h5" else p
 
 

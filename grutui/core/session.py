@@ -59,6 +59,11 @@ class Session(RunLookups):
         try:
             self._f = open_read(h5)
         except OSError as exc:
+            if not h5py.is_hdf5(h5):  # text, an image...: say so, not "corrupt"
+                raise SessionError(
+                    f"{h5} is not a readable HDF5 file (not HDF5 at all: text or another "
+                    "format), so not a grutui session file"
+                ) from None
             raise SessionError(
                 f"{h5} is not a readable HDF5 file (empty, truncated or corrupt): {exc}"
             ) from None
