@@ -244,12 +244,14 @@ def _history(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from grutui.core.debug import trace_sequence
+    from grutui.core.debug import check_trace_json_size, trace_sequence
     from grutui.core.sequence import parse_sequence
     from grutui.core.session import Session
 
-    steps = parse_sequence(args.sequence)
     with Session(args.session) as s:
+        steps = parse_sequence(args.sequence, s.config.task)  # the task's value range
+        if args.json:
+            check_trace_json_size(len(steps), s.config.hidden)
         epoch = s.resolve_epoch(args.epoch)
         params = s.weights(epoch, args.member)
         st = trace_sequence(params, steps, s.high)

@@ -188,3 +188,42 @@ def test_a_closed_stdout_is_no_traceback(argv: list[str]) -> None:
         os.close(w)
     assert p.stderr == ""  # no traceback, not even "Exception ignored" at exit
     assert p.returncode == 141
+
+
+@pytest.mark.parametrize(
+    "sequence, needle",
+    [
+        ("1e30:1", "column 1: value '1e30' is outside the task's range 0..99"),
+        ("12:0 -5:1", "column 6: value '-5' is outside the task's range"),
+        ("99999999999999999999999999:1", "outside the task's range"),
+    ],
+)
+def test_trace_refuses_values_outside_the_tasks_range(
+    sequence: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
+    assert needle in _refused(["trace", str(demo), sequence], capsys)
+
+
+def test_trace_json_size_is_checked_up_front() -> None:
+    from grutui.core.debug import TRACE_JSON_LIMIT, check_trace_json_size
+    from grutui.core.errors import ConfigError
+
+    assert check_trace_json_size(1000, 64) <= TRACE_JSON_LIMIT
+    with pytest.raises(ConfigError, match=r"about \d+ MiB, over the 64 MiB limit"):
+        check_trace_json_size(10_000, 64)
+
+
+def test_trace_json_estimate_bounds_the_real_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The estimate is an upper bound of what ``trace --json`` prints (so the limit
+    holds), and not wildly above it (so it refuses only what is truly large)."""
+    from grutui.core.debug import check_trace_json_size
+
+    out = tmp_path / "h8"
+    assert main(["train", *TINY, "--hidden", "8", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["trace", str(out), " ".join(["37:1"] * 50), "--json"]) == 0
+    size = len(capsys.readouterr().out.encode())
+    assert size <= check_trace_json_size(50, 8) <= 3 * size

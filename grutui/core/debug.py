@@ -12,6 +12,26 @@ import numpy as np
 from grutui.core.gru import GATES, GRUWeights, Trace, gru_trace
 from grutui.core.sequence import Step, to_arrays
 
+# ``trace --json`` writes every term of every step: about 16 numbers per hidden unit per
+# step, ~30 bytes each once indented, plus ~1 KB of keys per step (10,000 steps at
+# hidden 64: 300 MB). Refused above:
+TRACE_JSON_LIMIT = 64 * 2**20
+_JSON_BYTES_PER_UNIT_STEP = 16 * 32
+
+
+def check_trace_json_size(steps: int, hidden: int) -> int:
+    """The estimated size of a JSON trace; ``ConfigError`` above ``TRACE_JSON_LIMIT``."""
+    from grutui.core.errors import ConfigError
+
+    est = steps * (hidden * _JSON_BYTES_PER_UNIT_STEP + 1000)
+    if est > TRACE_JSON_LIMIT:
+        raise ConfigError(
+            f"a JSON trace of {steps} steps at hidden {hidden} would be about "
+            f"{est / 2**20:.0f} MiB, over the {TRACE_JSON_LIMIT // 2**20} MiB limit: "
+            "trace a shorter sequence, or drop --json (the text form is bounded per step)"
+        )
+    return est
+
 
 @dataclass
 class SequenceTrace:

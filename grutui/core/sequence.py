@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from grutui.core.errors import SequenceError
+from grutui.core.tasks import TaskConfig
 
 _PAIR_SEP = re.compile(r"[:,]")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+MAX_STEPS = 10_000  # longer sequences are refused: a debugger steps through readable ones
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,19 @@ def _tokens(text: str) -> list[tuple[str, int]]:
     return [(m.group(), m.start()) for m in re.finditer(r"[^\s;]+", text)]
 
 
-def _number(tok: str, col: int, what: str) -> float:
+def _number(tok: str, col: int, what: str, task: TaskConfig | None) -> float:
     if not _NUMBER.match(tok):
         raise SequenceError(f"column {col + 1}: {what} {tok!r} is not a number", col)
-    return float(tok)
+    v = float(tok)
+    if task is not None:
+        lo, hi = task.value_range
+        if not lo <= v <= hi:
+            raise SequenceError(
+                f"column {col + 1}: {what} {tok!r} is outside the task's range {lo}..{hi}", col
+            )
+    elif not math.isfinite(v):
+        raise SequenceError(f"column {col + 1}: {what} {tok!r} is too large", col)
+    return v
 
 
 def _flag(tok: str, col: int) -> int:
@@ -36,11 +48,17 @@ def _flag(tok: str, col: int) -> int:
     return int(tok)
 
 
-def parse_sequence(text: str) -> list[Step]:
+def _check_length(steps: list[Step], col: int) -> None:
+    if len(steps) >= MAX_STEPS:
+        raise SequenceError(f"column {col + 1}: sequences are limited to {MAX_STEPS} steps", col)
+
+
+def parse_sequence(text: str, task: TaskConfig | None = None) -> list[Step]:
     """Parse a typed sequence; raise ``SequenceError`` naming the column at fault.
 
     Forms: ``value:flag`` or ``value,flag`` pairs separated by spaces/semicolons, or
-    ``value flag`` pairs separated by semicolons (``12 0; 37 1``).
+    ``value flag`` pairs separated by semicolons (``12 0; 37 1``). With ``task``, values
+    outside the task's value range are refused; at most ``MAX_STEPS`` pairs.
     """
     if not text.strip():
         raise SequenceError("empty sequence: type pairs such as 12:0 37:1", 0)
@@ -59,7 +77,8 @@ def parse_sequence(text: str) -> list[Step]:
                     f"column {col + 1}: expected 'value flag', got {len(toks)} item(s)", col
                 )
             (v, vc), (f, fc) = toks
-            steps.append(Step(_number(v, vc, "value"), _flag(f, fc)))
+            _check_length(steps, vc)
+            steps.append(Step(_number(v, vc, "value", task), _flag(f, fc)))
     else:
         for tok, col in _tokens(text):
             parts = _PAIR_SEP.split(tok)
@@ -69,7 +88,8 @@ def parse_sequence(text: str) -> list[Step]:
             fc = col + len(v) + 1
             if not f:
                 raise SequenceError(f"column {fc + 1}: missing flag after {v!r}", fc)
-            steps.append(Step(_number(v, col, "value"), _flag(f, fc)))
+            _check_length(steps, col)
+            steps.append(Step(_number(v, col, "value", task), _flag(f, fc)))
     if not steps:
         raise SequenceError("empty sequence: type pairs such as 12:0 37:1", 0)
     return steps

@@ -90,6 +90,11 @@ class TaskConfig:
                     f"{self.max_len} steps"
                 )
 
+    @property
+    def value_range(self) -> tuple[int, int]:
+        """The values the task draws, inclusive: what a typed sequence may use."""
+        return (0, self.high - 1)
+
     def in_distribution(self, length: int, flags: int) -> bool:
         """Whether a (length, flag count) cell can occur in the training data."""
         if self.flavour == "blog":

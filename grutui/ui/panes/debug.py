@@ -93,7 +93,8 @@ class DebugPane(PaneScreen):
     def _submitted(self, event: Input.Submitted) -> None:
         err = self.query_one("#debug-error", Static)
         try:
-            steps = parse_sequence(event.value)
+            data = self.grutui.data  # its task's value range bounds the values typed
+            steps = parse_sequence(event.value, data.config.task if data else None)
         except SequenceError as exc:
             # say what and where; keep every character the user typed
             pad = " " * (exc.column + 1)  # the input's left padding
