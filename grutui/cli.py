@@ -109,14 +109,19 @@ def config_from_args(args: argparse.Namespace) -> Any:
             "drop it, or choose the other task with --task or --preset"
         )
     cfg.validate()
+    from grutui.core.resources import check_memory
+
+    on_gpu = False
     if cfg.device != "cpu":  # a missing GPU, or one too small: fail before a session exists
         from grutui.core.device import resolve_device
 
         device = resolve_device(cfg)
+        on_gpu = device.type == "cuda"
         if cfg.engine == "fast":
             from grutui.core.fast import check_fits
 
             check_fits(cfg, device)
+    check_memory(cfg, on_gpu=on_gpu)  # main memory: data generation, and all on a CPU
     return cfg
 
 
@@ -137,6 +142,9 @@ def default_out(args: argparse.Namespace) -> Path:
 def cmd_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = default_out(args)
+    from grutui.core.resources import check_disk
+
+    check_disk(cfg, out)
     if not args.flush_interval >= 0:  # also rejects nan
         raise ConfigError(f"--flush-interval must be >= 0 seconds, got {args.flush_interval}")
     from grutui.core.driver import RunDriver
@@ -313,6 +321,9 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = default_out(args)
+    from grutui.core.resources import check_disk
+
+    check_disk(cfg, out)
     from grutui.core.paths import H5_NAME
 
     if (out / H5_NAME).exists() and not args.force:

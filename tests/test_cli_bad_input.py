@@ -227,3 +227,58 @@ def test_trace_json_estimate_bounds_the_real_output(
     assert main(["trace", str(out), " ".join(["37:1"] * 50), "--json"]) == 0
     size = len(capsys.readouterr().out.encode())
     assert size <= check_trace_json_size(50, 8) <= 3 * size
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--seeds", "0-100000"], ["--seq-len", "100000"], ["--hidden", "100000"]],
+)
+def test_runs_too_large_for_the_memory_are_refused_up_front(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import grutui.core.resources as resources
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 16 * 2**30)
+    monkeypatch.chdir(tmp_path)
+    line = _refused(["train", "--device", "cpu", *argv], capsys)
+    assert "GiB of memory" in line and "over the 16.0 GiB available" in line, line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_estimate_grows_with_what_the_run_holds() -> None:
+    from grutui.core.config import TrainConfig
+    from grutui.core.errors import ConfigError
+    from grutui.core.resources import check_memory, run_bytes
+
+    small = TrainConfig()
+    assert run_bytes(small) < 64 * 2**20  # the blog's run: a few MB
+    assert run_bytes(small.replace(seeds=tuple(range(64)))) > 32 * run_bytes(small)
+    assert run_bytes(small.replace(hidden=64)) > run_bytes(small)
+    # the blog generator is quadratic in the sequence length (1.7 GB measured at 100)
+    assert 1.0 * 2**30 < run_bytes(small.replace(**{"task.seq_len": 100})) < 4 * 2**30
+    check_memory(small, limit=2**30)
+    with pytest.raises(ConfigError, match=r"needs about .* GiB of memory .* over the 512 MiB"):
+        check_memory(small.replace(**{"task.seq_len": 100}), limit=2**29)
+
+
+def test_a_session_too_large_for_the_disk_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import grutui.core.resources as resources
+    from grutui.core.config import TrainConfig
+    from grutui.core.errors import ConfigError
+
+    cfg = TrainConfig(hidden=64, epochs=1000)
+    assert 45 * 2**20 < resources.session_bytes(cfg) < 60 * 2**20  # 1001 snapshots × 50 KB
+    with pytest.raises(ConfigError, match=r"about \d\d MiB on disk, over the 1 MiB free"):
+        resources.check_disk(cfg, tmp_path / "s", free=2**20)
+    real = resources.check_disk
+    monkeypatch.setattr(resources, "check_disk", lambda c, o: real(c, o, free=2**20))
+    out = tmp_path / "s"
+    assert "on disk, over the" in _refused(
+        ["train", "--hidden", "64", "--epochs", "1000", "--out", str(out)], capsys
+    )
+    assert not out.exists()

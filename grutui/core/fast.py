@@ -54,8 +54,9 @@ import torch
 
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, SessionError
-from grutui.core.layout import PARAM_NAMES, param_count, param_shapes
+from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error
+from grutui.core.resources import member_bytes
 from grutui.core.state import TrainState
 from grutui.core.tasks import Dataset, make_datasets
 
@@ -651,27 +652,6 @@ def restore_fast(
         p.best, p.bad = float(a["fast/plateau_best"][i]), int(a["fast/plateau_bad"][i])
     for d, s in zip(draws, rng, strict=True):
         d.gen.set_state(torch.from_numpy(s.copy()))
-
-
-def member_bytes(config: TrainConfig) -> int:
-    """Device memory one ensemble member takes, estimated from the config (float32
-    data, its per-epoch shuffled copy and indices, parameters with Adam's moments and
-    gradient, one batch's activations for two batch shapes), with a margin for the
-    allocator and temporaries: enough to refuse an ensemble that cannot fit before
-    generating its data."""
-    task = config.task
-    if task.flavour == "blog":
-        t = max(task.seq_len, int(task.seq_len * (1 + task.delta)))
-    else:
-        t = task.max_len
-    n_train = int(task.train_split * task.n_samples)
-    n_test = task.n_samples - n_train
-    h, b = config.hidden, config.batch_size
-    data = 2 * (2 * t + 1) * n_train * 4 + 3 * n_train * 8  # x_tr + its shuffle; perm, lengths
-    data += (2 * t + 1) * n_test * 4 + n_test * 8  # test inputs, targets, lengths
-    params = 4 * param_count(h) * 4
-    batch = 2 * (16 * h * t + h) * b * 4  # workspaces + the step's temporaries
-    return int(1.5 * (data + params + batch))
 
 
 def check_fits(config: TrainConfig, device: torch.device) -> None:
