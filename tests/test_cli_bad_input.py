@@ -282,3 +282,10 @@ def test_a_session_too_large_for_the_disk_is_refused(
         ["train", "--hidden", "64", "--epochs", "1000", "--out", str(out)], capsys
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["ood", "transitions"])
+def test_ood_sample_size_has_a_limit(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
+    line = _refused([command, str(demo), "--samples", "100000000"], capsys)
+    assert "sample size per cell is limited to 10,000" in line

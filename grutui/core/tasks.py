@@ -293,6 +293,10 @@ def make_datasets(task: TaskConfig, seed: int) -> tuple[Dataset, Dataset]:
     return full.subset(slice(0, n_train)), full.subset(slice(n_train, None))
 
 
+# 26 cells × 10,000 sequences: ~16 MB of input, ~200 MB of forward pass at hidden 64
+MAX_OOD_SAMPLES = 10_000
+
+
 @dataclass
 class OODGrid:
     """The out-of-distribution grid: one block of ``n_per_cell`` sequences per cell."""
@@ -322,6 +326,11 @@ def ood_grid(
     """
     if n_per_cell < 1:
         raise ConfigError(f"sample size per cell must be at least 1, got {n_per_cell}")
+    if n_per_cell > MAX_OOD_SAMPLES:
+        raise ConfigError(
+            f"sample size per cell is limited to {MAX_OOD_SAMPLES:,}, got {n_per_cell:,} "
+            "(the grid's sequences and their forward pass are held in memory at once)"
+        )
     t_max = max(lengths)
     cells: list[tuple[int, int]] = []
     xs, ys, ls = [], [], []
