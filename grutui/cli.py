@@ -25,11 +25,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # one line, no usage dump, the same prefix as every other error; the help to
         # see is the subcommand's
-        self.exit(EXIT_USAGE, f"grutui: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"grutui: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
+def _one_line(message: str) -> str:
+    """A message stays one line even when it quotes a path or value the user typed with
+    a line break in it."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _fail(message: str) -> int:
-    print(f"grutui: error: {message}", file=sys.stderr)
+    print(f"grutui: error: {_one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 

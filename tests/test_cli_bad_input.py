@@ -289,3 +289,49 @@ def test_ood_sample_size_has_a_limit(command: str, capsys: pytest.CaptureFixture
     demo = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
     line = _refused([command, str(demo), "--samples", "100000000"], capsys)
     assert "sample size per cell is limited to 10,000" in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["info", "no\nsuch session"],
+        ["train", "--out", "{file}\nx"],
+        ["train", "--out", "{file}/a\nb"],
+        ["trace", "{file}", "1:1\n2:3"],
+        ["train", "--preset", "a\nb"],
+    ],
+)
+def test_a_line_break_in_what_was_typed_keeps_the_error_one_line(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    regular = tmp_path / "file"
+    regular.write_text("x\n")
+    (tmp_path / "file\nx").write_text("x\n")
+    _refused([a.format(file=regular) for a in argv], capsys)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--seed=-1"], "seed must be"),
+        (["--weight-decay", "nan"], "weight_decay must be"),
+        (["--max-flags", "20"], "--max-flags does not apply to the blog task"),
+        (["--out", "/dev/null"], "/dev/null is not a directory"),
+    ],
+)
+def test_new_refuses_like_train_before_the_app_starts(
+    argv: list[str],
+    needle: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import grutui.ui.app
+
+    def no_app(**_kw: object) -> int:
+        raise AssertionError("the app started")
+
+    monkeypatch.setattr(grutui.ui.app, "run_app", no_app)
+    monkeypatch.chdir(tmp_path)
+    assert needle in _refused(["new", *argv], capsys)
+    assert list(tmp_path.iterdir()) == []
