@@ -26,6 +26,7 @@ WHEELS=(
   pytest==8.4.2 iniconfig==2.3.1 packaging==26.4 pluggy==1.7.0
   pytest-asyncio==1.5.0 pytest-textual-snapshot==1.1.0 syrupy==4.8.0
   Jinja2==3.1.6 MarkupSafe==3.0.4 pytest-xdist==3.8.0 execnet==2.1.2
+  hypothesis==6.170.17 sortedcontainers==2.4.0
 )
 
 if [[ "${1:-}" == "--download" ]]; then
