@@ -184,6 +184,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             "device": recorded_device(events),
             **_history(events),
         }
+    if info["members"] > 1:
+        info["member_summary"] = _member_summary(info, events)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -223,6 +225,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         st = info["stopped"]
         extra = f": {st['error']}" if st.get("error") else ""
         print(f"stopped   {st['reason']} after epoch {st['epoch']}{extra}")
+    if info["members"] > 1 and not args.members:
+        _print_member_summary(info["member_summary"])
+        return 0
     for m, fl in enumerate(info["final"]):
         tag = f"member {m}: " if info["members"] > 1 else ""
         tr, te = fl["train_loss"], fl["test_loss"]
@@ -231,6 +236,56 @@ def cmd_info(args: argparse.Namespace) -> int:
             f"test loss {sig(te, 6, NA)} (raw units)"
         )
     return 0
+
+
+def _few(members: list[int], most: int = 8) -> str:
+    return ", ".join(str(m) for m in members[:most]) + (", …" if len(members) > most else "")
+
+
+def _member_summary(info: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """An ensemble's final losses as distributions: a line per member does not read at
+    64 members (``--members`` still lists them)."""
+    from grutui.core.analysis.spread import spread
+    from grutui.core.config import format_seeds
+
+    k = info["members"]
+    seeds = info["config"].get("seeds") or []
+    diverged: set[int] = set()
+    for ev in events:  # a resume continues from finite snapshots: what came before is gone
+        if ev.get("kind") == "resume" and ev.get("source") == "snapshot":
+            diverged.clear()
+        elif ev.get("kind") == "diverged":
+            diverged.update([ev["member"]] if "member" in ev else range(k))
+    finals = info["final"]
+    diverged.update(m for m, fl in enumerate(finals) if fl["train_loss"] is None)
+    return {
+        "seeds": format_seeds(seeds) if len(seeds) == k else None,
+        "train_loss": spread(fl["train_loss"] for fl in finals).to_json(),
+        "test_loss": spread(fl["test_loss"] for fl in finals).to_json(),
+        "diverged": sorted(diverged),
+    }
+
+
+def _print_member_summary(summary: dict[str, Any]) -> None:
+    for key, units in (("train_loss", "target/high units"), ("test_loss", "raw units")):
+        sp = summary[key]
+        name = key.replace("_", " ")
+        if not sp["count"]:
+            print(f"final     {name}: none finite")
+            continue
+        print(
+            f"final     {name} ({units}): median {sig(sp['median'], 3)}, "
+            f"quartiles {sig(sp['q1'], 3)} .. {sig(sp['q3'], 3)}"
+        )
+        print(
+            f"            min {sig(sp['min'], 3)} (member {sp['argmin']}), "
+            f"max {sig(sp['max'], 3)} (member {sp['argmax']})"
+            + (f", outliers: members {_few(sp['outliers'])}" if sp["outliers"] else "")
+        )
+    div = summary["diverged"]
+    noun = "member" if len(div) == 1 else "members"
+    print(f"diverged  {len(div)} {noun}" + (f" ({_few(div)})" if div else ""))
+    print("          (--members lists every member's final losses)")
 
 
 def _finite(v: Any) -> Any:
@@ -546,6 +601,11 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="config, epochs recorded and final losses of a session")
     i.add_argument("session", type=Path)
     i.add_argument("--json", action="store_true")
+    i.add_argument(
+        "--members",
+        action="store_true",
+        help="an ensemble's final losses member by member (default: a summary)",
+    )
     i.set_defaults(func=cmd_info)
 
     tr = sub.add_parser("trace", help="gate-by-gate trace of a sequence at an epoch")
