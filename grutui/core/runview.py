@@ -65,6 +65,8 @@ class RunView(Protocol):
     def check_member(self, member: int) -> None: ...
     def snapshot_index(self, epoch: int) -> int: ...
     def resolve_epoch(self, epoch: int | str) -> int: ...
+    def member_seeds(self) -> tuple[int, ...] | None: ...
+    def resolve_member(self, text: str) -> int: ...
     def weights(self, epoch: int, member: int = 0) -> dict[str, np.ndarray]: ...
     def weights_at_row(self, row: int, member: int = 0) -> dict[str, np.ndarray]: ...
     def weight_history(self, name: str, member: int = 0) -> np.ndarray: ...
@@ -90,6 +92,33 @@ class RunLookups:
         """``member`` must be one of the run's ensemble members."""
         if not 0 <= member < self.members:
             raise SessionError(f"member {member} out of range: {self.name} has {self.members}")
+
+    def member_seeds(self: RunView) -> tuple[int, ...] | None:
+        """Each member's seed, when the config names one per member (a session written
+        without ``seeds`` may still hold several members)."""
+        seeds = self.config.member_seeds
+        return seeds if len(seeds) == self.members else None
+
+    def resolve_member(self: RunView, text: str) -> int:
+        """A member index (``7``) or a member's seed (``s37``, ``seed 37``) → its index."""
+        t = text.strip().lower()
+        by_seed = t.startswith("s")
+        num = t.removeprefix("seed").removeprefix("s").strip() if by_seed else t
+        try:
+            n = int(num)
+        except ValueError:
+            raise SessionError(
+                f"a member is an index or s<seed> (e.g. 3 or s37), got {text!r}"
+            ) from None
+        if not by_seed:
+            self.check_member(n)
+            return n
+        seeds = self.member_seeds()
+        if seeds is None:
+            raise SessionError(f"{self.name} records no seed per member: give an index")
+        if n not in seeds:
+            raise SessionError(f"no member has seed {n}")
+        return seeds.index(n)
 
     def snapshot_index(self: RunView, epoch: int) -> int:
         """Row of the latest snapshot at or before ``epoch``."""

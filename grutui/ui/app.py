@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType, Keymap
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from grutui.core.config import TrainConfig
+from grutui.core.config import TrainConfig, format_seeds
 from grutui.core.driver import RunDriver, Trainer
 from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
@@ -105,6 +105,24 @@ class GrutuiApp(SessionApp):
         Binding("end", "last", "Last", id="cursor.last", tooltip="Last epoch", show=False),
         Binding("g", "goto", "Go to", id="cursor.goto", tooltip="Go to an epoch by number"),
         Binding("m", "next_member", "Member", id="cursor.member", tooltip="Next ensemble member"),
+        Binding(
+            "M",
+            "member_step(-1)",
+            "Prev member",
+            id="cursor.member_prev",
+            tooltip="Previous ensemble member",
+            show=False,
+        ),
+        # `#` like `<`/`>` is a typed character in the Debug pane's input; ctrl+g works there
+        Binding(
+            "number_sign,ctrl+g",
+            "goto_member",
+            "Go to member",
+            id="cursor.member_goto",
+            tooltip="Go to an ensemble member by index or seed",
+            key_display="#",
+            show=False,
+        ),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Stop training and quit"),
         # `<`/`>` are free everywhere except while the Debug pane's input has focus (it
@@ -291,11 +309,35 @@ class GrutuiApp(SessionApp):
         self.push_screen(GotoDialog(d.resolve_epoch, d.first_epoch, d.last_epoch), done)
 
     def action_next_member(self) -> None:
-        if self.data is None or self.data.members < 2:
+        self.action_member_step(1)
+
+    def action_member_step(self, delta: int) -> None:
+        if self.data is not None and self.data.members > 1:
+            self.set_member((self.member + delta) % self.data.members)
+
+    def set_member(self, member: int) -> None:
+        """Show ensemble member ``member`` (an index the data holds) in every pane."""
+        if member == self.member:
             return
-        self.member = (self.member + 1) % self.data.members
+        self.member = member
         self.record("member", member=self.member, epoch=self.epoch)
         self.show_cursor()
+
+    def action_goto_member(self) -> None:
+        d = self.data
+        if d is None or d.members < 2:
+            self.notify("a single-member session: no other member", severity="warning")
+            return
+        seeds = d.member_seeds()
+        by_seed = f", or s<seed> (seeds {format_seeds(seeds)})" if seeds else ""
+        prompt = f"Go to member: index 0..{d.members - 1}{by_seed}"
+
+        def done(member: int | None) -> None:
+            if member is not None:
+                self.set_member(member)
+
+        dialog = GotoDialog(d.resolve_member, 0, d.members - 1, prompt=prompt, placeholder="member")
+        self.push_screen(dialog, done)
 
     def action_pane(self, mode: str) -> None:
         if mode == self.current_mode:

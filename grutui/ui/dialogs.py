@@ -17,21 +17,31 @@ from grutui.core.errors import GrutuiError
 
 
 class GotoDialog(ModalScreen[int | None]):
-    """Asks for an epoch (a number, negative from the end, or ``last``)."""
+    """Asks for an epoch (a number, negative from the end, or ``last``), or with another
+    ``prompt`` and ``resolve`` for another number (the member to show)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="goto.cancel", tooltip="Close")
     ]
 
-    def __init__(self, resolve: Callable[[str], int], first: int, last: int) -> None:
+    def __init__(
+        self,
+        resolve: Callable[[str], int],
+        first: int,
+        last: int,
+        *,
+        prompt: str = "",
+        placeholder: str = "epoch",
+    ) -> None:
         super().__init__()
         self._resolve = resolve
-        self._range = (first, last)
+        self._prompt = prompt or f"Go to epoch ({first}..{last}, -N from end, last)"
+        self._placeholder = placeholder
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box"):
-            yield Label(f"Go to epoch ({self._range[0]}..{self._range[1]}, -N from end, last)")
-            yield Input(placeholder="epoch", id="goto-input")
+            yield Label(self._prompt)
+            yield Input(placeholder=self._placeholder, id="goto-input")
             yield Label("", id="goto-error")
 
     @on(Input.Submitted)

@@ -13,7 +13,7 @@ from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
 from grutui.core.runview import RunLookups, RunView
 from grutui.core.session import Session
-from tests.helpers import make_session, tiny_config
+from tests.helpers import make_session, random_params, synthetic_session, tiny_config
 
 
 def summary(run: RunView) -> tuple[object, ...]:
@@ -81,3 +81,21 @@ def test_rundata_metrics_follow_appended_rows(session_path: Path) -> None:
     rd.apply(full.rows(2, 5))
     assert rd.last_epoch == 4
     np.testing.assert_array_equal(rd.metrics.epoch, np.arange(5))
+
+
+def test_resolve_member_by_index_or_seed(tmp_path: Path) -> None:
+    path = make_session(tmp_path / "ens", tiny_config(engine="fast", seeds=(4, 9), epochs=1))
+    with Session(path) as s:
+        for run in (s, RunData.from_session(s)):
+            assert run.member_seeds() == (4, 9)
+            assert run.resolve_member("1") == 1
+            assert run.resolve_member("s9") == 1 and run.resolve_member(" Seed 4 ") == 0
+            for bad, why in (("2", "out of range"), ("s5", "seed 5"), ("one", "index or")):
+                with pytest.raises(SessionError, match=why):
+                    run.resolve_member(bad)
+    rng = np.random.default_rng(0)
+    plain = synthetic_session(tmp_path / "syn", [random_params(rng, 2, 3)], np.ones((1, 3)))
+    with Session(plain) as s:
+        assert s.member_seeds() is None and s.resolve_member("2") == 2
+        with pytest.raises(SessionError, match="no seed per member"):
+            s.resolve_member("s1")
