@@ -10,22 +10,26 @@ in the pane's job thread (``AnalysisPane``).
 from __future__ import annotations
 
 import numpy as np
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.widgets import Footer, Static
 
 from grutui.core.analysis.compare import SeedComparison, compare_members
 from grutui.core.analysis.history import BARS
-from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
+from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODResult, snapshot_epoch
+from grutui.core.analysis.spread import spread
 from grutui.core.errors import SessionError
 from grutui.core.numfmt import sig
 from grutui.core.rundata import RunData
 from grutui.ui.colours import success_colour
 from grutui.ui.panes.analysis_base import AnalysisPane
 from grutui.ui.widgets.cursorbar import CursorBar
+
+MARK = "▶"  # the member the other panes show
 
 SINGLE = (
     "single-member session: the seed comparison needs an ensemble "
@@ -48,6 +52,7 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
     def __init__(self) -> None:
         super().__init__()
         self.samples = DEFAULT_SAMPLES
+        self.member = 0  # the app's, as of the last show_epoch
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -57,6 +62,7 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         yield Footer()
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
+        self.member = member
         if data.members < 2:
             self.show_title(Text("seed comparison", style="bold"))
             self.query_one("#cmp-content", Static).update(Text(SINGLE, style="yellow"))
@@ -99,64 +105,166 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         if res is None:
             body.update(Text(self.cache.error or "", style="red"))
             return
-        parts: list[Table | Text] = [members_table(res), distance_table(res)]
+        width, height = self.room()
+        member = min(self.member, res.members - 1)
+        listed = res.members + 1 <= height  # the header and one row per member
+        parts: list[RenderableType] = [
+            members_table(res, member) if listed else members_summary(res, member),
+            distance_table(res, member)
+            if distance_fits(res, width)
+            else distance_summary(res, member),
+        ]
         if self.cache.error:
             parts.append(Text(self.cache.error, style="red"))
         body.update(Group(*parts))
+        scroll = self.query_one("#cmp-body", VerticalScroll)
+        # the shown member's row (below the header; the summary puts it near the top)
+        row = 1 + member if listed else 0
+        scroll.call_after_refresh(scroll.scroll_to_region, Region(0, row, 1, 1), animate=False)
+
+    def room(self) -> tuple[int, int]:
+        """Columns and rows the body shows without scrolling (the screen's, less the bars,
+        before the first layout)."""
+        size = self.query_one("#cmp-body", VerticalScroll).scrollable_content_region.size
+        if size.width and size.height:
+            return size.width, size.height
+        return max(self.app.size.width - 2, 1), max(self.app.size.height - 4, 1)
+
+    def on_resize(self) -> None:
+        if self.cache.shown is not None:
+            self.draw()
 
 
-def members_table(res: SeedComparison) -> Table:
+def _ood_in_out(ood: OODResult) -> tuple[float | None, float | None]:
+    """Mean success inside and outside the training distribution."""
+    ind = ood.in_distribution
+    return (
+        float(ood.success[ind].mean()) if ind.any() else None,
+        float(ood.success[~ind].mean()) if (~ind).any() else None,
+    )
+
+
+def _table() -> Table:
     t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
-    t.add_column("m", justify="right")
+    t.add_column("m", justify="right", no_wrap=True)
     t.add_column("final train", justify="right")
     t.add_column("final test", justify="right")
     t.add_column("OOD in", justify="right")
     t.add_column("out", justify="right")
     t.add_column("cells (L1F1 … L8F4)", no_wrap=True)
-    for m, (fl, ood) in enumerate(zip(res.final_losses, res.ood, strict=True)):
-        ind = ood.in_distribution
-        in_s = f"{float(ood.success[ind].mean()):.2f}" if ind.any() else "—"
-        out_s = f"{float(ood.success[~ind].mean()):.2f}" if (~ind).any() else "—"
-        strip = Text(no_wrap=True)
-        for v in ood.success:
-            bar = BARS[int(float(v) * (len(BARS) - 1) + 0.5)]
-            strip.append(bar if bar != " " else "▁", style=success_colour(v))
-        t.add_row(
-            str(m),
-            sig(fl.get("train_loss"), 3),
-            sig(fl.get("test_loss"), 3),
-            in_s,
-            out_s,
-            strip,
-        )
     return t
 
 
-def distance_table(res: SeedComparison) -> Table | Text:
-    """Aligned distance per pair; colour = its ratio to the random-symmetry baseline."""
+def _add_member_row(t: Table, res: SeedComparison, m: int, shown: int) -> None:
+    fl, ood = res.final_losses[m], res.ood[m]
+    in_v, out_v = _ood_in_out(ood)
+    strip = Text(no_wrap=True)
+    for v in ood.success:
+        bar = BARS[int(float(v) * (len(BARS) - 1) + 0.5)]
+        strip.append(bar if bar != " " else "▁", style=success_colour(v))
+    t.add_row(
+        f"{MARK if m == shown else ''}{m}",
+        sig(fl.get("train_loss"), 3),
+        sig(fl.get("test_loss"), 3),
+        "—" if in_v is None else f"{in_v:.2f}",
+        "—" if out_v is None else f"{out_v:.2f}",
+        strip,
+        style="bold" if m == shown else None,
+    )
+
+
+def members_table(res: SeedComparison, shown: int = 0) -> Table:
+    """One row per member, the shown one marked."""
+    t = _table()
+    for m in range(res.members):
+        _add_member_row(t, res, m, shown)
+    return t
+
+
+def members_summary(res: SeedComparison, shown: int) -> Group:
+    """More members than rows: each number's spread over the members (median,
+    quartiles, best and worst, outliers beyond 1.5 IQR), then the rows of the best and
+    worst members and of the shown one."""
+    ins, outs = zip(*(_ood_in_out(o) for o in res.ood), strict=True)
+    rows = [
+        ("final train", spread(fl.get("train_loss") for fl in res.final_losses), False, 3),
+        ("final test", spread(fl.get("test_loss") for fl in res.final_losses), False, 3),
+        ("OOD in", spread(ins), True, 2),
+        ("OOD out", spread(outs), True, 2),
+    ]
+    t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
+    for name in ("", "median", "quartiles", "best", "worst", "outliers"):
+        t.add_column(name, justify="left" if name in ("", "outliers") else "right")
+    picks = {shown}
+    for name, sp, higher_better, digits in rows:
+        if not sp.count:
+            t.add_row(name, "—", "", "", "", f"{sp.missing} not finite")
+            continue
+        fmt = (lambda v: f"{v:.2f}") if digits == 2 else (lambda v: sig(v, 3))
+        best, worst = (sp.argmax, sp.argmin) if higher_better else (sp.argmin, sp.argmax)
+        lo, hi = (sp.max, sp.min) if higher_better else (sp.min, sp.max)
+        assert best is not None and worst is not None
+        picks.update((best, worst))
+        outl = ", ".join(f"m{m}" for m in sp.outliers[:4]) + ("…" if len(sp.outliers) > 4 else "")
+        if sp.missing:
+            outl = f"{outl}; {sp.missing} not finite" if outl else f"{sp.missing} not finite"
+        t.add_row(
+            name,
+            fmt(sp.median),
+            f"{fmt(sp.q1)}..{fmt(sp.q3)}",
+            f"m{best} {fmt(lo)}",
+            f"m{worst} {fmt(hi)}",
+            outl,
+        )
+    head = Text()
+    head.append(f"{res.members} members", style="bold")
+    head.append(f": their spread; rows: best, worst, {MARK}shown (m M # move)", style="dim")
+    chosen = _table()
+    for m in sorted(picks):
+        _add_member_row(chosen, res, m, shown)
+    return Group(head, t, Text(""), chosen)
+
+
+def distance_fits(res: SeedComparison, width: int) -> bool:
+    """The whole matrix fits ``width`` columns, every number in full."""
+    k = res.members
+    aligned = res.matrix("aligned")
+    off = ~np.eye(k, dtype=bool)
+    cell = max((len(f"{v:.3g}") for v in aligned[off]), default=1)
+    cell = max(cell, len(str(k - 1)))
+    label = len(str(k - 1)) + len(MARK)
+    return label + k * (cell + 1) <= width
+
+
+def distance_summary(res: SeedComparison, shown: int) -> Group:
+    """Too many members for the matrix: the distances' range against the baseline, the
+    nearest and farthest pair, and the shown member's nearest neighbour."""
+    k = res.members
+    aligned = res.matrix("aligned")
+    off = ~np.eye(k, dtype=bool)
+    upper = np.triu(off)
+    a = np.where(upper, aligned, np.nan)
+    near = np.unravel_index(np.nanargmin(a), a.shape)
+    far = np.unravel_index(np.nanargmax(a), a.shape)
+    mine = np.where(off[shown], aligned[shown], np.inf)
+    nn = int(np.argmin(mine))
+    t = Text()
+    t.append("\nweight distance, aligned over unit permutations and sign flips\n", "bold")
+    t.append(
+        f"aligned mean {aligned[off].mean():.3g}, nearest pair m{near[0]}–m{near[1]} "
+        f"{aligned[near]:.3g}, farthest m{far[0]}–m{far[1]} {aligned[far]:.3g}\n"
+    )
+    t.append(f"{MARK}m{shown}: nearest m{nn} {aligned[shown, nn]:.3g}, ", style="bold")
+    t.append(f"mean {aligned[shown][off[shown]].mean():.3g}\n", style="bold")
+    t.append(_distance_note(res))
+    return Group(t)
+
+
+def _distance_note(res: SeedComparison) -> Text:
     k = res.members
     aligned = res.matrix("aligned")
     base = res.matrix("baseline")
     raw = res.matrix("raw")
-    t = Table(
-        box=None,
-        pad_edge=False,
-        padding=(0, 1),
-        header_style="dim",
-        expand=False,
-    )
-    t.add_column("", justify="right", style="dim")
-    for j in range(k):
-        t.add_column(str(j), justify="right")
-    for i in range(k):
-        cells: list[Text] = []
-        for j in range(k):
-            if i == j:
-                cells.append(Text("·", style="dim"))
-                continue
-            ratio = aligned[i, j] / base[i, j] if base[i, j] > 0 else np.nan
-            cells.append(Text(f"{aligned[i, j]:.3g}", style=success_colour(1 - ratio)))
-        t.add_row(str(i), *cells)
     off = ~np.eye(k, dtype=bool)
     note = Text()
     note.append(
@@ -167,8 +275,36 @@ def distance_table(res: SeedComparison) -> Table | Text:
     )
     methods = sorted({p.method for p in res.pairs})
     note.append(f"  ({', '.join(methods)})", style="dim")
+    return note
+
+
+def distance_table(res: SeedComparison, shown: int = 0) -> Table | Text:
+    """Aligned distance per pair; colour = its ratio to the random-symmetry baseline."""
+    k = res.members
+    aligned = res.matrix("aligned")
+    base = res.matrix("baseline")
+    t = Table(
+        box=None,
+        pad_edge=False,
+        padding=(0, 1),
+        header_style="dim",
+        expand=False,
+    )
+    t.add_column("", justify="right", style="dim", no_wrap=True)
+    for j in range(k):
+        t.add_column(str(j), justify="right", no_wrap=True)
+    for i in range(k):
+        cells: list[Text] = []
+        for j in range(k):
+            if i == j:
+                cells.append(Text("·", style="dim"))
+                continue
+            ratio = aligned[i, j] / base[i, j] if base[i, j] > 0 else np.nan
+            cells.append(Text(f"{aligned[i, j]:.3g}", style=success_colour(1 - ratio)))
+        label = Text(f"{MARK}{i}", style="bold") if i == shown else str(i)
+        t.add_row(label, *cells)
     g = Table.grid()
     g.add_row(Text("\nweight distance, aligned over unit permutations and sign flips", "bold"))
     g.add_row(t)
-    g.add_row(note)
+    g.add_row(_distance_note(res))
     return g
