@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 
-from grutui.core.analysis.compare import compare_members
+from grutui.core.analysis.compare import PairDistance, SeedComparison, compare_members
 from grutui.core.analysis.spread import spread
 from grutui.ui.app import GrutuiApp
-from grutui.ui.panes.seeds import MARK, SeedsPane
+from grutui.ui.panes.seeds import MARK, SeedsPane, distance_summary
 from tests.ui.test_panes_analysis import ensemble_data, settle
 
 
@@ -99,3 +100,22 @@ async def test_distance_matrix_shown_only_when_it_fits(tmp_path: Path) -> None:
         assert "nearest pair" not in body and _no_ellipsis(body)
         assert f"{res.matrix('aligned')[18, 19]:.3g}" in body
         assert sum(ln.startswith(f"{MARK}0 ") for ln in _body(app)) == 2  # table, matrix
+
+
+def test_distance_summary_leaves_out_diverged_members() -> None:
+    nan = float("nan")
+    pairs = [
+        PairDistance(0, 1, 2.0, 1.0, 3.0, [0], [1], "exhaustive"),
+        PairDistance(0, 2, nan, nan, nan, [0], [1], "exhaustive"),
+        PairDistance(1, 2, nan, nan, nan, [0], [1], "exhaustive"),
+    ]
+    res = SeedComparison(epoch=0, members=3, final_losses=[], ood=[], pairs=pairs)
+    text = Console(width=80, record=True)
+    text.print(distance_summary(res, shown=2))
+    out = text.export_text()
+    assert "nearest pair m0–m1 1" in out and "nan" not in out.split("random-pair")[0]
+    assert f"{MARK}m2" not in out  # no finite distance to the shown one
+    gone = [PairDistance(0, 1, nan, nan, nan, [0], [1], "exhaustive"), *pairs[1:]]
+    res = SeedComparison(epoch=0, members=3, final_losses=[], ood=[], pairs=gone)
+    text.print(distance_summary(res, shown=0))
+    assert "no finite distance" in text.export_text()

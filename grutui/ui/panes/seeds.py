@@ -242,20 +242,23 @@ def distance_summary(res: SeedComparison, shown: int) -> Group:
     k = res.members
     aligned = res.matrix("aligned")
     off = ~np.eye(k, dtype=bool)
-    upper = np.triu(off)
-    a = np.where(upper, aligned, np.nan)
-    near = np.unravel_index(np.nanargmin(a), a.shape)
-    far = np.unravel_index(np.nanargmax(a), a.shape)
-    mine = np.where(off[shown], aligned[shown], np.inf)
-    nn = int(np.argmin(mine))
+    ok = off & np.isfinite(aligned)  # a diverged member's distances are not
     t = Text()
     t.append("\nweight distance, aligned over unit permutations and sign flips\n", "bold")
+    if not ok.any():
+        t.append("no finite distance between members\n", style="yellow")
+        return Group(t)
+    a = np.where(np.triu(ok), aligned, np.nan)
+    near = np.unravel_index(np.nanargmin(a), a.shape)
+    far = np.unravel_index(np.nanargmax(a), a.shape)
     t.append(
-        f"aligned mean {aligned[off].mean():.3g}, nearest pair m{near[0]}–m{near[1]} "
+        f"aligned mean {aligned[ok].mean():.3g}, nearest pair m{near[0]}–m{near[1]} "
         f"{aligned[near]:.3g}, farthest m{far[0]}–m{far[1]} {aligned[far]:.3g}\n"
     )
-    t.append(f"{MARK}m{shown}: nearest m{nn} {aligned[shown, nn]:.3g}, ", style="bold")
-    t.append(f"mean {aligned[shown][off[shown]].mean():.3g}\n", style="bold")
+    if ok[shown].any():
+        nn = int(np.argmin(np.where(ok[shown], aligned[shown], np.inf)))
+        t.append(f"{MARK}m{shown}: nearest m{nn} {aligned[shown, nn]:.3g}, ", style="bold")
+        t.append(f"mean {aligned[shown][ok[shown]].mean():.3g}\n", style="bold")
     t.append(_distance_note(res))
     return Group(t)
 
@@ -266,11 +269,14 @@ def _distance_note(res: SeedComparison) -> Text:
     base = res.matrix("baseline")
     raw = res.matrix("raw")
     off = ~np.eye(k, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = aligned[off] / base[off]
+    ratio = ratio[np.isfinite(ratio)]  # a diverged member's are not
+    span = f"{ratio.min():.2f}–{ratio.max():.2f}" if ratio.size else "—"
     note = Text()
     note.append(
         f"random-pair baseline {base[off].mean():.3g} (mean); unaligned {raw[off].mean():.3g}; "
-        f"aligned/baseline {np.nanmin(aligned[off] / base[off]):.2f}–"
-        f"{np.nanmax(aligned[off] / base[off]):.2f}",
+        f"aligned/baseline {span}",
         style="dim",
     )
     methods = sorted({p.method for p in res.pairs})
