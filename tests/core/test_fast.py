@@ -241,8 +241,11 @@ def test_cli_seeds_writes_members(tmp_path: Path) -> None:
         assert s.config.seeds == (0, 1, 7) and s.config.engine == "fast"
         assert s.weights(2, member=2)["gru.weight_ih_l0"].shape == (3, 2)
         assert s.metrics.train_loss.shape == (3, 3)
-    info = _cli("info", str(out))
+    info = _cli("info", str(out), "--members")  # by default an ensemble is summarised
     assert info.returncode == 0 and "seeds=0-1,7" in info.stdout and "member 2:" in info.stdout
+    summary = _cli("info", str(out))
+    assert summary.returncode == 0 and "member 2:" not in summary.stdout
+    assert "median" in summary.stdout and "diverged  0 members" in summary.stdout
 
 
 @pytest.mark.parametrize(
