@@ -120,7 +120,6 @@ class GrutuiApp(SessionApp):
             "Go to member",
             id="cursor.member_goto",
             tooltip="Go to an ensemble member by index or seed",
-            key_display="#",
             show=False,
         ),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
