@@ -8,6 +8,7 @@ map, so the help can list the keys of panes that are not on screen.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -52,7 +53,11 @@ def help_rows(
     for b in bindings:
         desc = b.tooltip or b.description or b.action.replace("_", " ")
         shown, _ = by_action.setdefault(b.action, ([], desc))
-        shown.append(key_display(b))
+        keys = key_display(b)
+        if keys in shown:  # "x,ctrl+s" with key_display="x": the second key by its name
+            keys = key_display(replace(b, key_display=None))
+        if keys not in shown:
+            shown.append(keys)
         if b.id is not None:
             by_action[b.action] = (shown, desc)
     return [(", ".join(k), d) for k, d in by_action.values()]
