@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from textual import constants, on, work
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType, Keymap
+from textual.command import CommandPalette
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -31,7 +32,7 @@ from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
 from grutui.ui.analyses import Analyses
 from grutui.ui.commands import GrutuiCommands
-from grutui.ui.dialogs import GotoDialog, HelpScreen
+from grutui.ui.dialogs import GotoDialog, HelpScreen, Palette
 from grutui.ui.export import export_view
 from grutui.ui.keys import declared_bindings, help_rows
 from grutui.ui.messages import SessionGrew
@@ -349,6 +350,11 @@ class GrutuiApp(SessionApp):
 
     def action_export(self) -> None:
         export_view(self)
+
+    def action_command_palette(self) -> None:
+        # Textual's, with our palette (it closes once, whatever the keys)
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))

@@ -13,16 +13,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from grutui.core.recording import Bookmark
+from grutui.ui.dialogs import Dialog
 
 NOTE_MAX = 80  # characters: a note is a label, not a diary
 
 
-class BookmarkNoteDialog(ModalScreen[str | None]):
+class BookmarkNoteDialog(Dialog[str | None]):
     """Asks for the note of a bookmark at ``epoch`` (Enter saves, Esc cancels)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,7 +49,7 @@ class BookmarkNoteDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class BookmarkListDialog(ModalScreen[int | None]):
+class BookmarkListDialog(Dialog[int | None]):
     """The bookmarks by epoch; Enter jumps to the highlighted one, ``d`` deletes it
     (through ``remove``, which returns whether it could)."""
 

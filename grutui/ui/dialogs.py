@@ -1,22 +1,77 @@
-"""Modal screens: go to an epoch, and the key help generated from the bindings."""
+"""Modal screens: go to an epoch, and the key help generated from the bindings; the
+base every dialog of ours shares, and the command palette with the same guard."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Input, Label, OptionList, Static
 
 from grutui.core.errors import GrutuiError
 
+R = TypeVar("R")
+Choice = Input.Submitted | Button.Pressed | OptionList.OptionSelected  # what closes a palette
 
-class GotoDialog(ModalScreen[int | None]):
+
+class DismissOnce:
+    """A screen that closes itself at most once. Keys typed faster than a screen
+    closes (Enter twice) reach it again after its first ``dismiss``: a second one would
+    pop the screen underneath (the pane, the last on the stack: ``ScreenStackError``)
+    and run the result callback twice."""
+
+    dismissed = False  # set by the first dismissal
+
+    def may_dismiss(self) -> bool:
+        """Whether this dismissal is the first, with this screen on top; marks it."""
+        assert isinstance(self, Screen)
+        try:
+            on_top = self.app.screen is self
+        except ScreenStackError:  # the app is closing
+            on_top = False
+        if self.dismissed or not on_top:
+            return False
+        self.dismissed = True
+        return True
+
+
+class Dialog(DismissOnce, ModalScreen[R]):
+    """The base of every dialog of ours (see ``DismissOnce``)."""
+
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if not self.may_dismiss():
+            return AwaitComplete()  # nothing to wait for
+        return super().dismiss(result)
+
+
+class Palette(DismissOnce, CommandPalette):
+    """Textual's command palette, guarded: a second Enter while it closes would also
+    run the chosen command again."""
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if not self.may_dismiss():
+            return AwaitComplete()
+        return super().dismiss(result)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    @on(OptionList.OptionSelected)
+    def drop_late(self, event: Choice) -> None:
+        # a subclass's handler runs first: the palette's own must not see a late one
+        if self.dismissed:
+            event.prevent_default()
+            event.stop()
+
+
+class GotoDialog(Dialog[int | None]):
     """Asks for an epoch (a number, negative from the end, or ``last``), or with another
     ``prompt`` and ``resolve`` for another number (the member to show)."""
 
@@ -58,7 +113,7 @@ class GotoDialog(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Every key, grouped: global keys, then each pane's own."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
