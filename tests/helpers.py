@@ -22,6 +22,7 @@ from grutui.core.train import train
 from grutui.core.writer import SessionWriter
 
 if TYPE_CHECKING:  # a subprocess that only writes sessions need not import textual
+    from textual.app import App
     from textual.pilot import Pilot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +42,12 @@ async def until(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 
         assert time.monotonic() < end, "timed out"
         await pilot.pause(POLL)
     await pilot.pause()
+
+
+def shown(app: App[Any], selector: str) -> str:
+    """The text a widget of the current screen shows (its lines, stripped)."""
+    w = app.screen.query_one(selector)
+    return "\n".join(line.text.strip() for line in w.render_lines(w.region.reset_offset))
 
 
 def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> None:

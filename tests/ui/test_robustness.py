@@ -3,6 +3,8 @@ and every way to end it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual import events
 from textual.app import App
@@ -13,9 +15,17 @@ from grutui.ui.app import GrutuiApp
 from grutui.ui.bookmarks import BookmarkListDialog, BookmarkNoteDialog
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.panes.base import PaneScreen
-from tests.helpers import until
+from grutui.ui.panes.registry import PANES
+from tests.helpers import make_session, shown, tiny_config, until
 
 SIZE = (80, 24)
+PANE_KEY = {spec.mode: str(i) for i, spec in enumerate(PANES, start=1)}
+
+
+def settled(app: App[object]) -> bool:
+    """No background job is running (the watcher of an opened session runs until
+    the app closes)."""
+    return all(w.is_finished for w in app.workers if w.group != "watch")
 
 
 def burst(app: App[object], *keys: str) -> None:
@@ -50,3 +60,33 @@ async def test_enter_twice_quickly_closes_a_dialog_once(
         assert app.is_running
         await pilot.press("1")
         await until(pilot, lambda: app.current_mode == "train")
+
+
+@pytest.fixture(scope="module")
+def diverged_at_0(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose first epoch is already NaN (a huge learning rate): one epoch."""
+    return make_session(tmp_path_factory.mktemp("sessions") / "diverged", tiny_config(lr=1e30))
+
+
+@pytest.fixture(scope="module")
+def one_epoch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_session(tmp_path_factory.mktemp("sessions") / "one", tiny_config(epochs=1))
+
+
+@pytest.mark.parametrize("which", ["diverged_at_0", "one_epoch"])
+@pytest.mark.parametrize("pane", [spec.mode for spec in PANES])
+async def test_every_pane_shows_a_one_epoch_session(
+    which: str, pane: str, request: pytest.FixtureRequest
+) -> None:
+    path: Path = request.getfixturevalue(which)
+    app = GrutuiApp(session=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PaneScreen))
+        assert app.data is not None and app.data.n_epochs == 1
+        await pilot.press(PANE_KEY[pane])
+        await until(pilot, lambda: app.current_mode == pane and app.screen.is_mounted)
+        await until(pilot, lambda: settled(app))
+        await pilot.press("right", "left", "end", "home", "down", "up", "less_than_sign")
+        await until(pilot, lambda: settled(app))
+        assert app.is_running
+        assert "epoch 0/0" in shown(app, "CursorBar")

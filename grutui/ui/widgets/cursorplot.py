@@ -7,6 +7,7 @@ text; moving the cursor only draws a one-column line over that text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rich.segment import Segment
@@ -133,9 +134,13 @@ def draw_series(
     plt.clear_data()
     plt.clear_figure()
     plt.title(title)
-    for name, xs, ys in series:
-        if xs:
-            plt.plot(xs, ys, label=name or None, marker="braille", color=colour)
+    for name, all_xs, all_ys in series:
+        # plotext cannot place NaN or ±inf (a diverged run's weights and losses): it
+        # raises on a series with no finite point; the gaps stay blank
+        finite = [(x, y) for x, y in zip(all_xs, all_ys, strict=True) if math.isfinite(y)]
+        if finite:
+            xs, ys = zip(*finite, strict=True)
+            plt.plot(list(xs), list(ys), label=name or None, marker="braille", color=colour)
     colours = list(marker_colours) if marker_colours is not None else ["gray"] * len(markers)
     for x, c in zip(markers, colours, strict=True):
         plt.vline(x, c)
