@@ -125,6 +125,16 @@ class GrutuiApp(SessionApp):
         ),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Stop training and quit"),
+        # Textual 8 gives ctrl+c to copy; here it quits like q, even while typing
+        Binding(
+            "ctrl+c",
+            "quit",
+            "Quit",
+            id="app.interrupt",
+            tooltip="Stop training and quit",
+            show=False,
+            priority=True,
+        ),
         # `<`/`>` are free everywhere except while the Debug pane's input has focus (it
         # takes typed characters); ctrl+s works there too
         Binding(

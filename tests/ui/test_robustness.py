@@ -11,6 +11,7 @@ from textual.app import App
 from textual.command import CommandPalette
 
 from grutui.core.rundata import RunData
+from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 from grutui.ui.bookmarks import BookmarkListDialog, BookmarkNoteDialog
 from grutui.ui.dialogs import GotoDialog, HelpScreen
@@ -90,3 +91,18 @@ async def test_every_pane_shows_a_one_epoch_session(
         await until(pilot, lambda: settled(app))
         assert app.is_running
         assert "epoch 0/0" in shown(app, "CursorBar")
+
+
+@pytest.mark.parametrize("pane", ["train", "debug"])  # debug: with its input focused
+async def test_ctrl_c_quits_like_q_and_stops_the_run(tmp_path: Path, pane: str) -> None:
+    out = tmp_path / "run"
+    app = GrutuiApp(new=(tiny_config(epochs=100_000), out, False), start_pane=pane)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.data is not None and app.data.n_epochs >= 1)
+        if pane == "debug":
+            await pilot.press("i")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: not app.is_running)
+    with Session(out) as s:
+        last = s.events()[-1]
+    assert last["kind"] == "stop" and last["reason"] == "user"
