@@ -11,7 +11,9 @@ for a session opened from disk (which may be growing in another process).
 
 from __future__ import annotations
 
+import asyncio
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -209,6 +211,7 @@ class GrutuiApp(SessionApp):
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
         self.analyses = Analyses(self)  # markers and strategy history
         self.keymap: Keymap = {}  # what set_keymap/update_keymap were given
+        self.quit_on_signals = False  # run_app: SIGTERM and SIGHUP quit like q
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
 
@@ -221,6 +224,12 @@ class GrutuiApp(SessionApp):
     # -- start-up ----------------------------------------------------------------
     def on_mount(self) -> None:
         self.theme = "textual-dark"
+        if self.quit_on_signals:
+            # SIGTERM/SIGHUP (a closed terminal, kill): the same way out as q, so the
+            # terminal is restored and a run ends with its stop event
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.call_later, self.action_quit)
         if self.replay_speed is not None and self.session_path is not None:
             try:
                 self.start_replay(self.session_path, self.replay_speed, self._replay_clock)
@@ -622,5 +631,6 @@ def run_app(
 ) -> int:
     """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
     app = GrutuiApp(session=session, new=new, replay=replay)
+    app.quit_on_signals = True
     app.run()
     return app.return_code or 0
