@@ -32,6 +32,11 @@ def signed(v: float, decimals: int = 4) -> str:
     return f"{v:+.{decimals}f}"
 
 
+def size(n: float) -> str:
+    """A byte count as GiB (one decimal) from 1 GiB on, else whole MiB (resource limits)."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
 def hms(seconds: int) -> str:
     """``m:ss``, or ``h:mm:ss`` from an hour on (elapsed, ETA and replay clocks)."""
     h, rem = divmod(seconds, 3600)

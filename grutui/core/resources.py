@@ -10,12 +10,9 @@ from pathlib import Path
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError
 from grutui.core.layout import param_count
+from grutui.core.numfmt import size
 
 GIB = 2**30
-
-
-def _size(n: float) -> str:
-    return f"{n / GIB:.1f} GiB" if n >= GIB else f"{n / 2**20:.0f} MiB"
 
 
 def _longest(config: TrainConfig) -> int:
@@ -92,9 +89,9 @@ def check_memory(config: TrainConfig, *, on_gpu: bool = False, limit: int | None
     if need > avail:
         k = len(config.member_seeds)
         raise ConfigError(
-            f"this run needs about {_size(need)} of memory ({k} member(s) at hidden "
+            f"this run needs about {size(need)} of memory ({k} member(s) at hidden "
             f"{config.hidden}, sequences up to {_longest(config)} steps, "
-            f"{config.task.n_samples} samples), over the {_size(avail)} available: "
+            f"{config.task.n_samples} samples), over the {size(avail)} available: "
             "use fewer seeds, a smaller --hidden, --seq-len or --n-samples"
         )
 
@@ -124,7 +121,7 @@ def check_disk(config: TrainConfig, out: Path, *, free: int | None = None) -> No
     need = session_bytes(config)
     if need > avail:
         raise ConfigError(
-            f"the session would take about {_size(need)} on disk, over the "
-            f"{_size(avail)} free under {p}: snapshot less often "
+            f"the session would take about {size(need)} on disk, over the "
+            f"{size(avail)} free under {p}: snapshot less often "
             "(--snapshot-every), or fewer epochs, seeds or hidden units"
         )
