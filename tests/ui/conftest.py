@@ -4,12 +4,15 @@ here drives the app (pilot or snapshot), so all are marked slow."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
+from grutui.ui.app import GrutuiApp
 from tests.helpers import DEMO
 
 HERE = Path(__file__).resolve().parent
@@ -31,3 +34,22 @@ def _demo_master() -> RunData:
 def demo_data(_demo_master: RunData) -> RunData:
     """A private copy: an app may grow or mutate its data."""
     return copy.deepcopy(_demo_master)
+
+
+Actions = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def recording_app(demo_data: RunData) -> Callable[[], tuple[GrutuiApp, Actions]]:
+    """An app on the demo whose ``record`` hook lists every user action it sees."""
+
+    def make() -> tuple[GrutuiApp, Actions]:
+        seen: Actions = []
+
+        class Recording(GrutuiApp):
+            def record(self, kind: str, **fields: Any) -> None:
+                seen.append((kind, fields))
+
+        return Recording(data=demo_data), seen
+
+    return make

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from textual.pilot import Pilot
 
@@ -96,14 +99,10 @@ async def test_pane_keys_switch_modes_and_keep_the_cursor(demo_data: RunData) ->
             assert app.epoch == 1 and "epoch 1/" in _bar(app)
 
 
-async def test_record_hook_sees_cursor_and_pane_actions(demo_data: RunData) -> None:
-    seen: list[tuple[str, dict[str, object]]] = []
-
-    class Recording(GrutuiApp):
-        def record(self, kind: str, **fields: object) -> None:
-            seen.append((kind, fields))
-
-    app = Recording(data=demo_data)
+async def test_record_hook_sees_cursor_and_pane_actions(
+    demo_data: RunData, recording_app: Callable[[], tuple[GrutuiApp, Any]]
+) -> None:
+    app, seen = recording_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("left", "2")
         await pilot.pause()

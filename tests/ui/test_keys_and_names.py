@@ -4,7 +4,9 @@ class, mode); recordings that use a pane's former name still replay."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,14 +95,10 @@ async def test_a_recording_with_the_former_seeds_mode_replays(tmp_path: Path) ->
         assert isinstance(app.screen, SeedsPane)
 
 
-async def test_the_app_records_actions_in_the_event_logs_words(demo_data: RunData) -> None:
-    seen: list[tuple[str, dict[str, object]]] = []
-
-    class Recording(GrutuiApp):
-        def record(self, kind: str, **fields: object) -> None:
-            seen.append((kind, fields))
-
-    app = Recording(data=demo_data)
+async def test_the_app_records_actions_in_the_event_logs_words(
+    recording_app: Callable[[], tuple[GrutuiApp, Any]],
+) -> None:
+    app, seen = recording_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("left", "3")
         await pilot.pause()
