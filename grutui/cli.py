@@ -12,10 +12,13 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from grutui.core.errors import ConfigError, GrutuiError
 from grutui.core.numfmt import NA, sig
+
+if TYPE_CHECKING:  # imported lazily: grutui info must start light
+    from grutui.core.config import TrainConfig
 
 EXIT_USAGE = 2
 SESSIONS_DIR = Path("sessions")
@@ -145,12 +148,19 @@ def default_out(args: argparse.Namespace) -> Path:
 # -- subcommands ---------------------------------------------------------------------
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def new_run(args: argparse.Namespace) -> tuple[TrainConfig, Path]:
+    """A new run's config and directory, every refusal made before anything is created
+    (``grutui train`` and ``grutui new`` alike)."""
     cfg = config_from_args(args)
     out = default_out(args)
     from grutui.core.resources import check_disk
 
     check_disk(cfg, out)
+    return cfg, out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    cfg, out = new_run(args)
     if not args.flush_interval >= 0:  # also rejects nan
         raise ConfigError(f"--flush-interval must be >= 0 seconds, got {args.flush_interval}")
     from grutui.core.driver import RunDriver
@@ -380,11 +390,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
-    out = default_out(args)
-    from grutui.core.resources import check_disk
-
-    check_disk(cfg, out)
+    cfg, out = new_run(args)
     from grutui.core.paths import H5_NAME
 
     if (out / H5_NAME).exists() and not args.force:
