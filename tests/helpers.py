@@ -24,6 +24,7 @@ from grutui.core.writer import SessionWriter
 if TYPE_CHECKING:  # a subprocess that only writes sessions need not import textual
     from textual.app import App
     from textual.pilot import Pilot
+    from textual.widget import Widget
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "sessions" / "blog-seed37"
@@ -45,9 +46,17 @@ async def until(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 
 
 
 def shown(app: App[Any], selector: str) -> str:
-    """The text a widget of the current screen shows (its lines, stripped)."""
-    w = app.screen.query_one(selector)
-    return "\n".join(line.text.strip() for line in w.render_lines(w.region.reset_offset))
+    """The text a widget of the current screen shows (its lines, stripped); for a
+    container, its displayed children's lines side by side."""
+    return "\n".join(line.strip() for line in _lines(app.screen.query_one(selector)))
+
+
+def _lines(w: Widget) -> list[str]:
+    parts = [c for c in w.children if c.display]
+    if not parts:
+        return [line.text for line in w.render_lines(w.region.reset_offset)]
+    rows = [_lines(c) for c in parts]
+    return ["".join(r[y] if y < len(r) else "" for r in rows) for y in range(max(map(len, rows)))]
 
 
 def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> None:

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+
+from grutui.ui.widgets.textview import TextView
 
 
-class CursorBar(Static):
-    """One line; the app rewrites it when the cursor, the pane or the run changes."""
+class CursorBar(Horizontal):
+    """One line; the app rewrites it when the cursor, the pane or the run changes.
+
+    The tabs and the cursor are two widgets: the terminal is sent a changed line from
+    the left edge of its widget, so a cursor move re-sends the epoch, not the tabs."""
+
+    DEFAULT_CSS = """
+    CursorBar { height: 1; }
+    CursorBar > #bar-tabs { width: auto; }
+    CursorBar > #bar-state { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._tabs = TextView(id="bar-tabs")
+        self._state = TextView(id="bar-state")
+
+    def compose(self) -> ComposeResult:
+        yield self._tabs
+        yield self._state
+
+    def render(self) -> Text:
+        """The whole line as text (what the two parts show side by side)."""
+        return Text.assemble(self._tabs.text, self._state.text)
 
     def show(
         self,
@@ -37,6 +62,7 @@ class CursorBar(Static):
         for key, title, active in tabs:
             label = f" {key} {title} " if active or not compact else f" {key} "
             t.append(label, style="reverse bold" if active else "dim")
-        t.append("  ")
-        t.append_text(rest)
-        self.update(t, layout=False)  # one line, always
+        state = Text("  ", no_wrap=True, overflow="ellipsis")
+        state.append_text(rest)
+        self._tabs.update(t)
+        self._state.update(state)

@@ -14,8 +14,11 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
+from textual.geometry import Region
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
+
+from grutui.ui.widgets.textview import changed_regions
 
 CURSOR_STYLE = Style(color="yellow", bold=True)
 
@@ -36,15 +39,36 @@ class CursorPlot(PlotextPlot):
         self.builds = 0  # figure builds, for tests and benchmarks
 
     def replot(self, xmin: float, xmax: float) -> None:
-        """The figure in ``self.plt`` changed: rebuild on the next render."""
+        """The figure in ``self.plt`` changed: rebuild it and repaint the cells that
+        differ from the last figure (a grown series changes a few cells, not all)."""
+        old = self._strips if self._base is not None else None
+        old_col = self._cursor_column()
         self._xlim = (xmin, xmax)
         self._base = None
-        self.refresh()
+        if old is None or not self.is_mounted or self.size.width <= 0:
+            self.refresh()
+            return
+        self._ensure_base()
+        regions = changed_regions(old, self._strips, self.size.width)
+        self._refresh_columns(regions, old_col, self._cursor_column())
 
     def set_cursor(self, x: float | None) -> None:
         if x != self.cursor_x:
+            old_col = self._cursor_column()
             self.cursor_x = x
+            new_col = self._cursor_column()
+            if new_col != old_col:  # many epochs share a column: most moves draw nothing
+                self._refresh_columns([], old_col, new_col)
+
+    def _refresh_columns(self, regions: list[Region], *cols: int | None) -> None:
+        """Repaint ``regions`` and the cursor's old and new columns, nothing else (a
+        whole plot is kilobytes to the terminal, a column a few hundred bytes)."""
+        height = self.size.height
+        regions = regions + [Region(c, 0, 1, height) for c in set(cols) if c is not None]
+        if self._base is None or self.size.width <= 0:
             self.refresh()
+        elif regions:
+            self.refresh(*regions)
 
     def _ensure_base(self) -> None:
         size = (self.size.width, self.size.height)
