@@ -43,7 +43,12 @@ from grutui.ui.panes.registry import PANES
 from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
 
-PULL_INTERVAL = 0.1  # seconds between pulls of a live run's snapshot (10 Hz)
+PULL_INTERVAL = 0.2  # seconds between pulls of a live run's snapshot (5 Hz)
+# While the cursor follows a growing run, the pane's view of that epoch (every number
+# changes each epoch: kilobytes to the terminal) is redrawn at most this often; the
+# cursor bar and progress follow every pull. Over SSH this keeps watching a run light.
+FOLLOW_EVERY = 1.0
+follow_clock = time.monotonic  # the clock of that rule (tests replace it)
 # The UI thread shares the GIL with the trainer: the next pull waits until the UI
 # thread's CPU time since the last one (drawing it, keys) is at most this share of
 # the gap, so a slow machine or a costly pane gets fewer frames, never a slower run;
@@ -54,7 +59,7 @@ WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
 
 
 def pull_interval() -> float:
-    """10 Hz, or slower when ``TEXTUAL_FPS`` asks for fewer frames."""
+    """5 Hz, or slower when ``TEXTUAL_FPS`` asks for fewer frames."""
     return max(PULL_INTERVAL, 1 / max(constants.MAX_FPS, 1))
 
 
@@ -206,6 +211,8 @@ class GrutuiApp(SessionApp):
         self._pull_timer: Timer | None = None
         self._run_state: tuple[bool, bool, str | None] = (False, False, None)
         self._last_pull = (-math.inf, 0.0)  # wall clock, UI thread CPU time
+        self._follow_due = -math.inf  # when a followed epoch may next be redrawn
+        self._follow_timer: Timer | None = None
         self.closing = threading.Event()  # the app is exiting: every worker ends
         self._watched: Any = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
@@ -427,8 +434,25 @@ class GrutuiApp(SessionApp):
             screen.seen_epochs = d.n_epochs
             screen.data_grew(d)
             if follow:
-                screen.show_epoch(d, self.epoch, self.member)
+                self._show_followed()
             self.update_cursor_bar(screen)
+
+    def _show_followed(self) -> None:
+        """Redraw the followed epoch now, or once ``FOLLOW_EVERY`` has passed since the
+        last redraw (a timer, so the last epoch of a burst is always shown)."""
+        now = follow_clock()
+        if now < self._follow_due:
+            if self._follow_timer is None:
+                self._follow_timer = self.set_timer(self._follow_due - now, self._follow_late)
+            return
+        self._follow_due = now + FOLLOW_EVERY
+        screen = self.visible_pane()
+        if screen is not None and self.data is not None:
+            screen.show_epoch(self.data, self.epoch, self.member)
+
+    def _follow_late(self) -> None:
+        self._follow_timer = None
+        self._show_followed()
 
     @on(SessionGrew)
     def _on_session_grew(self, msg: SessionGrew) -> None:

@@ -392,7 +392,8 @@ async def test_live_run_analyses_run_from_memory_without_a_cache(tmp_path: Path)
         await pilot.press("v")  # back to the grid: it follows the growing run
         await until(pilot, lambda: (r := screen.current()) is not None and r.samples == 20)
         app.request_stop()
-        await until(pilot, lambda: not app.training)
+        # the run ended and the app pulled its last epochs (the pull timer, not the worker)
+        await until(pilot, lambda: not app.training and not app.live)
         await settle(app, pilot)
         res = screen.current()
         assert app.data is not None and res is not None

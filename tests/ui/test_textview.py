@@ -13,7 +13,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Static
 
-from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
+from grutui.ui.widgets.cursorplot import CursorPlot, draw_series, nice_limits
 from grutui.ui.widgets.textview import TextView, changed_regions, changed_span
 
 RED = Style(color="red")
@@ -119,3 +119,11 @@ async def test_moving_a_plot_cursor_repaints_two_columns() -> None:
         (regions,) = seen
         area = sum(r.area for r in regions)
         assert 0 < area < plot.size.width * plot.size.height / 2
+
+
+def test_nice_limits_hold_still_while_a_series_grows_inside_a_step() -> None:
+    lo, hi = nice_limits(-3.27, -0.41)
+    assert lo <= -3.27 and hi >= -0.41
+    assert nice_limits(-3.29, -0.41) == (lo, hi)  # a new minimum within the step
+    assert nice_limits(-3.45, -0.41)[0] < lo  # crossing it moves the axis
+    assert nice_limits(5.0, 5.0) == (4.5, 5.5)  # a flat series still gets a range

@@ -17,6 +17,7 @@ from grutui.core.train import train
 from grutui.core.writer import SessionWriter
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.train import TrainPane
+from tests.helpers import shown as shown_text
 from tests.helpers import tiny_config, until
 
 
@@ -166,7 +167,7 @@ def test_the_pull_timer_respects_textual_fps(monkeypatch: pytest.MonkeyPatch) ->
 
     from grutui.ui.app import pull_interval
 
-    assert pull_interval() == 0.1  # 10 Hz at Textual's default 60 fps
+    assert pull_interval() == 0.2  # 5 Hz at Textual's default 60 fps
     monkeypatch.setattr(constants, "MAX_FPS", 4)
     assert pull_interval() == 0.25
 
@@ -197,3 +198,40 @@ async def test_closing_right_after_a_run_leaves_no_pull_behind(tmp_path: Path) -
     app.pull_training()  # a pull that was due: ignored
     with Session(tmp_path / "run") as s:
         assert s.n_epochs == 3
+
+
+async def test_a_followed_epoch_is_redrawn_at_a_bounded_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every number of a followed epoch changes each epoch: kilobytes per redraw over
+    # SSH, so the pane redraws it at most every FOLLOW_EVERY; the cursor bar follows
+    # every pull and the last epoch is always shown in the end
+    from grutui.ui import app as app_module
+
+    now = [0.0]
+    monkeypatch.setattr(app_module, "follow_clock", lambda: now[0])
+    cfg = tiny_config(epochs=8)
+    gated = _Gated(cfg)
+    app = GrutuiApp(new=(cfg, tmp_path / "run", False), trainer=gated)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.visible_pane() is not None)
+        screen = app.visible_pane()
+        assert screen is not None
+        shown: list[int] = []
+        real = screen.show_epoch
+
+        def counting(data: Any, epoch: int, member: int) -> None:
+            shown.append(epoch)
+            real(data, epoch, member)
+
+        screen.show_epoch = counting  # type: ignore[method-assign]
+        gated.release(1)
+        await until(pilot, lambda: 0 in shown)
+        gated.release(2)
+        await until(pilot, lambda: "epoch 2/2" in shown_text(app, "CursorBar"))
+        assert 2 not in shown  # within FOLLOW_EVERY of the last redraw
+        now[0] = 5.0  # time passes: the pending redraw shows the newest epoch
+        await until(pilot, lambda: 2 in shown)
+        assert shown.count(1) + shown.count(2) == 1
+        gated.release(5)
+        await app.workers.wait_for_complete()

@@ -165,6 +165,8 @@ def draw_series(
         if finite:
             xs, ys = zip(*finite, strict=True)
             plt.plot(list(xs), list(ys), label=name or None, marker="braille", color=colour)
+    if ys_all := [y for _n, _xs, ys in series for y in ys if math.isfinite(y)]:
+        plt.ylim(*nice_limits(min(ys_all), max(ys_all)))
     colours = list(marker_colours) if marker_colours is not None else ["gray"] * len(markers)
     for x, c in zip(markers, colours, strict=True):
         plt.vline(x, c)
@@ -176,3 +178,16 @@ def draw_series(
     )
     plt.xticks(ticks, [str(int(t)) for t in ticks])
     widget.replot(lo, hi)
+
+
+def nice_limits(lo: float, hi: float) -> tuple[float, float]:
+    """``lo..hi`` widened outward to a round step (a tenth of the span's power of ten,
+    times 1, 2 or 5): the axis moves only when the data crosses a step, so a growing
+    series redraws a few cells, not the whole figure (kilobytes over SSH)."""
+    span = hi - lo
+    if not span > 0:
+        pad = abs(lo) * 0.1 or 1.0
+        return lo - pad, hi + pad
+    unit = 10 ** math.floor(math.log10(span))
+    step = next(m * unit / 10 for m in (1, 2, 5, 10) if span / (m * unit / 10) <= 20)
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
