@@ -5,7 +5,7 @@
 Runs ``grutui`` as a user would, under a pseudo-terminal of the given size, and counts
 the bytes it writes to the terminal (what SSH would carry):
 
-- per scrub key: ``grutui open`` on the demo session; in each pane, ←/→ pressed
+- per scrub key: ``grutui open`` on the demo session (or ``--session``); in each pane, ←/→ pressed
   ``--presses`` times (← first: the app opens at the last epoch), each key's bytes
   counted until the screen is quiet again. Goal: ≤ 1.5 KB per key (the mean: what a
   scrub carries) in every pane.
@@ -128,11 +128,11 @@ def environment(term: str, data_dir: str) -> dict[str, str]:
     return env
 
 
-def scrub_bytes(env: dict[str, str], size: tuple[int, int], presses: int) -> None:
-    term = Terminal(grutui("open", str(DEMO)), size, env)
+def scrub_bytes(env: dict[str, str], size: tuple[int, int], presses: int, session: Path) -> None:
+    term = Terminal(grutui("open", str(session)), size, env)
     try:
         term.settle(0, gap=1.0, timeout=60)
-        print(f"scrubbing {DEMO.name}: bytes per → key at {size[0]}x{size[1]}")
+        print(f"scrubbing {session.name}: bytes per ←/→ key at {size[0]}x{size[1]}")
         for i, spec in enumerate(PANES[:9], start=1):
             term.press(str(i).encode(), gap=1.0)
             per: list[int] = []
@@ -177,6 +177,7 @@ def main() -> None:
     ap.add_argument("--size", default="80x24")
     ap.add_argument("--term", default="xterm-256color")
     ap.add_argument("--only", choices=("scrub", "live"), default=None)
+    ap.add_argument("--session", type=Path, default=DEMO, help="the session to scrub")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     tmp = tempfile.mkdtemp(prefix="grutui-bytes-")
@@ -184,7 +185,7 @@ def main() -> None:
         env = environment(args.term, tmp)
         print(f"TERM={args.term}")
         if args.only in (None, "scrub"):
-            scrub_bytes(env, (w, h), args.presses)
+            scrub_bytes(env, (w, h), args.presses, args.session.resolve())
         if args.only in (None, "live"):
             live_bytes(env, (w, h), args.watch)
     finally:
