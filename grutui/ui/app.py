@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import signal
 import threading
 import time
@@ -193,7 +194,9 @@ class GrutuiApp(SessionApp):
         start_pane: str | None = None,
         replay_clock: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__()
+        # without colour, Textual's own choice is greys (NO_COLOR) or truecolour (a
+        # dumb terminal); the terminal's default colours are what such a user asked for
+        super().__init__(ansi_color=colourless())
         self.session_path = session
         self.new_run = new
         self.replay_speed = replay  # not None: replay mode (grutui.ui.replay)
@@ -648,12 +651,19 @@ async def _join(worker: Worker[Any]) -> None:
         return
 
 
+def colourless() -> bool:
+    """No colour wanted (``NO_COLOR``, no-color.org) or possible (``TERM=dumb``)."""
+    return "NO_COLOR" in os.environ or os.environ.get("TERM", "") in ("dumb", "unknown")
+
+
 def run_app(
     session: Path | None = None,
     new: tuple[TrainConfig, Path, bool] | None = None,
     replay: float | None = None,
 ) -> int:
     """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
+    if colourless():
+        os.environ.setdefault("NO_COLOR", "1")  # Textual drops colour only for NO_COLOR
     app = GrutuiApp(session=session, new=new, replay=replay)
     app.quit_on_signals = True
     app.run()

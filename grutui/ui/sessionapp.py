@@ -69,8 +69,8 @@ class SessionApp(App[None]):
         _replay_key("E", "prev", "Prev event", "Replay: back to the previous event", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, ansi_color: bool = False) -> None:
+        super().__init__(ansi_color=ansi_color)
         self.recorder: ActionRecorder | None = None
         self.bookmarks = Bookmarks({})
         self.replayer: Replayer | None = None
