@@ -2,13 +2,17 @@
 the previous epoch on a colour scale, and trajectories of the selected weights and of
 the loss over all epochs with a vertical line at the cursor.
 
-Scrubbing stays cheap: the plotted series are downsampled once per (row, data size)
-and cached; a cursor move only swaps the vertical line and re-renders the plots.
+Scrubbing stays cheap at any model size: an epoch's grid (values, changes, colour
+levels) is computed with numpy once and kept for the last few epochs visited; the grid
+widget draws only the rows and columns in view; the plotted series are downsampled once
+per (row page, data size), and a cursor move only swaps the plots' vertical line.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,35 +20,25 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
 from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
 from grutui.core.rundata import RunData
 from grutui.ui.analyses import marker_key
+from grutui.ui.colours import Mode, colour_mode, levels, magnitude_scale, text_style
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
+from grutui.ui.widgets.heatgrid import GridData, WeightGrid
 from grutui.ui.widgets.text import set_text
 
 TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
 PLOT_EVERY = 1.0  # seconds between plot rebuilds while a live run grows
 PLOT_POINTS = 160  # points per series: ~2 per column (braille) of a wide plot
-
-NEUTRAL = (70, 70, 70)
-POS = (235, 80, 60)
-NEG = (70, 140, 240)
-
-
-def colour(x: float, scale: float) -> str:
-    """A diverging colour for ``x`` relative to ``scale`` (red +, blue −)."""
-    if not np.isfinite(x) or scale <= 0:
-        return "rgb(128,128,128)"
-    t = min(abs(x) / scale, 1.0)
-    end = POS if x >= 0 else NEG
-    r, g, b = (int(n + (e - n) * t) for n, e in zip(NEUTRAL, end, strict=True))
-    return f"rgb({r},{g},{b})"
+BLOCKS = 8  # per-epoch grids kept (scrubbing back and forth, row keys at one epoch)
+ROW_LINES = 3  # lines of numbers in the selected row's box (below its title line)
 
 
 @dataclass(frozen=True)
@@ -53,14 +47,16 @@ class Row:
 
     label: str  # e.g. "r0" or "out"
     cells: tuple[tuple[str, str, tuple[int, ...]], ...]  # (column name, param, index)
+    cols: tuple[int, ...]  # each cell's column in the grid
 
 
 def grid_rows(hidden: int, input_size: int = 2) -> list[Row]:
     """Rows r0..r{H-1}, z…, n…, then the read-out; columns W_i (per input), W_h (per
-    hidden unit), b_i, b_h, indexing PyTorch's stacked parameters (gate order r, z, n)."""
+    hidden unit), b_i, b_h, indexing PyTorch's stacked parameters (gate order r, z, n).
+    The read-out's weights sit under W_h and its bias under b_i."""
     w_ih, w_hh, b_ih, b_hh, w_o, b_o = PARAM_NAMES
     rows = []
-    inputs = ["v", "f"] if input_size == 2 else [str(i) for i in range(input_size)]
+    inputs = input_names(input_size)
     for k, g in enumerate(GATES):
         for j in range(hidden):
             i = k * hidden + j
@@ -69,13 +65,40 @@ def grid_rows(hidden: int, input_size: int = 2) -> list[Row]:
             ]
             cells += [(f"W_h{g}·h{c}", w_hh, (i, c)) for c in range(hidden)]
             cells += [(f"b_i{g}", b_ih, (i,)), (f"b_h{g}", b_hh, (i,))]
-            rows.append(Row(f"{g}{j}" if hidden > 1 else g, tuple(cells)))
+            label = f"{g}{j}" if hidden > 1 else g
+            rows.append(Row(label, tuple(cells), tuple(range(len(cells)))))
     out: list[tuple[str, str, tuple[int, ...]]] = [
         (f"W_o·h{c}", w_o, (0, c)) for c in range(hidden)
     ]
     out.append(("b_o", b_o, (0,)))
-    rows.append(Row("out", tuple(out)))
+    rows.append(Row("out", tuple(out), tuple(range(input_size, input_size + hidden + 1))))
     return rows
+
+
+def input_names(input_size: int) -> list[str]:
+    return ["v", "f"] if input_size == 2 else [str(i) for i in range(input_size)]
+
+
+def weight_matrix(w: Mapping[str, np.ndarray], hidden: int) -> np.ndarray:
+    """The grid of ``grid_rows`` as one (3H+1, inputs+H+2) array; NaN where a row has
+    no cell (the read-out's)."""
+    w_ih, w_hh, b_ih, b_hh, w_o, b_o = (np.asarray(w[p], np.float64) for p in PARAM_NAMES)
+    g, n_in = 3 * hidden, w_ih.shape[1]
+    m = np.full((g + 1, n_in + hidden + 2), np.nan)
+    m[:g, :n_in] = w_ih
+    m[:g, n_in : n_in + hidden] = w_hh
+    m[:g, -2] = b_ih
+    m[:g, -1] = b_hh
+    m[g, n_in : n_in + hidden] = w_o[0]
+    m[g, n_in + hidden] = b_o[0]
+    return m
+
+
+def short_name(name: str) -> str:
+    """A cell's name within its row: "W_hr·h5" → "h5", "b_ir" → "b_i", "b_o" → "b"."""
+    if "·" in name:
+        return name.split("·", 1)[1]
+    return "b" if name == "b_o" else name[:3]
 
 
 def downsample(
@@ -124,13 +147,49 @@ class BrowsePane(PaneScreen):
             tooltip="Next gate block",
             show=False,
         ),
+        Binding(
+            "h",
+            "cell(-1)",
+            "Cell",
+            id="browse.cell_left",
+            tooltip="Heat map: select the cell to the left (its number is in the row box)",
+            show=False,
+        ),
+        Binding(
+            "l",
+            "cell(1)",
+            "Cell",
+            id="browse.cell_right",
+            tooltip="Heat map: select the cell to the right (its number is in the row box)",
+            show=False,
+        ),
+        Binding(
+            "H",
+            "cell_page(-1)",
+            "Row page",
+            id="browse.page_left",
+            tooltip="Heat map: the previous page of the selected row's numbers",
+            show=False,
+        ),
+        Binding(
+            "L",
+            "cell_page(1)",
+            "Row page",
+            id="browse.page_right",
+            tooltip="Heat map: the next page of the selected row's numbers",
+            show=False,
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.sel = 0
+        self.col = 0  # the selected cell's grid column (heat map)
         self.rows: list[Row] = []
         self._hidden = -1
+        self._blocks: OrderedDict[tuple[object, ...], GridData] = OrderedDict()
+        self._page: tuple[int, ...] = ()  # the selected row's cells in its box
+        self._plotted: tuple[int, ...] = ()  # the cells whose trajectories are drawn
         self._traj_key: tuple[object, ...] | None = None
         self._traj: list[tuple[str, list[float], list[float]]] = []
         self._loss_key: tuple[object, ...] | None = None
@@ -144,10 +203,8 @@ class BrowsePane(PaneScreen):
         with Horizontal(id="browse-body"):
             with Vertical(id="browse-left"):
                 yield Static("", id="browse-title")
-                with VerticalScroll(id="browse-grid", can_focus=False):
-                    yield Static("", id="browse-weights")
-                with VerticalScroll(id="browse-row-box", can_focus=False):
-                    yield Static("", id="browse-row")
+                yield WeightGrid(id="browse-weights")
+                yield Static("", id="browse-row")
             with Horizontal(id="browse-plots"):
                 yield CursorPlot(id="plot-traj")
                 yield CursorPlot(id="plot-loss")
@@ -155,7 +212,8 @@ class BrowsePane(PaneScreen):
 
     # -- the pane interface --------------------------------------------------------
     def data_grew(self, data: RunData) -> None:
-        """Nothing to drop: the plot caches are keyed by the data's length."""
+        """Nothing to drop: blocks are per snapshot row (never rewritten) and the plot
+        caches are keyed by the data's length."""
 
     def analysis_changed(self) -> None:
         """Transition markers were found: the plots' keys see the new list."""
@@ -170,8 +228,13 @@ class BrowsePane(PaneScreen):
             self._hidden = hidden
             self.rows = grid_rows(hidden)
             self.sel = min(self.sel, len(self.rows) - 1)
+            self._blocks.clear()
         self._grid(data, epoch, member)
         self._plots(data, epoch, member)
+
+    @property
+    def table(self) -> bool:
+        return self._hidden <= TABLE_MAX_HIDDEN
 
     # -- actions ------------------------------------------------------------------
     def action_select(self, delta: int) -> None:
@@ -189,107 +252,140 @@ class BrowsePane(PaneScreen):
         self.sel = min(self.sel, len(self.rows) - 1)
         self._refresh_all()
 
+    def action_cell(self, delta: int) -> None:
+        if not self.rows or self.table:
+            return
+        cols = self.rows[self.sel].cols
+        i = min(max(self._cell_index() + delta, 0), len(cols) - 1)
+        self.col = cols[i]
+        self._refresh_all()
+
+    def action_cell_page(self, delta: int) -> None:
+        if not self.rows or self.table or not self._page:
+            return
+        cols = self.rows[self.sel].cols
+        i = min(max(self._cell_index() + delta * len(self._page), 0), len(cols) - 1)
+        self.col = cols[i]
+        self._refresh_all()
+
+    def _cell_index(self) -> int:
+        """The selected row's cell at (or nearest after) the selected column."""
+        cols = self.rows[self.sel].cols
+        return min(int(np.searchsorted(cols, self.col)), len(cols) - 1)
+
     def _refresh_all(self) -> None:
         app = self.grutui
         if app.data is not None:
             self.show_epoch(app.data, app.epoch, app.member)
 
     # -- the weights ---------------------------------------------------------------
+    def _block(self, data: RunData, row_i: int, member: int) -> GridData:
+        """The grid at snapshot row ``row_i``: values, changes and their colour levels,
+        computed with numpy once and kept for the last few rows visited."""
+        key = (data, row_i, member, self._hidden)
+        got = self._blocks.get(key)
+        if got is not None:
+            self._blocks.move_to_end(key)
+            return got
+        h = self._hidden
+        vals = weight_matrix(data.weights_at_row(row_i, member), h)
+        prev = data.weights_at_row(row_i - 1, member) if row_i > 0 else None
+        if prev is None:
+            prev = data.initial_weights(member)
+        deltas = vals - weight_matrix(prev, h) if prev is not None else np.full_like(vals, np.nan)
+        scale = magnitude_scale(vals)
+        dscale = magnitude_scale(deltas)
+        n_in = vals.shape[1] - h - 2
+        columns = (
+            *(f"W_i·{nm}" for nm in input_names(n_in)),
+            *(f"W_h·h{c}" if h > 1 else "W_h" for c in range(h)),
+            "b_i",
+            "b_h",
+        )
+        got = GridData(
+            labels=tuple(r.label for r in self.rows),
+            columns=columns,
+            groups=((0, "W_i"), (n_in, "W_h"), (n_in + h, "b")),
+            scroll=(n_in, n_in + h),
+            vals=vals,
+            deltas=deltas,
+            vlev=levels(vals, scale),
+            dlev=levels(deltas, dscale),
+            scale=scale,
+            dscale=dscale,
+        )
+        self._blocks[key] = got
+        while len(self._blocks) > BLOCKS:
+            self._blocks.popitem(last=False)
+        return got
+
     def _grid(self, data: RunData, epoch: int, member: int) -> None:
         row_i = data.snapshot_index(epoch)
         snap_epoch = int(data.snapshot_epochs[row_i])
-        w = data.weights_at_row(row_i, member)
-        prev = data.weights_at_row(row_i - 1, member) if row_i > 0 else None
-        if prev is None:
-            init = data.initial_weights(member)
-            prev = init if init is not None else None
-        vals = {r.label: [float(w[p][ix]) for _c, p, ix in r.cells] for r in self.rows}
-        deltas = {
-            r.label: [
-                float(w[p][ix]) - float(prev[p][ix]) if prev is not None else float("nan")
-                for _c, p, ix in r.cells
-            ]
-            for r in self.rows
-        }
-        scale = max((abs(v) for vs in vals.values() for v in vs), default=1.0) or 1.0
-        dscale = max((abs(v) for vs in deltas.values() for v in vs if np.isfinite(v)), default=0.0)
+        g = self._block(data, row_i, member)
+        mode = colour_mode(self.app)
         since = "initial weights" if row_i == 0 else f"epoch {int(data.snapshot_epochs[row_i - 1])}"
         title = Text.assemble(
             ("weights at epoch ", "dim"),
             (f"{snap_epoch}", "bold"),
             (f"  Δ since {since}", "dim"),
-            ("  ↑↓ row", "dim"),
+            ("  ↑↓ row" if self.table else "  ↑↓ row  h/l cell  H/L page", "dim"),
         )
         set_text(self.query_one("#browse-title", Static), title)
-        grid = self.query_one("#browse-weights", Static)
-        if self._hidden <= TABLE_MAX_HIDDEN:
-            set_text(grid, self._table(vals, deltas, scale, dscale))
-        else:
-            set_text(grid, self._heat(vals, scale))
-        sel = self.rows[self.sel]
+        self.query_one("#browse-weights", WeightGrid).show(
+            g, self.sel, self.col, table=self.table, mode=mode
+        )
+        box = self.query_one("#browse-row", Static)
+        line = self._row_full(g, mode) if self.table else self._row_paged(g, mode, box)
+        set_text(box, line)
+
+    def _row_full(self, g: GridData, mode: Mode) -> Text:
+        """Every cell of the selected row with its change (small models)."""
+        sel, r = self.rows[self.sel], self.sel
+        self._page = self._plotted = sel.cols
         line = Text(no_wrap=False)
         line.append(f"{sel.label}: ", style="bold")
-        for (name, _p, _ix), v, d in zip(
-            sel.cells, vals[sel.label], deltas[sel.label], strict=True
-        ):
+        for (name, _p, _ix), c in zip(sel.cells, sel.cols, strict=True):
+            v, d = g.vals[r, c], g.deltas[r, c]
             line.append(f"{name} ", style="dim")
-            line.append(f"{v:+.4f}", style=colour(v, scale))
-            line.append(f" ({d:+.1e}) " if np.isfinite(d) else " ", style=colour(d, dscale))
-        set_text(self.query_one("#browse-row", Static), line)
-        self._keep_visible()
+            line.append(f"{v:+.4f}", style=text_style(int(g.vlev[r, c]), mode))
+            line.append(
+                f" ({d:+.1e}) " if np.isfinite(d) else " ",
+                style=text_style(int(g.dlev[r, c]), mode),
+            )
+        return line
 
-    def _keep_visible(self) -> None:
-        """Scroll the grid so the selected row is on screen (heat maps are tall)."""
-        grid = self.query_one("#browse-grid", VerticalScroll)
-        per = 2 if self._hidden <= TABLE_MAX_HIDDEN else 1
-        top = 1 + self.sel * per
-        height = grid.size.height or 1
-        if top < grid.scroll_y + 1:
-            grid.scroll_to(y=max(0, top - 1), animate=False)
-        elif top + per > grid.scroll_y + height:
-            grid.scroll_to(y=top + per - height, animate=False)
-
-    def _table(
-        self,
-        vals: dict[str, list[float]],
-        deltas: dict[str, list[float]],
-        scale: float,
-        dscale: float,
-    ) -> Text:
-        """Fixed-width text (a rich Table costs ~10× more to measure and render, and
-        this is redrawn on every key)."""
-        h = self._hidden
-        cw = 10
-        heads = ["W_i·v", "W_i·f", *[f"W_h·h{c}" if h > 1 else "W_h" for c in range(h)]]
-        t = Text(no_wrap=True)
-        t.append(" " * 5 + "".join(f"{x:>{cw}}" for x in (*heads, "b_i", "b_h")), style="dim")
-        for i, r in enumerate(self.rows):
-            vs, ds = vals[r.label], deltas[r.label]
-            if r.label == "out":  # read-out: weights under W_h, bias under b_i
-                vs = [float("nan"), float("nan"), *vs, float("nan")]
-                ds = [float("nan"), float("nan"), *ds, float("nan")]
-            t.append("\n")
-            t.append(f"{r.label:<4}", style="reverse bold" if i == self.sel else "bold")
-            t.append(" ")
-            for v in vs:
-                t.append(f"{v:>+{cw}.4f}" if np.isfinite(v) else " " * cw, style=colour(v, scale))
-            t.append("\n     ")
-            for v, d in zip(vs, ds, strict=True):
-                ok = np.isfinite(v) and np.isfinite(d)
-                t.append(f"{d:>+{cw}.1e}" if ok else " " * cw, style=colour(d, dscale))
-        return t
-
-    def _heat(self, vals: dict[str, list[float]], scale: float) -> Text:
-        t = Text(no_wrap=True)
-        t.append("     W_i   W_h" + " " * max(0, self._hidden - 3) + "  b_i b_h\n", style="dim")
-        for i, r in enumerate(self.rows):
-            t.append(f"{r.label:>4} ", style="reverse bold" if i == self.sel else "bold")
-            vs = vals[r.label]
-            for k, v in enumerate(vs):
-                if r.label != "out" and k in (2, len(vs) - 2):
-                    t.append(" ")
-                t.append("█", style=colour(v, scale))
-            t.append("\n")
+    def _row_paged(self, g: GridData, mode: Mode, box: Static) -> Text:
+        """The selected row's numbers a page at a time (a row of a big model has more
+        than fit): the selected cell's value and change on the first line, then the
+        page of cells around it, aligned."""
+        sel, r = self.rows[self.sel], self.sel
+        width = box.content_size.width or max(20, self.size.width - 2)
+        names = [short_name(c[0]) for c in sel.cells]
+        nw = max(len(n) for n in names)
+        per_line = max(1, (width + 2) // (nw + 11))
+        size = per_line * ROW_LINES
+        si = self._cell_index()
+        p0 = si // size * size
+        p1 = min(p0 + size, len(names))
+        self._page = sel.cols[p0:p1]
+        l0 = si // per_line * per_line  # the box's line holding the selected cell
+        self._plotted = sel.cols[l0 : min(l0 + per_line, len(names))]
+        c = sel.cols[si]
+        v, d = g.vals[r, c], g.deltas[r, c]
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f"{sel.label}: ", style="bold")
+        t.append(f"{sel.cells[si][0]} ")
+        t.append(f"{v:+.4f}", style=text_style(int(g.vlev[r, c]), mode))
+        if np.isfinite(d):
+            t.append("  Δ ", style="dim")
+            t.append(f"{d:+.1e}", style=text_style(int(g.dlev[r, c]), mode))
+        t.append(f"   {p0 + 1}–{p1} of {len(names)}", style="dim")
+        for i in range(p0, p1):
+            t.append("\n" if (i - p0) % per_line == 0 else "  ")
+            c = sel.cols[i]
+            t.append(f"{names[i]:>{nw}} ", style="reverse bold" if i == si else "dim")
+            t.append(f"{g.vals[r, c]:+8.4f}", style=text_style(int(g.vlev[r, c]), mode))
         return t
 
     # -- the plots -----------------------------------------------------------------
@@ -304,14 +400,17 @@ class BrowsePane(PaneScreen):
         self._markers = sorted({t.epoch for t in found or ()})
         n_snap = len(data.snapshot_epochs)
         # the run itself (not its id: a replay's rebuilt run is another object)
-        key = (data, self.sel, member, marks, n_snap)
+        key = (data, self.sel, self._plotted, member, marks, n_snap)
         if key != self._traj_key and self._rebuild_due("traj", key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
+            shown = [
+                cell for cell, c in zip(sel.cells, sel.cols, strict=True) if c in self._plotted
+            ]
             x = np.asarray(data.snapshot_epochs)
-            hist = {p: data.weight_history(p, member) for p in {c[1] for c in sel.cells}}
+            hist = {p: data.weight_history(p, member) for p in {c[1] for c in shown}}
             self._traj = []
-            for name, p, ix in sel.cells:
+            for name, p, ix in shown:
                 y = hist[p][(slice(None), *ix)]  # type: ignore[arg-type]
                 xs, ys = downsample(x, np.asarray(y, np.float64))
                 self._traj.append((name, xs, ys))

@@ -1,0 +1,194 @@
+"""A virtual grid of signed values: a heat map (one cell a value) or a table (a value
+and its change per cell), with a fixed header and legend, drawn with the line API.
+
+Only the rows and columns in view are drawn, from arrays computed once per epoch, so
+a key costs the same at hidden 1 and hidden 128. The selected row and column stay in
+view: the rows scroll under the header, the middle columns under the fixed ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+from grutui.ui.colours import NO_LEVEL, Mode, cell, legend, text_style
+
+LABEL_W = 5  # a row's label ("r127") and a space
+TABLE_CW = 10  # a table cell's width
+SEL = Style(reverse=True, bold=True)
+BOLD = Style(bold=True)
+DIM = Style(dim=True)
+
+
+@dataclass(frozen=True)
+class GridData:
+    """What the grid shows: R rows × C columns of values (NaN: no cell there), their
+    changes, and each one's colour level (``colours.levels``)."""
+
+    labels: tuple[str, ...]
+    columns: tuple[str, ...]  # a name per column (table header)
+    groups: tuple[tuple[int, str], ...]  # (first column, name) of each column group
+    scroll: tuple[int, int]  # the columns [a, b) that scroll sideways; the rest stay
+    vals: np.ndarray
+    deltas: np.ndarray
+    vlev: np.ndarray
+    dlev: np.ndarray
+    scale: float
+    dscale: float
+
+
+class WeightGrid(Widget):
+    """Rows of cells under a fixed header, with a legend line below them."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.grid: GridData | None = None
+        self.table = False
+        self.mode: Mode = "truecolor"
+        self.sel = 0
+        self.col = 0
+        self.top = 0  # first row in view
+        self.left = 0  # first scrolling column in view
+
+    def show(self, grid: GridData, sel: int, col: int, *, table: bool, mode: Mode) -> None:
+        self.grid, self.sel, self.col, self.table, self.mode = grid, sel, col, table, mode
+        self.refresh()
+
+    # -- what is in view -----------------------------------------------------------
+    @property
+    def per_row(self) -> int:
+        return 2 if self.table else 1
+
+    def rows_in_view(self) -> range:
+        """The rows on screen: the window moves only as far as the selection needs."""
+        g = self.grid
+        if g is None:
+            return range(0)
+        n = len(g.labels)
+        fit = max(1, (self.size.height - 2) // self.per_row)
+        if self.sel < self.top:
+            self.top = self.sel
+        elif self.sel >= self.top + fit:
+            self.top = self.sel - fit + 1
+        self.top = min(max(self.top, 0), max(0, n - fit))
+        return range(self.top, min(n, self.top + fit))
+
+    def columns_in_view(self) -> list[int | None]:
+        """The columns drawn left to right (``None``: a one-cell gap or ellipsis)."""
+        g = self.grid
+        if g is None:
+            return []
+        ncol = g.vals.shape[1]
+        a, b = g.scroll
+        starts = {s for s, _name in g.groups}
+        if self.table:
+            return list(range(ncol))
+        fixed = (ncol - (b - a)) + len(starts)  # fixed cells and one gap per group
+        room = max(1, self.size.width - LABEL_W - fixed - 2)  # 2: the ‹ › marks
+        if b - a <= room + 2:
+            room = b - a
+        if a <= self.col < b:
+            if self.col < a + self.left:
+                self.left = self.col - a
+            elif self.col >= a + self.left + room:
+                self.left = self.col - a - room + 1
+        self.left = min(max(self.left, 0), max(0, b - a - room))
+        out: list[int | None] = []
+        for c in range(ncol):
+            if a <= c < b and not a + self.left <= c < a + self.left + room:
+                if c in (a + self.left - 1, a + self.left + room):
+                    out.append(None)  # the ‹ or › marking hidden columns
+                continue
+            if c in starts and c:
+                out.append(None)
+            out.append(c)
+        return out
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        g = self.grid
+        return 2 + (len(g.labels) * self.per_row if g is not None else 0)
+
+    # -- drawing -------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        width = self.size.width
+        g = self.grid
+        if g is None:
+            return Strip.blank(width, base)
+        rows = self.rows_in_view()
+        cols = self.columns_in_view()
+        last = 1 + len(rows) * self.per_row
+        if y == 0:
+            segs = self._header(g, cols)
+        elif y == last:
+            what = f"Δ on ±{g.dscale:.1e}" if self.table else "98th pct of |w|"
+            segs = list(legend(g.scale, self.mode, what).render(self.app.console))
+        elif y > last:
+            segs = []
+        else:
+            r = rows.start + (y - 1) // self.per_row
+            second = (y - 1) % self.per_row == 1
+            segs = self._table_row(g, r, second) if self.table else self._heat_row(g, r, cols)
+        return Strip(segs).apply_style(base).crop_extend(0, width, base)
+
+    def _label(self, g: GridData, r: int, second: bool = False) -> Segment:
+        if second:
+            return Segment(" " * LABEL_W)
+        style = SEL if r == self.sel else BOLD
+        return Segment(f"{g.labels[r]:<{LABEL_W - 1}}", style)
+
+    def _header(self, g: GridData, cols: list[int | None]) -> list[Segment]:
+        if self.table:
+            heads = "".join(f"{g.columns[c]:>{TABLE_CW}}" for c in range(len(g.columns)))
+            return [Segment(" " * LABEL_W + heads, DIM)]
+        names = dict(g.groups)
+        line = [" "] * (LABEL_W + len(cols))
+        free = 0  # labels don't overlap: each starts a space after the last
+        for x, c in enumerate(cols):
+            if c in names:
+                at = max(LABEL_W + x, free)
+                line[at : at + len(names[c])] = names[c]
+                free = at + len(names[c]) + 1
+        return [Segment("".join(line).rstrip(), DIM)]
+
+    def _heat_row(self, g: GridData, r: int, cols: list[int | None]) -> list[Segment]:
+        segs = [self._label(g, r), Segment(" ")]
+        lev = g.vlev[r]
+        here = r == self.sel  # the selected cell is drawn reversed
+        a, b = g.scroll
+        mode = self.mode
+        for x, c in enumerate(cols):
+            if c is None:
+                nxt = cols[x + 1] if x + 1 < len(cols) else None
+                prv = cols[x - 1] if x else None
+                if nxt is not None and a < nxt < b:
+                    segs.append(Segment("‹", DIM))
+                elif prv is not None and a <= prv < b - 1:
+                    segs.append(Segment("›", DIM))
+                else:
+                    segs.append(Segment(" "))
+                continue
+            ch, style = cell(int(lev[c]), mode)
+            segs.append(Segment(ch, style + SEL if here and c == self.col else style))
+        return segs
+
+    def _table_row(self, g: GridData, r: int, second: bool) -> list[Segment]:
+        segs = [self._label(g, r, second)] + ([] if second else [Segment(" ")])
+        mode = self.mode
+        for c in range(g.vals.shape[1]):
+            v = g.vals[r, c]
+            if not np.isfinite(v):
+                segs.append(Segment(" " * TABLE_CW))
+            elif second:
+                d = g.deltas[r, c]
+                lv = int(g.dlev[r, c])
+                txt = f"{d:>+{TABLE_CW}.1e}" if lv != NO_LEVEL else " " * TABLE_CW
+                segs.append(Segment(txt, text_style(lv, mode)))
+            else:
+                segs.append(Segment(f"{v:>+{TABLE_CW}.4f}", text_style(int(g.vlev[r, c]), mode)))
+        return segs
