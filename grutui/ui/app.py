@@ -33,6 +33,7 @@ from grutui.core.config import TrainConfig, format_seeds
 from grutui.core.driver import RunDriver, Trainer
 from grutui.core.errors import GrutuiError
 from grutui.core.rundata import RunData
+from grutui.ui import colours
 from grutui.ui.analyses import Analyses
 from grutui.ui.commands import GrutuiCommands
 from grutui.ui.dialogs import GotoDialog, HelpScreen, Palette
@@ -197,6 +198,7 @@ class GrutuiApp(SessionApp):
         # without colour, Textual's own choice is greys (NO_COLOR) or truecolour (a
         # dumb terminal); the terminal's default colours are what such a user asked for
         super().__init__(ansi_color=colourless())
+        colours.use(colours.colour_mode(self))  # the heat maps' look for this terminal
         self.session_path = session
         self.new_run = new
         self.replay_speed = replay  # not None: replay mode (grutui.ui.replay)

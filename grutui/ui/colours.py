@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from rich.style import Style
@@ -41,13 +41,41 @@ ZERO_RGB = (52, 52, 52)
 POS_RGB = (250, 90, 70)
 NEG_RGB = (75, 145, 255)
 
+# 16 colours as the exact triplets rich's standard palette holds: the terminal gets that
+# very colour index. (An ANSI name would first be turned into the theme's own RGB by
+# Textual, which may then round to another index: its red came out magenta.)
+ANSI16 = {
+    "red": "rgb(170,0,0)",
+    "green": "rgb(0,170,0)",
+    "blue": "rgb(0,0,170)",
+    "magenta": "rgb(170,0,170)",
+    "bright_black": "rgb(85,85,85)",
+    "bright_red": "rgb(255,85,85)",
+    "bright_yellow": "rgb(255,255,85)",
+    "bright_blue": "rgb(85,85,255)",
+}
+
 SHADES = "░▒▓█"  # 16 colours: magnitude by glyph, sign by colour
 POS_GLYPHS = "+▴▲"  # no colour: magnitude and sign by glyph
 NEG_GLYPHS = "-▾▼"
 ZERO_GLYPH = "·"
 
 
-def colour_mode(app: App[object]) -> Mode:
+_mode: Mode = "truecolor"
+
+
+def use(mode: Mode) -> None:
+    """Set the mode of the scales below when no mode is passed: the terminal's colour
+    depth is one fact for the whole process, set by the app when it starts."""
+    global _mode
+    _mode = mode
+
+
+def current() -> Mode:
+    return _mode
+
+
+def colour_mode(app: App[Any]) -> Mode:
     """The heat maps' mode for ``app``'s terminal: Textual reads ``NO_COLOR`` into
     ``App.no_color`` and rich the depth from ``TERM``/``COLORTERM`` (or
     ``TEXTUAL_COLOR_SYSTEM``); a dumb terminal has no colour system at all (Textual then
@@ -149,7 +177,7 @@ def _colour(lv: int, mode: Mode) -> str | None:
         if lv == 0:
             return None
         hue = "red" if lv > 0 else "blue"
-        return f"bright_{hue}" if abs(lv) > LEVELS // 2 else hue
+        return ANSI16[f"bright_{hue}" if abs(lv) > LEVELS // 2 else hue]
     rgb = scale_rgb()[lv]
     if mode == "256":
         return f"color({nearest_256(rgb)})"
@@ -200,16 +228,17 @@ def legend(scale: float, mode: Mode, what: str = "") -> Text:
 # -- the success scale ---------------------------------------------------------------
 
 
-def success_colour(v: float, mode: Mode = "truecolor") -> str:
+def success_colour(v: float, mode: Mode | None = None) -> str:
     """Red (0) → yellow → green (1); grey for NaN. In 16 colours three bands; with no
-    colour the empty string (the cells print their number)."""
+    colour the empty string (the cells print their number or a bar)."""
+    mode = mode or _mode
     if mode == "none":
         return ""
     if math.isnan(v):
-        return "bright_black" if mode == "16" else MISSING
+        return ANSI16["bright_black"] if mode == "16" else MISSING
     v = min(max(v, 0.0), 1.0)
     if mode == "16":
-        return "red" if v < 1 / 3 else "yellow" if v < 2 / 3 else "green"
+        return ANSI16["red" if v < 1 / 3 else "bright_yellow" if v < 2 / 3 else "green"]
     if v < 0.5:
         r, g = 200, int(60 + 280 * v)
     else:
@@ -217,13 +246,27 @@ def success_colour(v: float, mode: Mode = "truecolor") -> str:
     return f"rgb({r},{g},60)"
 
 
-def error_colour(v: float, mode: Mode = "truecolor") -> str:
+def error_fraction(v: float) -> float:
+    """A relative error on 0…1, log-ish: 1e-3 (or less) → 0, 1 (100 %) or more → 1."""
+    if math.isnan(v):
+        return 0.0
+    if not math.isfinite(v):
+        return 1.0
+    return min(max((math.log10(max(v, 1e-3)) + 3) / 3, 0.0), 1.0)
+
+
+def error_colour(v: float, mode: Mode | None = None) -> str:
     """Green (small relative error) → red (≥ 1, i.e. 100 %), log-ish in between."""
+    mode = mode or _mode
     if mode == "none":
         return ""
     if math.isnan(v):
-        return "bright_black" if mode == "16" else MISSING
+        return ANSI16["bright_black"] if mode == "16" else MISSING
     if not math.isfinite(v):
-        return "magenta" if mode == "16" else "rgb(200,40,200)"
-    t = min(max((math.log10(max(v, 1e-3)) + 3) / 3, 0.0), 1.0)  # 1e-3 → 0, 1 → 1
-    return success_colour(1 - t, mode)
+        return ANSI16["magenta"] if mode == "16" else "rgb(200,40,200)"
+    return success_colour(1 - error_fraction(v), mode)
+
+
+def on_colour(colour: str) -> str:
+    """A cell printed in black on ``colour``; just bold when there is no colour."""
+    return f"bold black on {colour}" if colour else "bold"

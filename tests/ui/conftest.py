@@ -12,6 +12,7 @@ import pytest
 
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
+from grutui.ui import colours
 from grutui.ui.app import GrutuiApp
 from tests.helpers import DEMO
 
@@ -22,6 +23,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def truecolour_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every app here starts as on a truecolour terminal with colour allowed: the heat
+    maps pick their look from the terminal (tests of other depths set their own)."""
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    colours.use("truecolor")  # what the last app set must not leak into the next test
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from grutui.core.analysis.ood import (
 )
 from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
-from grutui.ui.colours import error_colour, success_colour
+from grutui.ui.colours import current, error_colour, error_fraction, on_colour, success_colour
 from grutui.ui.panes.analysis_base import AnalysisPane
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
@@ -198,9 +198,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
                     continue
                 mark = "*" if ind[i, j] else " "
                 t.append(" ")
-                t.append(
-                    f"{_fmt(v, self.metric)}{mark}".center(6), style=f"bold black on {colour(v)}"
-                )
+                t.append(f"{_fmt(v, self.metric)}{mark}".center(6), style=on_colour(colour(v)))
                 t.append(" ")
         t.append("\n")
         t.append_text(self._summary(res))
@@ -282,7 +280,8 @@ def render_history(hist: OODHistory, epoch: int, width: int, metric: str = "succ
             if metric == "success":
                 ch, col = BARS[int(v * (len(BARS) - 1) + 0.5)], success_colour(v)
             else:
-                ch, col = "█", error_colour(v)
+                bar = BARS[round(error_fraction(v) * (len(BARS) - 1))]
+                ch, col = ("█" if current() != "none" else bar), error_colour(v)
             style = f"reverse {col}" if c == cur else col
             out.append(ch if ch != " " else "▁" if c == cur else " ", style=style)
         at = float(arr[cols[max(cur, 0)], j])
