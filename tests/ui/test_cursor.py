@@ -12,7 +12,7 @@ from grutui.core.rundata import RunData
 from grutui.ui.app import GrutuiApp
 from grutui.ui.dialogs import GotoDialog, HelpScreen
 from grutui.ui.widgets.cursorbar import CursorBar
-from tests.helpers import tiny_config
+from tests.helpers import shown, tiny_config
 
 
 def _bar(app: GrutuiApp) -> str:
@@ -158,7 +158,7 @@ async def test_member_key_cycles_ensemble_members() -> None:
     app = GrutuiApp(data=data, start_pane="browse")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        grid = lambda: str(app.screen.query_one("#browse-weights").render())  # noqa: E731
+        grid = lambda: shown(app, "#browse-weights")  # noqa: E731
         w1 = b[-1].weights["linear.bias"][0, 0]
         assert "member 0/1" in _bar(app)
         await pilot.press("m")
