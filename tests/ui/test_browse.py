@@ -279,6 +279,7 @@ async def test_at_hidden_128_the_selected_cell_scrolls_into_view(tmp_path: Path)
             selected = [s for s in row if s.style and s.style.reverse and s.text.strip() in "█"]
             assert len(selected) == 1  # the selected cell is drawn, reversed
         assert "‹" in strips[1].text  # columns hidden on the left are marked
+        assert "W_h h" in strips[0].text and "–h" in strips[0].text  # and named in the header
 
 
 async def test_no_colour_heat_map_carries_the_signs(

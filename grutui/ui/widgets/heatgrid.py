@@ -147,6 +147,11 @@ class WeightGrid(Widget):
             heads = "".join(f"{g.columns[c]:>{TABLE_CW}}" for c in range(len(g.columns)))
             return [Segment(" " * LABEL_W + heads, DIM)]
         names = dict(g.groups)
+        a, b = g.scroll
+        shown = [c for c in cols if c is not None and a <= c < b]
+        if shown and len(shown) < b - a:  # scrolled sideways: name the columns in view
+            first, last = (g.columns[c].split("·")[-1] for c in (shown[0], shown[-1]))
+            names[shown[0]] = f"{names.pop(a, '')} {first}–{last}"
         line = [" "] * (LABEL_W + len(cols))
         free = 0  # labels don't overlap: each starts a space after the last
         for x, c in enumerate(cols):
