@@ -400,7 +400,8 @@ class BrowsePane(PaneScreen):
         self._markers = sorted({t.epoch for t in found or ()})
         n_snap = len(data.snapshot_epochs)
         # the run itself (not its id: a replay's rebuilt run is another object)
-        key = (data, self.sel, self._plotted, member, marks, n_snap)
+        points = min(PLOT_POINTS, max(40, 2 * traj.size.width))  # ~2 per column
+        key = (data, self.sel, self._plotted, points, member, marks, n_snap)
         if key != self._traj_key and self._rebuild_due("traj", key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
@@ -412,7 +413,7 @@ class BrowsePane(PaneScreen):
             self._traj = []
             for name, p, ix in shown:
                 y = hist[p][(slice(None), *ix)]  # type: ignore[arg-type]
-                xs, ys = downsample(x, np.asarray(y, np.float64))
+                xs, ys = downsample(x, np.asarray(y, np.float64), points)
                 self._traj.append((name, xs, ys))
             self._draw(traj, f"{sel.label} over epochs", self._traj, data)
         lkey = (data, member, marks, data.n_epochs)
