@@ -5,7 +5,8 @@ the loss over all epochs with a vertical line at the cursor.
 Scrubbing stays cheap at any model size: an epoch's grid (values, changes, colour
 levels) is computed with numpy once and kept for the last few epochs visited; the grid
 widget draws only the rows and columns in view; the plotted series are downsampled once
-per (row page, data size), and a cursor move only swaps the plots' vertical line.
+per (cells shown, plot width, data size), and a cursor move only swaps the plots'
+vertical line.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
 from grutui.core.rundata import RunData
 from grutui.ui.analyses import marker_key
-from grutui.ui.colours import Mode, colour_mode, levels, magnitude_scale, text_style
+from grutui.ui.colours import Mode, current, levels, magnitude_scale, text_style
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
@@ -323,7 +324,7 @@ class BrowsePane(PaneScreen):
         row_i = data.snapshot_index(epoch)
         snap_epoch = int(data.snapshot_epochs[row_i])
         g = self._block(data, row_i, member)
-        mode = colour_mode(self.app)
+        mode = current()  # the terminal's, set by the app
         since = "initial weights" if row_i == 0 else f"epoch {int(data.snapshot_epochs[row_i - 1])}"
         title = Text.assemble(
             ("weights at epoch ", "dim"),
