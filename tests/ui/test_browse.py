@@ -16,7 +16,8 @@ from grutui.ui import colours
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.browse import BrowsePane, grid_rows, weight_matrix
 from grutui.ui.widgets.cursorplot import CursorPlot
-from tests.helpers import random_params, synthetic_session, tiny_config, until
+from grutui.ui.widgets.heatgrid import WeightGrid
+from tests.helpers import random_params, shown, synthetic_session, tiny_config, until
 
 
 def _text(app: GrutuiApp, sel: str) -> str:
@@ -123,6 +124,19 @@ async def test_scrubbing_moves_the_cursor_line_without_rebuilding_plots(
         await pilot.press("down")  # another row: the trajectory is rebuilt
         await pilot.pause()
         assert plots[0].builds == builds[0] + 1 and plots[1].builds == builds[1]
+
+
+async def test_a_row_key_repaints_only_the_rows_it_changes(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        grid = app.screen.query_one(WeightGrid)
+        before = grid.repainted
+        await pilot.press("down")
+        await pilot.pause()
+        # the two row labels (the old selection and the new), not the whole table
+        assert 0 < grid.repainted - before <= 2 * 4
+        assert "z" in shown(app, "#browse-row")[:2]
 
 
 def _line_columns(p: CursorPlot) -> set[int]:

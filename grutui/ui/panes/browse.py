@@ -22,7 +22,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
@@ -34,6 +34,7 @@ from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 from grutui.ui.widgets.heatgrid import GridData, WeightGrid
 from grutui.ui.widgets.text import set_text
+from grutui.ui.widgets.textview import TextView
 
 TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
 PLOT_EVERY = 1.0  # seconds between plot rebuilds while a live run grows
@@ -203,9 +204,9 @@ class BrowsePane(PaneScreen):
         yield CursorBar(id="cursor-bar")
         with Horizontal(id="browse-body"):
             with Vertical(id="browse-left"):
-                yield Static("", id="browse-title")
+                yield TextView("", id="browse-title")
                 yield WeightGrid(id="browse-weights")
-                yield Static("", id="browse-row")
+                yield TextView("", id="browse-row")
             with Horizontal(id="browse-plots"):
                 yield CursorPlot(id="plot-traj")
                 yield CursorPlot(id="plot-loss")
@@ -222,7 +223,7 @@ class BrowsePane(PaneScreen):
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if epoch < 0 or not len(data.snapshot_epochs):
-            self.query_one("#browse-title", Static).update("no weights recorded yet")
+            set_text(self.query_one("#browse-title", TextView), "no weights recorded yet")
             return
         hidden = data.config.hidden
         if hidden != self._hidden:
@@ -332,11 +333,11 @@ class BrowsePane(PaneScreen):
             (f"  Δ since {since}", "dim"),
             ("  ↑↓ row" if self.table else "  ↑↓ row  h/l cell  H/L page", "dim"),
         )
-        set_text(self.query_one("#browse-title", Static), title)
+        set_text(self.query_one("#browse-title", TextView), title)
         self.query_one("#browse-weights", WeightGrid).show(
             g, self.sel, self.col, table=self.table, mode=mode
         )
-        box = self.query_one("#browse-row", Static)
+        box = self.query_one("#browse-row", TextView)
         line = self._row_full(g, mode) if self.table else self._row_paged(g, mode, box)
         set_text(box, line)
 
@@ -356,7 +357,7 @@ class BrowsePane(PaneScreen):
             )
         return line
 
-    def _row_paged(self, g: GridData, mode: Mode, box: Static) -> Text:
+    def _row_paged(self, g: GridData, mode: Mode, box: TextView) -> Text:
         """The selected row's numbers a page at a time (a row of a big model has more
         than fit): the selected cell's value and change on the first line, then the
         page of cells around it, aligned."""

@@ -2,7 +2,8 @@
 and its change per cell), with a fixed header and legend, drawn with the line API.
 
 Only the rows and columns in view are drawn, from arrays computed once per epoch, so
-a key costs the same at hidden 1 and hidden 128. The selected row and column stay in
+a key costs the same at hidden 1 and hidden 128. Only lines that changed are repainted
+(Textual sends a changed line of a widget whole). The selected row and column stay in
 view: the rows scroll under the header, the middle columns under the fixed ones.
 """
 
@@ -17,6 +18,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from grutui.ui.colours import NO_LEVEL, Mode, cell, legend, text_style
+from grutui.ui.widgets.textview import changed_regions
 
 LABEL_W = 5  # a row's label ("r127") and a space
 TABLE_CW = 10  # a table cell's width
@@ -54,10 +56,23 @@ class WeightGrid(Widget):
         self.col = 0
         self.top = 0  # first row in view
         self.left = 0  # first scrolling column in view
+        self._strips: list[Strip] = []  # the lines on screen, for the next show's diff
+        self._key: tuple[int, int, Style] | None = None  # (width, height, style) of them
+        self.repainted = 0  # cells named for repainting by ``show`` (tests, benches)
 
     def show(self, grid: GridData, sel: int, col: int, *, table: bool, mode: Mode) -> None:
+        """Show ``grid``; repaint only the cells that changed (the bytes over SSH)."""
         self.grid, self.sel, self.col, self.table, self.mode = grid, sel, col, table, mode
-        self.refresh()
+        if self._key != self._render_key() or not self._strips:
+            self._strips = []
+            self.refresh()
+            return
+        old = self._strips
+        self._strips = [self._line(y) for y in range(self.size.height)]
+        regions = changed_regions(old, self._strips, self.size.width)
+        self.repainted += sum(r.area for r in regions)
+        if regions:
+            self.refresh(*regions)
 
     # -- what is in view -----------------------------------------------------------
     @property
@@ -114,7 +129,19 @@ class WeightGrid(Widget):
         return 2 + (len(g.labels) * self.per_row if g is not None else 0)
 
     # -- drawing -------------------------------------------------------------------
+    def _render_key(self) -> tuple[int, int, Style]:
+        return self.size.width, self.size.height, self.rich_style
+
     def render_line(self, y: int) -> Strip:
+        key = self._render_key()
+        if key != self._key or not self._strips:
+            self._strips = [self._line(i) for i in range(self.size.height)]
+            self._key = key
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def _line(self, y: int) -> Strip:
         base = self.rich_style
         width = self.size.width
         g = self.grid
