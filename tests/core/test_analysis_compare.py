@@ -134,3 +134,32 @@ def test_heuristic_is_an_upper_bound_close_to_the_exact_minimum() -> None:
         assert heuristic.method == "heuristic"
         assert exact - 1e-9 <= heuristic.distance <= 1.1 * exact
         assert heuristic.distance <= distance(a, b) + 1e-9
+
+
+@pytest.mark.parametrize(("hidden", "k"), [(1, 6), (2, 5), (3, 4), (7, 3)])
+def test_compare_members_equals_the_one_pair_functions(tmp_path: Path, hidden: int, k: int) -> None:
+    """All pairs at once (``PairwiseDistances``) give exactly ``distance``, ``align``
+    and ``random_baseline``'s numbers, a diverged member's too."""
+    rng = np.random.default_rng(hidden)
+    stack = random_params(rng, hidden, k)
+    if hidden == 2:
+        for v in stack.values():
+            v[3] = np.nan
+    path = synthetic_session(tmp_path / "ens", [stack], np.ones((1, k)))
+    with Session(path) as s:
+        comp = compare_members(s, samples=8)
+        params = [s.weights(0, m) for m in range(k)]
+    assert [(p.a, p.b) for p in comp.pairs] == list(itertools.combinations(range(k), 2))
+    for p in comp.pairs:
+        a, b = params[p.a], params[p.b]
+        al = align(a, b)
+        want = (distance(a, b), al.distance, random_baseline(a, b))
+        np.testing.assert_array_equal((p.raw, p.aligned, p.baseline), want)
+        assert (p.perm, p.signs, p.method) == (
+            [int(v) for v in al.perm],
+            [int(v) for v in al.signs],
+            al.method,
+        )
+    m = comp.matrix("aligned")
+    assert m is comp.matrix("aligned")  # built once
+    assert m[1, 0] == m[0, 1] == comp.pairs[0].aligned and m[0, 0] == 0

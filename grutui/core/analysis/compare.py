@@ -225,13 +225,50 @@ class SeedComparison:
     final_losses: list[dict[str, float | None]]
     ood: list[OODResult]
     pairs: list[PairDistance] = field(default_factory=list)
+    # built once per result: a pane draws from them on every key
+    _matrices: dict[str, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _means: tuple[list[float | None], list[float | None]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def matrix(self, which: str = "aligned") -> np.ndarray:
-        """(K, K) symmetric matrix of ``raw`` | ``aligned`` | ``baseline`` distances."""
-        m = np.zeros((self.members, self.members))
-        for p in self.pairs:
-            m[p.a, p.b] = m[p.b, p.a] = getattr(p, which)
+        """(K, K) symmetric matrix of ``raw`` | ``aligned`` | ``baseline`` distances
+        (read-only: the same array is handed out again)."""
+        m = self._matrices.get(which)
+        if m is None:
+            m = np.zeros((self.members, self.members))
+            if self.pairs:
+                a = np.array([p.a for p in self.pairs])
+                b = np.array([p.b for p in self.pairs])
+                v = np.array([getattr(p, which) for p in self.pairs], np.float64)
+                m[a, b] = v
+                m[b, a] = v
+            m.flags.writeable = False
+            self._matrices[which] = m
         return m
+
+    def ood_in_out(self) -> tuple[list[float | None], list[float | None]]:
+        """Each member's mean OOD success inside and outside the training distribution
+        (None where the grid has no such cell), for all members at once."""
+        got = self._means
+        if got is None:
+            succ = np.stack([r.success for r in self.ood])  # (K, C)
+            ind = self.ood[0].in_distribution
+            sides: list[list[float | None]] = [
+                [float(v) for v in succ[:, mask].mean(axis=1)]
+                if mask.any()
+                else [None] * self.members
+                for mask in (ind, ~ind)
+            ]
+            got = self._means = (sides[0], sides[1])
+        return got
+
+    @property
+    def methods(self) -> list[str]:
+        """The alignment methods the pairs used, sorted."""
+        return sorted({p.method for p in self.pairs})
 
     def ood_spread(self) -> np.ndarray:
         """Per-cell standard deviation of the success rate across members (C,)."""
@@ -258,7 +295,10 @@ def compare_members(
     seed: int = 0,
     baseline_draws: int = BASELINE_DRAWS,
 ) -> SeedComparison:
-    """Behaviour and weight distances of every member of an ensemble session."""
+    """Behaviour and weight distances of every member of an ensemble session.
+
+    The pairs' distances are ``distance``, ``align`` and ``random_baseline``'s numbers,
+    computed for all pairs at once (``PairwiseDistances``)."""
     k = session.members
     if k < 2:
         raise SessionError(f"{session.name} has a single member: nothing to compare")
@@ -271,18 +311,112 @@ def compare_members(
         [session.final_losses(m) for m in range(k)],
         [ev.evaluate(p, e, m) for m, p in enumerate(params)],
     )
+    pw = PairwiseDistances(params)
+    raw = pw.raw().tolist()  # Python floats: one conversion for all pairs
+    rng = np.random.default_rng(seed)  # random_baseline's draws: the same for every pair
+    hs = pw.hidden
+    draws = [(rng.permutation(hs), rng.choice([-1.0, 1.0], hs)) for _ in range(baseline_draws)]
+    base = pw.mean_over(draws).tolist()
+    if hs <= EXHAUSTIVE_MAX:
+        group = [
+            (np.array(pt), np.array(st))
+            for pt in itertools.permutations(range(hs))
+            for st in itertools.product((1.0, -1.0), repeat=hs)
+        ]
+        best_arr, which_arr = pw.min_over(group)
+        best, which = best_arr.tolist(), which_arr.tolist()
+        as_lists = [([int(v) for v in p], [int(v) for v in s]) for p, s in group]
     for i, j in itertools.combinations(range(k), 2):
-        al = align(params[i], params[j], seed=seed)
+        if hs <= EXHAUSTIVE_MAX:
+            perm, signs = as_lists[which[i][j]]
+            d, method = best[i][j], "exhaustive"
+        else:
+            al = align(params[i], params[j], seed=seed)
+            perm, signs = [int(v) for v in al.perm], [int(v) for v in al.signs]
+            d, method = al.distance, al.method
         comp.pairs.append(
-            PairDistance(
-                i,
-                j,
-                distance(params[i], params[j]),
-                al.distance,
-                random_baseline(params[i], params[j], baseline_draws, seed),
-                [int(v) for v in al.perm],
-                [int(v) for v in al.signs],
-                al.method,
-            )
+            PairDistance(i, j, raw[i][j], d, base[i][j], list(perm), list(signs), method)
         )
     return comp
+
+
+class PairwiseDistances:
+    """``distance(θ_i, g·θ_j)`` for every pair of members i < j and symmetries g, as
+    arrays: the same float64 sums in the same order as ``distance`` (per parameter, then
+    over ``PARAM_NAMES``), so the numbers equal the one-pair functions'. A symmetry acts
+    on the flattened parameters as a gather and a sign (``transform`` applied to the
+    parameters' own indices)."""
+
+    BLOCK = 2**22  # float64 elements of one (rows × symmetries × parameters) block
+
+    def __init__(self, params: list[Params]) -> None:
+        self.k = len(params)
+        self.hidden = _hidden(params[0])
+        self.shapes = {n: np.asarray(params[0][n]).shape for n in PARAM_NAMES}
+        self.theta = np.stack(
+            [
+                np.concatenate([np.asarray(p[n], np.float64).ravel() for n in PARAM_NAMES])
+                for p in params
+            ]
+        )  # (K, P)
+        sizes = [int(np.prod(self.shapes[n])) for n in PARAM_NAMES]
+        ends = np.cumsum(sizes)
+        self.segments = [(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True)]
+        index = np.arange(int(ends[-1]), dtype=np.float64)
+        self._index = {
+            n: index[a:b].reshape(self.shapes[n])
+            for n, (a, b) in zip(PARAM_NAMES, self.segments, strict=True)
+        }
+        self._ones = {n: np.ones(self.shapes[n], np.float32) for n in PARAM_NAMES}
+
+    def _gather(self, perm: np.ndarray, signs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index, sign) with g·θ = θ[index] · sign for g = (perm, signs)."""
+        hs = self.hidden
+        idx = transform(self._index, perm, np.ones(hs))
+        sgn = transform(self._ones, perm, signs)
+        flat = np.concatenate([idx[n].ravel() for n in PARAM_NAMES]).astype(np.int64)
+        return flat, np.concatenate([sgn[n].ravel() for n in PARAM_NAMES]).astype(np.float64)
+
+    def _sq(self, diff: np.ndarray) -> np.ndarray:
+        """Squared distance over the last axis, summed as ``distance`` sums it (each
+        parameter's squares copied out first: numpy sums a strided slice in another order,
+        which moves the last bit)."""
+        sq = diff * diff
+        total: np.ndarray | float = 0
+        for a, b in self.segments:
+            total = total + np.ascontiguousarray(sq[..., a:b]).sum(axis=-1)
+        return np.asarray(total)
+
+    def _blocks(self, per_row: int) -> list[tuple[int, int]]:
+        step = max(1, self.BLOCK // max(1, per_row))
+        return [(i, min(self.k, i + step)) for i in range(0, self.k, step)]
+
+    def raw(self) -> np.ndarray:
+        """(K, K) distances with no symmetry applied."""
+        out = np.zeros((self.k, self.k))
+        t = self.theta
+        for i0, i1 in self._blocks(t.size):
+            out[i0:i1] = np.sqrt(self._sq(t[i0:i1, None, :] - t[None, :, :]))
+        return out
+
+    def _each(self, group: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(K, K, G) distances from θ_i to g·θ_j."""
+        maps = [self._gather(p, s) for p, s in group]
+        g_theta = np.stack([self.theta[:, idx] * sgn for idx, sgn in maps], axis=1)  # (K,G,P)
+        out = np.empty((self.k, self.k, len(group)))
+        t = self.theta
+        for i0, i1 in self._blocks(self.k * g_theta[0].size):
+            out[i0:i1] = np.sqrt(self._sq(t[i0:i1, None, None, :] - g_theta[None]))
+        return out
+
+    def mean_over(self, group: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(K, K): the mean over ``group`` (``random_baseline``'s draws)."""
+        return np.ascontiguousarray(self._each(group)).mean(axis=-1)
+
+    def min_over(self, group: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """(K, K) minimum over ``group`` and the index of the first element reaching it
+        (``align``'s exhaustive search; not finite anywhere: the identity and inf)."""
+        d = self._each(group)
+        d = np.where(np.isnan(d), np.inf, d)
+        which = np.argmin(d, axis=-1)
+        return np.take_along_axis(d, which[..., None], axis=-1)[..., 0], which

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 
 from grutui.core.analysis.compare import SeedComparison, compare_members
 from grutui.core.analysis.history import BARS
-from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODResult, snapshot_epoch
+from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
 from grutui.core.analysis.spread import spread
 from grutui.core.errors import SessionError
 from grutui.core.numfmt import sig
@@ -135,15 +135,6 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
             self.draw()
 
 
-def _ood_in_out(ood: OODResult) -> tuple[float | None, float | None]:
-    """Mean success inside and outside the training distribution."""
-    ind = ood.in_distribution
-    return (
-        float(ood.success[ind].mean()) if ind.any() else None,
-        float(ood.success[~ind].mean()) if (~ind).any() else None,
-    )
-
-
 def _table() -> Table:
     t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
     t.add_column("m", justify="right", no_wrap=True)
@@ -157,7 +148,8 @@ def _table() -> Table:
 
 def _add_member_row(t: Table, res: SeedComparison, m: int, shown: int) -> None:
     fl, ood = res.final_losses[m], res.ood[m]
-    in_v, out_v = _ood_in_out(ood)
+    ins, outs = res.ood_in_out()
+    in_v, out_v = ins[m], outs[m]
     strip = Text(no_wrap=True)
     for v in ood.success:
         bar = BARS[int(float(v) * (len(BARS) - 1) + 0.5)]
@@ -185,7 +177,7 @@ def members_summary(res: SeedComparison, shown: int) -> Group:
     """More members than rows: each number's spread over the members (median,
     quartiles, best and worst, outliers beyond 1.5 IQR), then the rows of the best and
     worst members and of the shown one."""
-    ins, outs = zip(*(_ood_in_out(o) for o in res.ood), strict=True)
+    ins, outs = res.ood_in_out()
     rows = [
         ("final train", spread(fl.get("train_loss") for fl in res.final_losses), False, 3),
         ("final test", spread(fl.get("test_loss") for fl in res.final_losses), False, 3),
@@ -228,11 +220,13 @@ def members_summary(res: SeedComparison, shown: int) -> Group:
 def distance_fits(res: SeedComparison, width: int) -> bool:
     """The whole matrix fits ``width`` columns, every number in full."""
     k = res.members
+    label = len(str(k - 1)) + len(MARK)
+    if label + 2 * k > width:  # not even one character a cell: no need to format them
+        return False
     aligned = res.matrix("aligned")
     off = ~np.eye(k, dtype=bool)
     cell = max((len(f"{v:.3g}") for v in aligned[off]), default=1)
     cell = max(cell, len(str(k - 1)))
-    label = len(str(k - 1)) + len(MARK)
     return label + k * (cell + 1) <= width
 
 
@@ -279,8 +273,7 @@ def _distance_note(res: SeedComparison) -> Text:
         f"aligned/baseline {span}",
         style="dim",
     )
-    methods = sorted({p.method for p in res.pairs})
-    note.append(f"  ({', '.join(methods)})", style="dim")
+    note.append(f"  ({', '.join(res.methods)})", style="dim")
     return note
 
 
