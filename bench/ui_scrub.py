@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,26 +132,43 @@ class FrameClock:
         for name, orig in self._saved:
             setattr(Screen, name, orig)
 
-    async def frame_after(
-        self, t: float, cond: Callable[[], bool] = lambda: True, poll: float = 0.0
-    ) -> float:
-        """The end of the first frame rendered after ``t`` once ``cond()`` holds (a
-        ``poll`` > 0 leaves the GIL to a worker while waiting for its result)."""
+    async def frame_after(self, t: float) -> float:
+        """The end of the first frame rendered after ``t``."""
         end = time.perf_counter() + TIMEOUT
-        while not (cond() and self.stamps and self.stamps[-1] > t):
+        while not (self.stamps and self.stamps[-1] > t):
             if time.perf_counter() > end:
                 raise TimeoutError(f"no frame in {TIMEOUT} s")
-            await asyncio.sleep(poll)
-        return self.stamps[-1]
+            await asyncio.sleep(0)
+        return next(s for s in self.stamps if s > t)
 
 
-def _fresh(app: GrutuiApp) -> bool:
-    """The analysis pane on screen shows the result it wants (not a stale one)."""
-    pane = app.screen
-    if not isinstance(pane, AnalysisPane):
-        return True
-    c = pane.cache
-    return c.wanted is not None and c.results.get(c.wanted) is not None and c.shown is not None
+class StoreClock:
+    """Stamps each result an analysis pane's worker hands back (``cache.store``)."""
+
+    def __init__(self, pane: AnalysisPane[Any, Any]) -> None:
+        self.pane = pane
+        self.stored: dict[object, float] = {}
+        store = pane.cache.store
+
+        def stamped(key: Any, res: Any) -> None:
+            store(key, res)
+            self.stored[key] = time.perf_counter()
+
+        pane.cache.store = stamped  # type: ignore[method-assign]
+
+    async def result_frame(self, frames: FrameClock) -> float:
+        """The end of the first frame after the wanted result arrived (left to the
+        worker's GIL between looks)."""
+        end = time.perf_counter() + TIMEOUT
+        c = self.pane.cache
+        while c.wanted is None or (c.wanted not in self.stored and c.wanted not in c.results):
+            if time.perf_counter() > end:
+                raise TimeoutError(f"no result in {TIMEOUT} s")
+            await asyncio.sleep(POLL)
+        at = self.stored.get(c.wanted)
+        if at is None:  # cached before this clock was installed: nothing to wait for
+            return time.perf_counter()
+        return await frames.frame_after(at)
 
 
 async def measure(pane: str, data: RunData, presses: int, size: tuple[int, int]) -> dict[str, Any]:
@@ -172,12 +188,14 @@ async def measure(pane: str, data: RunData, presses: int, size: tuple[int, int])
             app.post_message(events.Key(digit, digit))
             while app.current_mode != pane:
                 await asyncio.sleep(0)
-            out["switch"] = await clock.frame_after(t0) - t0
-            computes = isinstance(app.screen, AnalysisPane) and not (
+            screen = app.screen
+            computes = isinstance(screen, AnalysisPane) and not (
                 pane == "seeds" and data.members < 2  # a single member: nothing to compute
             )
+            results = StoreClock(screen) if isinstance(screen, AnalysisPane) else None
+            out["switch"] = await clock.frame_after(t0) - t0
             out["switch_result"] = (
-                await clock.frame_after(t0, lambda: _fresh(app), POLL) - t0 if computes else None
+                await results.result_frame(clock) - t0 if results and computes else None
             )
             await pilot.pause()
             key = "right"
@@ -196,19 +214,21 @@ async def measure(pane: str, data: RunData, presses: int, size: tuple[int, int])
                 if i == 0:
                     out["first"] = out["scrub"][0]
                 await pilot.pause()  # settle before the next press
-            if computes:  # new epochs: back to the far left
+            if results and computes:  # new epochs: back to the far left
                 await pilot.press("home")
                 for _ in range(5):
-                    end = time.perf_counter() + TIMEOUT
-                    while not _fresh(app) and time.perf_counter() < end:
-                        await pilot.pause(POLL)
+                    await results.result_frame(clock)
                     await pilot.pause()
+                    before = app.epoch
                     t0 = time.perf_counter()
-                    await pilot.press("pagedown")  # 10 epochs on: never computed
-                    out["new_shown"].append(await clock.frame_after(t0) - t0)
-                    out["new_result"].append(
-                        await clock.frame_after(t0, lambda: _fresh(app), POLL) - t0
-                    )
+                    # posted as the terminal driver does: pilot.press would wait for the
+                    # worker's result before returning
+                    app.post_message(events.Key("pagedown", None))  # 10 on: never computed
+                    while app.epoch == before:
+                        await asyncio.sleep(0)
+                    moved = time.perf_counter()
+                    out["new_shown"].append(await clock.frame_after(moved) - t0)
+                    out["new_result"].append(await results.result_frame(clock) - t0)
         finally:
             clock.remove()
     return out

@@ -4,9 +4,12 @@ member's row) and so is a distance matrix wider than the screen."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from rich.console import Console
 
 from grutui.core.analysis.compare import PairDistance, SeedComparison, compare_members
@@ -119,3 +122,67 @@ def test_distance_summary_leaves_out_diverged_members() -> None:
     res = SeedComparison(epoch=0, members=3, final_losses=[], ood=[], pairs=gone)
     text.print(distance_summary(res, shown=0))
     assert "no finite distance" in text.export_text()
+
+
+async def test_the_final_losses_show_while_the_comparison_is_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the first result: the members' final losses (no computing needed), not a
+    blank pane."""
+    data = ensemble_data(tmp_path / "ens", members=30, epochs=2)
+    release = threading.Event()
+    compute = SeedsPane.compute
+
+    def held(self: SeedsPane, key: tuple[int, int]) -> SeedComparison:
+        release.wait(20)
+        return compute(self, key)
+
+    monkeypatch.setattr(SeedsPane, "compute", held)
+    app = GrutuiApp(data=data, start_pane="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        end = time.monotonic() + 20
+        while "final losses" not in "\n".join(_body(app)):
+            assert time.monotonic() < end, "timed out"
+            await pilot.pause(0.02)
+        body = "\n".join(_body(app))
+        train = spread(data.final_losses(m)["train_loss"] for m in range(30))
+        assert f"m{train.argmin}" in body and f"m{train.argmax}" in body
+        release.set()
+        await settle(app, pilot)
+        assert "OOD in" in "\n".join(_body(app))  # the result replaced it
+
+
+async def test_the_body_is_built_once_per_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys while the next epoch is computed change the title only (the stale result's
+    body stays as built); the new result builds it once."""
+    data = ensemble_data(tmp_path / "ens", members=30, epochs=4)
+    release = threading.Event()
+    release.set()
+    compute, put = SeedsPane.compute, SeedsPane._put
+    builds: list[int] = []
+
+    def held(self: SeedsPane, key: tuple[int, int]) -> SeedComparison:
+        release.wait(20)
+        return compute(self, key)
+
+    def counted(self: SeedsPane, renderable: object, width: int) -> None:
+        builds.append(self.grutui.epoch)
+        put(self, renderable, width)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SeedsPane, "compute", held)
+    monkeypatch.setattr(SeedsPane, "_put", counted)
+    app = GrutuiApp(data=data, start_pane="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        before = list(builds)
+        body = "\n".join(_body(app))
+        release.clear()
+        await pilot.press("left", "left")
+        title = app.screen.query_one("#cmp-title")
+        assert "updating" in str(title.render())
+        assert builds == before and "\n".join(_body(app)) == body
+        release.set()
+        await settle(app, pilot)
+        assert len(builds) == len(before) + 1 and "updating" not in str(title.render())

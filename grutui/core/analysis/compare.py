@@ -30,7 +30,7 @@ distance two unrelated-but-similarly-scaled solutions would have.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,7 +349,7 @@ class PairwiseDistances:
 
     BLOCK = 2**22  # float64 elements of one (rows × symmetries × parameters) block
 
-    def __init__(self, params: list[Params]) -> None:
+    def __init__(self, params: Sequence[Params]) -> None:
         self.k = len(params)
         self.hidden = _hidden(params[0])
         self.shapes = {n: np.asarray(params[0][n]).shape for n in PARAM_NAMES}

@@ -10,7 +10,9 @@ in the pane's job thread (``AnalysisPane``).
 from __future__ import annotations
 
 import numpy as np
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,7 +23,7 @@ from textual.widgets import Footer, Static
 from grutui.core.analysis.compare import SeedComparison, compare_members
 from grutui.core.analysis.history import BARS
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
-from grutui.core.analysis.spread import spread
+from grutui.core.analysis.spread import Spread, spread
 from grutui.core.errors import SessionError
 from grutui.core.numfmt import sig
 from grutui.core.rundata import RunData
@@ -53,6 +55,9 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         super().__init__()
         self.samples = DEFAULT_SAMPLES
         self.member = 0  # the app's, as of the last show_epoch
+        self._body_shows: tuple[object, ...] | None = None  # what the body was built for
+        self._body_res: SeedComparison | None = None
+        self._body_shape: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -64,6 +69,7 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         self.member = member
         if data.members < 2:
+            self._body_shows = self._body_shape = None
             self.show_title(Text("seed comparison", style="bold"))
             self.query_one("#cmp-content", Static).update(Text(SINGLE, style="yellow"))
             return
@@ -102,11 +108,27 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         t.append(f"  OOD {self.samples}/cell", style="dim")
         self.show_title(t)
         body = self.query_one("#cmp-content", Static)
-        if res is None:
-            body.update(Text(self.cache.error or "", style="red"))
-            return
         width, height = self.room()
+        data = self.grutui.data
+        if res is None:
+            n = data.n_epochs if data is not None else 0
+            shows: tuple[object, ...] = (None, self.cache.error, data, n, width)
+            if shows == self._body_shows:
+                return
+            self._body_shows = shows
+            if self.cache.error or data is None:
+                self._body_shape = None
+                body.update(Text(self.cache.error or "", style="red"))
+            else:  # the losses need no computing: useful while the rest is
+                self._put(losses_summary(data), width)
+            return
         member = min(self.member, res.members - 1)
+        # a stale result stays shown while scrubbing to epochs being computed: only the
+        # title changes, the body is not built again
+        shows = (id(res), member, width, height, self.cache.error)
+        if shows == self._body_shows and self._body_res is res:
+            return
+        self._body_shows, self._body_res = shows, res
         listed = res.members + 1 <= height  # the header and one row per member
         parts: list[RenderableType] = [
             members_table(res, member) if listed else members_summary(res, member),
@@ -116,11 +138,26 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         ]
         if self.cache.error:
             parts.append(Text(self.cache.error, style="red"))
-        body.update(Group(*parts))
+        self._put(Group(*parts), width)
         scroll = self.query_one("#cmp-body", VerticalScroll)
         # the shown member's row (below the header; the summary puts it near the top)
         row = 1 + member if listed else 0
         scroll.call_after_refresh(scroll.scroll_to_region, Region(0, row, 1, 1), animate=False)
+
+    def no_result(self, why: str) -> None:
+        self._body_shows = self._body_shape = None  # the body no longer shows a result
+        super().no_result(why)
+
+    def _put(self, renderable: RenderableType, width: int) -> None:
+        """Show ``renderable`` (tables) laid out once at ``width``: Textual would
+        measure and render the tables again on every layout pass; a layout pass only
+        when the body's size changed."""
+        console = self.app.console
+        lines = console.render_lines(renderable, console.options.update_width(width), pad=False)
+        shape = (len(lines), max((Segment.get_line_length(ln) for ln in lines), default=0))
+        layout = shape != self._body_shape
+        self._body_shape = shape
+        self.query_one("#cmp-content", Static).update(Rendered(lines), layout=layout)
 
     def room(self) -> tuple[int, int]:
         """Columns and rows the body shows without scrolling (the screen's, less the bars,
@@ -133,6 +170,22 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
     def on_resize(self) -> None:
         if self.cache.shown is not None:
             self.draw()
+
+
+class Rendered:
+    """Lines of segments rendered before: shown again as they are."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = max((Segment.get_line_length(ln) for ln in self.lines), default=0)
+        return Measurement(width, width)
 
 
 def _table() -> Table:
@@ -184,10 +237,27 @@ def members_summary(res: SeedComparison, shown: int) -> Group:
         ("OOD in", spread(ins), True, 2),
         ("OOD out", spread(outs), True, 2),
     ]
+    t, picks = spread_table(rows)
+    picks.add(shown)
+    head = Text()
+    head.append(f"{res.members} members", style="bold")
+    head.append(f": their spread; rows: best, worst, {MARK}shown (m M # move)", style="dim")
+    chosen = _table()
+    for m in sorted(picks):
+        _add_member_row(chosen, res, m, shown)
+    return Group(head, t, Text(""), chosen)
+
+
+SpreadRow = tuple[str, Spread, bool, int]  # name, spread, higher is better, digits
+
+
+def spread_table(rows: list[SpreadRow]) -> tuple[Table, set[int]]:
+    """Each number's spread over the members (median, quartiles, best and worst,
+    outliers beyond 1.5 IQR), and the best and worst members."""
     t = Table(box=None, pad_edge=False, padding=(0, 1), header_style="dim", expand=False)
     for name in ("", "median", "quartiles", "best", "worst", "outliers"):
         t.add_column(name, justify="left" if name in ("", "outliers") else "right")
-    picks = {shown}
+    picks: set[int] = set()
     for name, sp, higher_better, digits in rows:
         if not sp.count:
             t.add_row(name, "—", "", "", "", f"{sp.missing} not finite")
@@ -208,13 +278,23 @@ def members_summary(res: SeedComparison, shown: int) -> Group:
             f"m{worst} {fmt(hi)}",
             outl,
         )
+    return t, picks
+
+
+def losses_summary(data: RunData) -> Group:
+    """The members' final losses (read from the metrics: no computing), shown while the
+    comparison at the cursor is being computed."""
+    final = [data.final_losses(m) for m in range(data.members)]
+    t, _picks = spread_table(
+        [
+            ("final train", spread(f["train_loss"] for f in final), False, 3),
+            ("final test", spread(f["test_loss"] for f in final), False, 3),
+        ]
+    )
     head = Text()
-    head.append(f"{res.members} members", style="bold")
-    head.append(f": their spread; rows: best, worst, {MARK}shown (m M # move)", style="dim")
-    chosen = _table()
-    for m in sorted(picks):
-        _add_member_row(chosen, res, m, shown)
-    return Group(head, t, Text(""), chosen)
+    head.append(f"{data.members} members", style="bold")
+    head.append(": final losses (OOD grid and distances being computed)", style="dim")
+    return Group(head, t)
 
 
 def distance_fits(res: SeedComparison, width: int) -> bool:
