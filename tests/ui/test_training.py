@@ -12,6 +12,7 @@ import pytest
 
 from grutui.core.config import TrainConfig
 from grutui.core.records import EpochRecord
+from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.core.train import train
 from grutui.core.writer import SessionWriter
@@ -235,3 +236,37 @@ async def test_a_followed_epoch_is_redrawn_at_a_bounded_rate(
         assert shown.count(1) + shown.count(2) == 1
         gated.release(5)
         await app.workers.wait_for_complete()
+
+
+async def test_the_run_line_reads_the_event_log_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrubbing redraws the run line (device from the log) without re-reading the
+    log; a changed log is read again."""
+    out = tmp_path / "run"
+    cfg = tiny_config(epochs=6)
+    with SessionWriter(out, cfg) as w:
+        w.event("start", None, source="test")
+        for rec in train(cfg):
+            w.append(rec)
+    with Session(out) as s:
+        data = RunData.from_session(s)
+    reads: list[int] = []
+    events = RunData.events
+
+    def counted(self: RunData) -> list[dict[str, Any]]:
+        reads.append(1)
+        return events(self)
+
+    monkeypatch.setattr(RunData, "events", counted)
+    app = GrutuiApp(data=data, start_pane="train")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "device cpu" in _text(app, "#train-run")
+        n = len(reads)
+        await pilot.press("left", "left", "left", "home")
+        assert len(reads) == n
+        with (out / "events.jsonl").open("a") as f:
+            f.write('{"kind": "clock", "t": 1, "epoch": 5, "device": "cuda:7"}\n')
+        await pilot.press("right")
+        assert len(reads) > n and "device cuda:7" in _text(app, "#train-run")

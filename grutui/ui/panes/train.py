@@ -72,6 +72,8 @@ class TrainPane(PaneScreen):
         self._plot_built = 0.0
         self._plot_marks: object = None  # marker_key of the markers the figure shows
         self._events_stamp: tuple[int, int] | None = None
+        self._device_stamp: tuple[int, int] | None = None
+        self._device: str | None = None  # recorded_device of the log at _device_stamp
         self._curves_drawn = -math.inf  # sparklines and the event list
         self._percent_shown: tuple[int, int] | None = None
         self._shown: dict[str, str] = {}  # fixed-size labels' texts, by selector
@@ -263,7 +265,7 @@ class TrainPane(PaneScreen):
         t.append(f"{data.name}", style="bold")
         t.append(f"  {status}", style="bold red" if app.training_error else "italic")
         threads = app.threads or cfg.threads or "auto"  # 0: TrainConfig.torch_threads decides
-        device = app.device or recorded_device(data.events()) or cfg.device
+        device = app.device or self._recorded_device(data) or cfg.device
         t.append(f"  device {device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
@@ -272,15 +274,28 @@ class TrainPane(PaneScreen):
         )
         _paint(self.query_one("#train-run", Static), t)
 
-    def _events(self, data: RunData) -> None:
-        path = data.dir / EVENTS_NAME
-        try:
-            st = path.stat()
-            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = None
+    @staticmethod
+    def _log_stamp(data: RunData) -> tuple[int, int] | None:
+        """Changes when the run's event log does (None: no log to look at)."""
         if not data.events_on_disk:  # a replay: its events so far, in memory
-            stamp = (-1, len(data.events()))
+            return (-1, len(data.events()))
+        try:
+            st = (data.dir / EVENTS_NAME).stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _recorded_device(self, data: RunData) -> str | None:
+        """The device the log names, read again only when the log changed: the run line
+        is drawn on every key, and a recording session's log grows with every key."""
+        stamp = self._log_stamp(data)
+        if stamp is None or stamp != self._device_stamp:
+            self._device_stamp = stamp
+            self._device = recorded_device(data.events())
+        return self._device
+
+    def _events(self, data: RunData) -> None:
+        stamp = self._log_stamp(data)
         if stamp is not None and stamp == self._events_stamp:
             return  # the log is unchanged: no re-read
         self._events_stamp = stamp
