@@ -30,7 +30,7 @@ distance two unrelated-but-similarly-scaled solutions would have.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,7 +347,7 @@ class PairwiseDistances:
     on the flattened parameters as a gather and a sign (``transform`` applied to the
     parameters' own indices)."""
 
-    BLOCK = 2**22  # float64 elements of one (rows × symmetries × parameters) block
+    BLOCK = 2**22  # float64 elements of one (rows × members × parameters) block
 
     def __init__(self, params: Sequence[Params]) -> None:
         self.k = len(params)
@@ -399,24 +399,30 @@ class PairwiseDistances:
             out[i0:i1] = np.sqrt(self._sq(t[i0:i1, None, :] - t[None, :, :]))
         return out
 
-    def _each(self, group: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """(K, K, G) distances from θ_i to g·θ_j."""
-        maps = [self._gather(p, s) for p, s in group]
-        g_theta = np.stack([self.theta[:, idx] * sgn for idx, sgn in maps], axis=1)  # (K,G,P)
-        out = np.empty((self.k, self.k, len(group)))
+    def _each(self, group: list[tuple[np.ndarray, np.ndarray]]) -> Iterator[np.ndarray]:
+        """For each g of ``group``: (K, K) distances from θ_i to g·θ_j (one symmetry at
+        a time, so memory stays (block × K × P) whatever the group's size)."""
         t = self.theta
-        for i0, i1 in self._blocks(self.k * g_theta[0].size):
-            out[i0:i1] = np.sqrt(self._sq(t[i0:i1, None, None, :] - g_theta[None]))
-        return out
+        for perm, signs in group:
+            idx, sgn = self._gather(perm, signs)
+            g_theta = t[:, idx] * sgn  # (K, P)
+            out = np.empty((self.k, self.k))
+            for i0, i1 in self._blocks(g_theta.size):
+                out[i0:i1] = np.sqrt(self._sq(t[i0:i1, None, :] - g_theta[None]))
+            yield out
 
     def mean_over(self, group: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """(K, K): the mean over ``group`` (``random_baseline``'s draws)."""
-        return np.ascontiguousarray(self._each(group)).mean(axis=-1)
+        return np.stack(list(self._each(group)), axis=-1).mean(axis=-1)
 
     def min_over(self, group: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
         """(K, K) minimum over ``group`` and the index of the first element reaching it
-        (``align``'s exhaustive search; not finite anywhere: the identity and inf)."""
-        d = self._each(group)
-        d = np.where(np.isnan(d), np.inf, d)
-        which = np.argmin(d, axis=-1)
-        return np.take_along_axis(d, which[..., None], axis=-1)[..., 0], which
+        (``align``'s exhaustive search: strictly smaller wins, so not finite anywhere
+        leaves the identity, the first element, at inf)."""
+        best = np.full((self.k, self.k), np.inf)
+        which = np.zeros((self.k, self.k), np.int64)
+        for g, d in enumerate(self._each(group)):
+            better = d < best  # a nan never is
+            best[better] = d[better]
+            which[better] = g
+        return best, which
