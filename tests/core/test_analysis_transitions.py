@@ -210,3 +210,43 @@ def test_column_blocks_do_not_change_results(monkeypatch: pytest.MonkeyPatch) ->
         (t.epoch, t.kind, t.detail) for t in whole
     ]
     assert [t.score for t in blocked] == pytest.approx([t.score for t in whole], rel=1e-12)
+
+
+def _sign_flips_one_by_one(
+    epochs: np.ndarray, flat: np.ndarray, initial: np.ndarray | None
+) -> list[tuple[float, int, int, float, float]]:
+    """The sign-change scores weight by weight, flip by flip: the reference the
+    vectorised detector must equal."""
+    blk = flat if initial is None else np.vstack([initial[None], flat])
+    at = np.concatenate([[-1], epochs]) if initial is not None else epochs
+    filled = np.sign(blk)
+    for s in range(1, len(filled)):
+        zero = filled[s] == 0
+        filled[s, zero] = filled[s - 1, zero]
+    out = []
+    for p in range(blk.shape[1]):
+        rows = [r for r in range(1, len(blk)) if filled[r, p] * filled[r - 1, p] < 0]
+        bounds = [0, *rows, len(blk)]
+        mags = np.abs(blk[:, p])
+        for j, r in enumerate(rows):
+            score = min(mags[bounds[j] : r].max(), mags[r : bounds[j + 2]].max())
+            out.append((float(score), int(at[r]), p, float(blk[r - 1, p]), float(blk[r, p])))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sign_change_scores_equal_the_flip_by_flip_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    s, p = 60, 25
+    flat = rng.normal(size=(s, p)).cumsum(axis=0) * (rng.random((s, p)) > 0.1)  # zeros too
+    flat[rng.random((s, p)) < 0.02] = np.nan  # a diverging weight never flips
+    initial = rng.normal(size=p) if seed % 2 else None
+    epochs = np.arange(s)
+    labels = [f"w{i}" for i in range(p)]
+    ref = _sign_flips_one_by_one(epochs, flat, initial)
+    got = sign_change_transitions(epochs, flat, labels, initial, top=len(ref) + 1)
+    assert len(got) == len(ref) > 0
+    want = {(e, f"w{w} {o:+.3g} → {n:+.3g}"): sc for sc, e, w, o, n in ref}
+    for t in got:
+        sc = want[(t.epoch, t.detail)]
+        assert t.score == sc or (np.isnan(t.score) and np.isnan(sc))

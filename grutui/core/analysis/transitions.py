@@ -264,15 +264,32 @@ def sign_change_transitions(
             zero = filled[s] == 0
             filled[s, zero] = filled[s - 1, zero]
         change = (filled[1:] * filled[:-1]) < 0
-        for p in np.flatnonzero(change.any(axis=0)):
-            rows = np.flatnonzero(change[:, p]) + 1
-            bounds = [0, *rows.tolist(), len(blk)]
-            mags = np.abs(blk[:, p])
-            for j, r in enumerate(rows):
-                before = mags[bounds[j] : r].max()
-                after = mags[r : bounds[j + 2]].max()
-                found.append((float(min(before, after)), int(r), c0 + int(p)))
-                values[len(found) - 1] = (float(blk[r - 1, p]), float(blk[r, p]))
+        # every flip at once, in (weight, row) order; a flip's score is the smaller of
+        # the largest |w| in the stretch before it and in the stretch after it (up to the
+        # neighbouring flips), read off one max-reduction over the stretches
+        pp, rr = np.nonzero(change.T)
+        if not len(pp):
+            continue
+        rows = rr + 1
+        n = len(blk)
+        mags = np.abs(blk).T.ravel()  # weight-major: weight p's rows at p·n …
+        pos = pp * n + rows
+        starts = np.unique(np.concatenate([np.arange(blk.shape[1]) * n, pos]))
+        stretch_max = np.maximum.reduceat(mags, starts)
+        k = np.searchsorted(starts, pos)
+        before, after = stretch_max[k - 1], stretch_max[k]
+        scores = np.where(after < before, after, before)  # min(before, after), nan as min()
+        olds, news = blk[rows - 1, pp], blk[rows, pp]
+        for sc, r, w, o, nw in zip(
+            scores.tolist(),
+            rows.tolist(),
+            (c0 + pp).tolist(),
+            olds.tolist(),
+            news.tolist(),
+            strict=True,
+        ):
+            found.append((sc, r, w))
+            values[len(found) - 1] = (o, nw)
     order = sorted(range(len(found)), key=lambda i: (-found[i][0], found[i][1], found[i][2]))
     out = []
     for i in order[:top]:
