@@ -160,6 +160,10 @@ def test_compare_members_equals_the_one_pair_functions(tmp_path: Path, hidden: i
             [int(v) for v in al.signs],
             al.method,
         )
-    m = comp.matrix("aligned")
-    assert m is comp.matrix("aligned")  # built once
-    assert m[1, 0] == m[0, 1] == comp.pairs[0].aligned and m[0, 0] == 0
+    for which in ("raw", "aligned", "baseline"):
+        m = comp.matrix(which)
+        assert m is comp.matrix(which)  # built once
+        fresh = np.zeros((k, k))  # from the pairs, one by one
+        for p in comp.pairs:
+            fresh[p.a, p.b] = fresh[p.b, p.a] = getattr(p, which)
+        np.testing.assert_array_equal(m, fresh)

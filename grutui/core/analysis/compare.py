@@ -312,11 +312,14 @@ def compare_members(
         [ev.evaluate(p, e, m) for m, p in enumerate(params)],
     )
     pw = PairwiseDistances(params)
-    raw = pw.raw().tolist()  # Python floats: one conversion for all pairs
+    raw_arr = pw.raw()
     rng = np.random.default_rng(seed)  # random_baseline's draws: the same for every pair
     hs = pw.hidden
     draws = [(rng.permutation(hs), rng.choice([-1.0, 1.0], hs)) for _ in range(baseline_draws)]
-    base = pw.mean_over(draws).tolist()
+    base_arr = pw.mean_over(draws)
+    # the matrices as ``matrix`` would build them from the pairs (the i < j values)
+    comp._matrices.update(raw=_symmetric(raw_arr), baseline=_symmetric(base_arr))
+    raw, base = raw_arr.tolist(), base_arr.tolist()  # Python floats, one conversion
     if hs <= EXHAUSTIVE_MAX:
         group = [
             (np.array(pt), np.array(st))
@@ -324,6 +327,7 @@ def compare_members(
             for st in itertools.product((1.0, -1.0), repeat=hs)
         ]
         best_arr, which_arr = pw.min_over(group)
+        comp._matrices["aligned"] = _symmetric(best_arr)
         best, which = best_arr.tolist(), which_arr.tolist()
         as_lists = [([int(v) for v in p], [int(v) for v in s]) for p, s in group]
     for i, j in itertools.combinations(range(k), 2):
@@ -338,6 +342,14 @@ def compare_members(
             PairDistance(i, j, raw[i][j], d, base[i][j], list(perm), list(signs), method)
         )
     return comp
+
+
+def _symmetric(m: np.ndarray) -> np.ndarray:
+    """The matrix with its upper triangle mirrored and a zero diagonal (read-only)."""
+    up = np.triu(m, 1)
+    out = up + up.T
+    out.flags.writeable = False
+    return out
 
 
 class PairwiseDistances:
