@@ -342,19 +342,14 @@ class BrowsePane(PaneScreen):
         set_text(box, line)
 
     def _row_full(self, g: GridData, mode: Mode) -> Text:
-        """Every cell of the selected row with its change (small models)."""
-        sel, r = self.rows[self.sel], self.sel
+        """Small models: the table shows every number, so the box names the selected
+        row's cells (their numbers again would cost their bytes twice per key)."""
+        sel = self.rows[self.sel]
         self._page = self._plotted = sel.cols
         line = Text(no_wrap=False)
         line.append(f"{sel.label}: ", style="bold")
-        for (name, _p, _ix), c in zip(sel.cells, sel.cols, strict=True):
-            v, d = g.vals[r, c], g.deltas[r, c]
-            line.append(f"{name} ", style="dim")
-            line.append(f"{v:+.4f}", style=text_style(int(g.vlev[r, c]), mode))
-            line.append(
-                f" ({d:+.1e}) " if np.isfinite(d) else " ",
-                style=text_style(int(g.dlev[r, c]), mode),
-            )
+        line.append("  ".join(name for name, _p, _ix in sel.cells))
+        line.append("  (plotted below)", style="dim")
         return line
 
     def _row_paged(self, g: GridData, mode: Mode, box: TextView) -> Text:

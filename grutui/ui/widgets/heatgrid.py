@@ -153,7 +153,7 @@ class WeightGrid(Widget):
         if y == 0:
             segs = self._header(g, cols)
         elif y == last:
-            what = f"Δ on ±{g.dscale:.1e}" if self.table else "98th pct of |w|"
+            what = "" if self.table else "98th pct of |w|"
             segs = list(legend(g.scale, self.mode, what).render(self.app.console))
         elif y > last:
             segs = []
@@ -161,7 +161,8 @@ class WeightGrid(Widget):
             r = rows.start + (y - 1) // self.per_row
             second = (y - 1) % self.per_row == 1
             segs = self._table_row(g, r, second) if self.table else self._heat_row(g, r, cols)
-        return Strip(segs).apply_style(base).crop_extend(0, width, base)
+        # adjacent cells of one style as one segment: one style code, not one per cell
+        return Strip(segs).apply_style(base).crop_extend(0, width, base).simplify()
 
     def _label(self, g: GridData, r: int, second: bool = False) -> Segment:
         if second:
@@ -217,10 +218,13 @@ class WeightGrid(Widget):
             if not np.isfinite(v):
                 segs.append(Segment(" " * TABLE_CW))
             elif second:
+                # the changes in one dim style: every one of them changes each epoch,
+                # and a colour per cell would be a style code per cell per key over SSH
+                # (the sign and the exponent say what the colour said)
                 d = g.deltas[r, c]
                 lv = int(g.dlev[r, c])
                 txt = f"{d:>+{TABLE_CW}.1e}" if lv != NO_LEVEL else " " * TABLE_CW
-                segs.append(Segment(txt, text_style(lv, mode)))
+                segs.append(Segment(txt, DIM))
             else:
                 segs.append(Segment(f"{v:>+{TABLE_CW}.4f}", text_style(int(g.vlev[r, c]), mode)))
         return segs

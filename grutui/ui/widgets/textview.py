@@ -124,7 +124,8 @@ class TextView(Widget):
         console = self.app.console
         options = console.options.update_width(max(1, width))
         lines = console.render_lines(text, options, style=self.rich_style, pad=False)
-        return [Strip(line) for line in lines]
+        # spans of one style as one segment: one style code each over the wire
+        return [Strip(line).simplify() for line in lines]
 
     @staticmethod
     def _measure_width(text: Text) -> int:
