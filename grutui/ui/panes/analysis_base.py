@@ -16,6 +16,7 @@ from textual.widgets import Static
 from grutui.ui.jobs import CachedResults, LatestJob
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.text import set_text
+from grutui.ui.widgets.textview import TextView
 
 K = TypeVar("K", bound=Hashable)
 R = TypeVar("R")
@@ -63,10 +64,15 @@ class AnalysisPane(PaneScreen, Generic[K, R]):
         if self.app.screen is self:
             self.draw()
 
+    def _text_widget(self, id: str) -> Static | TextView:
+        w = self.query_one(f"#{id}")
+        assert isinstance(w, Static | TextView)
+        return w
+
     def show_title(self, text: Text) -> None:
-        set_text(self.query_one(f"#{self.TITLE_ID}", Static), text)
+        set_text(self._text_widget(self.TITLE_ID), text)
 
     def no_result(self, why: str) -> None:
         """Nothing to compute at the cursor (no weights yet, before the first snapshot)."""
         self.show_title(Text(why, style="dim"))
-        self.query_one(f"#{self.BODY_ID}", Static).update("")
+        self._text_widget(self.BODY_ID).update("")

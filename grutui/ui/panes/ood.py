@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from grutui.core.analysis.history import BARS, OODHistory
 from grutui.core.analysis.ood import (
@@ -35,6 +35,7 @@ from grutui.ui.colours import current, error_colour, error_fraction, on_colour, 
 from grutui.ui.panes.analysis_base import AnalysisPane
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
+from grutui.ui.widgets.textview import TextView
 
 SAMPLE_CHOICES = (50, 100, DEFAULT_SAMPLES, 500, 1000)
 
@@ -74,9 +75,9 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
-        yield Static("", id="ood-title")
+        yield TextView("", id="ood-title")
         with VerticalScroll(id="ood-body", can_focus=False):
-            yield Static("", id="ood-grid")
+            yield TextView("", id="ood-grid")
         yield Footer()
 
     # -- the pane interface ----------------------------------------------------------
@@ -173,7 +174,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
         t.append(f"  {what}, {self.samples}/cell", style="dim")
         t.append("  e v s", style="dim")
         self.show_title(t)
-        grid = self.query_one("#ood-grid", Static)
+        grid = self.query_one("#ood-grid", TextView)
         if res is None:
             grid.update(Text(self.cache.error or "", style="red"))
             return
@@ -241,7 +242,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
             t.append("r: compute", style="yellow")
         t.append(f"  {self.samples}/cell", style="dim")
         self.show_title(t)
-        body = self.query_one("#ood-grid", Static)
+        body = self.query_one("#ood-grid", TextView)
         if hist is None or not len(hist):
             msg = an.history_error or ""
             body.update(Text(msg, style="red"))
