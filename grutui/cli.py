@@ -373,7 +373,7 @@ def _vec(v: list[float]) -> str:
 
 def cmd_open(args: argparse.Namespace) -> int:
     from grutui.core.paths import find_sessions
-    from grutui.core.session import Session
+    from grutui.core.session import open_growing
 
     path = args.session
     if path is None:
@@ -383,7 +383,9 @@ def cmd_open(args: argparse.Namespace) -> int:
                 f"no sessions in ./{SESSIONS_DIR}: train one with 'grutui new' or 'grutui train'"
             )
         path = found[0]
-    Session(path).close()  # fail fast with a clear line before the UI starts
+    session = open_growing(path)  # fail fast with a clear line before the UI starts
+    if session is not None:  # None: a run is creating it, the app waits for it
+        session.close()
     from grutui.ui.app import run_app
 
     return run_app(session=Path(path))

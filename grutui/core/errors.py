@@ -13,6 +13,15 @@ class SessionError(GrutuiError):
     """A missing, corrupt, foreign or too-new session."""
 
 
+class NoEpochError(SessionError):
+    """A session whose run ended before its first epoch: nothing will ever show.
+    ``reason`` is the short form (an inline status line)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path} has no epoch recorded: {reason}")
+        self.reason = reason
+
+
 class SequenceError(GrutuiError, ValueError):
     """A malformed sequence typed by the user.
 

@@ -45,6 +45,8 @@ class Chunk:
     snapshot_epochs: np.ndarray  # (s,)
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # name → (s, K, *shape)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # the session's config when it changed (``grutui resume`` can extend the epochs)
+    config: tuple[TrainConfig, dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -161,7 +163,10 @@ class RunData(RunLookups):
         )
 
     def apply(self, chunk: Chunk) -> int:
-        """Append a chunk; returns the number of new epochs."""
+        """Append a chunk (and take its config, if it has one); returns the number of
+        new epochs."""
+        if chunk.config is not None:
+            self.config, self.config_dict = chunk.config
         if len(chunk.snapshot_epochs):
             if not self._weights:
                 for name, arr in chunk.weights.items():

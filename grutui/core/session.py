@@ -16,11 +16,21 @@ import h5py
 import numpy as np
 
 from grutui.core.config import TrainConfig
-from grutui.core.errors import ConfigError, SessionError
+from grutui.core.errors import ConfigError, NoEpochError, SessionError
 from grutui.core.events import read_session_events
 from grutui.core.h5format import FORMAT, FORMAT_VERSION, METRICS, check_not_truncated, open_read
 from grutui.core.paths import H5_NAME, PART_NAME, session_file
 from grutui.core.runview import Metrics, RunLookups
+from grutui.core.writer import being_written
+
+
+def _read_config(f: h5py.File) -> tuple[dict[str, Any], TrainConfig]:
+    """A session file's config attribute, as stored and as a ``TrainConfig``."""
+    try:
+        raw: dict[str, Any] = json.loads(f.attrs["config"])
+        return raw, TrainConfig.from_dict(raw)
+    except (KeyError, json.JSONDecodeError, ConfigError, TypeError) as exc:
+        raise SessionError(f"{f.filename}: unreadable config attribute ({exc})") from None
 
 
 def _inode(path: Path) -> int | None:
@@ -79,11 +89,10 @@ class Session(RunLookups):
                 f"version reads up to {FORMAT_VERSION}): upgrade grutui"
             )
         try:
-            self.config_dict: dict[str, Any] = json.loads(a["config"])
-            self.config = TrainConfig.from_dict(self.config_dict)
-        except (KeyError, json.JSONDecodeError, ConfigError, TypeError) as exc:
+            self.config_dict, self.config = _read_config(self._f)
+        except SessionError:
             self._f.close()
-            raise SessionError(f"{h5}: unreadable config attribute ({exc})") from None
+            raise
         self.created = str(a.get("created", ""))
         self.members = int(a.get("members", 1))
         self.high = self.config.task.high
@@ -166,6 +175,11 @@ class Session(RunLookups):
             f = open_read(self.path)
         except OSError:
             return  # mid-replacement: keep the old view, look again next time
+        try:  # grutui resume rewrites the config (more epochs, say)
+            self.config_dict, self.config = _read_config(f)
+        except SessionError:
+            f.close()
+            return  # a broken replacement: keep the old view
         self._f.close()
         self._f = f
         self._ino = ino
@@ -202,3 +216,27 @@ class Session(RunLookups):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+ENDED_EARLY = "the run ended before its first epoch"
+KILLED_EARLY = "the run was killed before its first epoch"
+
+
+def open_growing(path: str | Path) -> Session | None:
+    """The session at ``path`` to view, possibly still growing; None while a run is
+    creating it and has not recorded its first epoch (look again later). Raises
+    ``SessionError`` for what will never show an epoch: not a session, or a run that
+    ended (or was killed) before its first epoch."""
+    p = Path(path)
+    try:
+        s = Session(p)
+    except SessionError:
+        if p.is_dir() and (being_written(p) or not any(p.iterdir())):
+            return None  # training is starting there (an empty directory: about to)
+        if p.is_dir() and (p / PART_NAME).is_file():
+            raise NoEpochError(p, KILLED_EARLY) from None
+        raise
+    if s.n_epochs == 0 and not being_written(s.dir):
+        s.close()
+        raise NoEpochError(p, ENDED_EARLY)
+    return s

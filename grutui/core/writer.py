@@ -36,6 +36,9 @@ _CHUNK = 256
 LOCK_NAME = ".writer.lock"
 
 
+LOCK_RETRY = 0.2  # seconds a new writer retries the lock: a reader's probe holds it briefly
+
+
 def _lock_writer(session_dir: Path) -> int | None:
     """One writer per session: an exclusive ``flock`` held while the writer is open (the
     kernel drops it when the process dies, so a killed run never leaves it stale)."""
@@ -44,14 +47,41 @@ def _lock_writer(session_dir: Path) -> int | None:
     except ImportError:  # not POSIX: no guard
         return None
     fd = os.open(session_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    give_up = time.monotonic() + LOCK_RETRY
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() < give_up:  # a viewer's probe (being_written) lets go at once
+                time.sleep(0.01)
+                continue
+            os.close(fd)
+            raise SessionError(
+                f"{session_dir} is being written by another training run (stop it first)"
+            ) from None
+
+
+def being_written(session_dir: Path) -> bool:
+    """Whether a ``SessionWriter`` in any process holds the session right now (a run
+    training into it or resuming it). A shared ``flock`` taken and let go at once: a
+    writer starting in that instant retries (``LOCK_RETRY``); a killed writer's lock is
+    gone with it, so a dead run never counts as live."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        import fcntl
+    except ImportError:  # not POSIX: no lock to look at
+        return False
+    try:
+        fd = os.open(session_dir / LOCK_NAME, os.O_RDONLY)
+    except OSError:  # no writer ever opened it
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError:
-        os.close(fd)
-        raise SessionError(
-            f"{session_dir} is being written by another training run (stop it first)"
-        ) from None
-    return fd
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False
 
 
 MIN_FREE_BYTES = 64 * 2**20  # the writer stops training below this much free disk

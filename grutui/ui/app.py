@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import constants, on, work
 from textual.app import App, ScreenStackError
@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from grutui.core.config import TrainConfig, format_seeds
 from grutui.core.driver import RunDriver, Trainer
-from grutui.core.errors import GrutuiError
+from grutui.core.errors import GrutuiError, NoEpochError
 from grutui.core.rundata import RunData
 from grutui.ui import colours
 from grutui.ui.analyses import Analyses
@@ -39,11 +39,14 @@ from grutui.ui.commands import GrutuiCommands
 from grutui.ui.dialogs import GotoDialog, HelpScreen, Palette
 from grutui.ui.export import export_view
 from grutui.ui.keys import declared_bindings, help_rows
-from grutui.ui.messages import SessionGrew
+from grutui.ui.messages import SessionGrew, SessionOpened, WatchStatus
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.registry import PANES
 from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
+
+if TYPE_CHECKING:
+    from grutui.core.session import Session
 
 PULL_INTERVAL = 0.2  # seconds between pulls of a live run's snapshot (5 Hz)
 # While the cursor follows a growing run, the pane's view of that epoch (every number
@@ -58,6 +61,10 @@ follow_clock = time.monotonic  # the clock of that rule (tests replace it)
 UI_CPU_BUDGET = 0.05
 PULL_GAP = 0.5
 WATCH_INTERVAL = 1.0  # seconds between looks at a session opened from disk
+# a session opened before its run recorded an epoch: how long to wait while no run
+# holds it (one that holds it is waited for as long as it lives)
+WAIT_FOR_WRITER = 60.0
+WAITING = "waiting for the first epoch…"
 
 
 def pull_interval() -> float:
@@ -219,11 +226,12 @@ class GrutuiApp(SessionApp):
         self._follow_due = -math.inf  # when a followed epoch may next be redrawn
         self._follow_timer: Timer | None = None
         self.closing = threading.Event()  # the app is exiting: every worker ends
-        self._watched: Any = None  # the Session a watcher owns
+        self._watched: Session | None = None  # the Session a watcher owns
         self._work_done: list[threading.Event] = []  # one per worker run, set on return
         self.analyses = Analyses(self)  # markers and strategy history
         self.keymap: Keymap = {}  # what set_keymap/update_keymap were given
         self.quit_on_signals = False  # run_app: SIGTERM and SIGHUP quit like q
+        self.watch_live = False  # the session opened is being written by another process
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
 
@@ -251,17 +259,20 @@ class GrutuiApp(SessionApp):
             self.switch_mode(self._start_pane)
             return
         if self.data is None and self.session_path is not None:
-            from grutui.core.session import Session
+            from grutui.core.session import open_growing
 
             try:
-                session = Session(self.session_path)
+                session = open_growing(self.session_path)
             except GrutuiError as exc:
                 self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
-            self.data = RunData.from_session(session)
+            if session is None:  # a run is creating it: the watcher waits for it
+                self.run_status = WAITING
+            else:
+                self.data = RunData.from_session(session)
+                self.start_recording(self.session_path)
             self._watched = session
             self._watch()
-            self.start_recording(self.session_path)
         if self.new_run is not None and self.data is None:
             cfg, out, _overwrite = self.new_run
             self.data = RunData(cfg, name=out.name, directory=out)
@@ -429,7 +440,10 @@ class GrutuiApp(SessionApp):
         if d is None:
             return
         old_last = d.last_epoch
+        config = d.config
         if apply(d) <= 0:
+            if d.config is not config:  # resumed with a new config: totals follow it
+                self._refresh_bar()
             return
         follow = self.epoch == old_last
         if follow:
@@ -437,6 +451,7 @@ class GrutuiApp(SessionApp):
         screen = self.visible_pane()
         if screen is not None:
             screen.seen_epochs = d.n_epochs
+            screen.seen_config = d.config
             screen.data_grew(d)
             if follow:
                 self._show_followed()
@@ -463,37 +478,115 @@ class GrutuiApp(SessionApp):
     def _on_session_grew(self, msg: SessionGrew) -> None:
         self.grow(lambda d: d.apply(msg.chunk))
 
+    @on(SessionOpened)
+    def _on_session_opened(self, msg: SessionOpened) -> None:
+        """The session waited for exists: shown from now on, like one opened at once."""
+        if self.data is not None or self.session_path is None:
+            return
+        self.data = msg.data
+        if msg.data.n_epochs:
+            self.epoch = msg.data.last_epoch
+        self.start_recording(self.session_path)
+        self._refresh_bar()
+
+    @on(WatchStatus)
+    def _on_watch_status(self, msg: WatchStatus) -> None:
+        self.watch_live = msg.live
+        self.run_status = msg.note or ("live" if msg.live else "")
+        if msg.problem:
+            self.notify(msg.note, severity="error", timeout=30)
+        self._refresh_bar()
+
     # -- watching a session on disk ------------------------------------------------
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _watch(self) -> None:
-        """Poll the opened session for epochs another process appends (stat first:
-        an idle file costs no HDF5 read)."""
+        """Follow the opened session: wait for a run to create it, then poll it for the
+        epochs another process appends (stat first: an idle file costs no HDF5 read)
+        and whether a run still writes it."""
         with self.track_worker():
             self._watch_loop()
 
     def _watch_loop(self) -> None:
         worker = get_current_worker()
+
+        def wait() -> bool:  # False once the app closes
+            return not (worker.is_cancelled or self.closing.wait(WATCH_INTERVAL))
+
         session = self._watched
         data = self.data
-        if session is None or data is None:
-            return
-        path = Path(session.path)
-        n, s = data.n_epochs, len(data.snapshot_epochs)
-        stamp = _stamp(path)
+        if session is None:
+            session = self._await_session(wait)
+            if session is None:
+                return
+            data = RunData.from_session(session)
+            self.post_message(SessionOpened(data))
         try:
-            while not (worker.is_cancelled or self.closing.wait(WATCH_INTERVAL)):
-                now = _stamp(path)
-                if now == stamp:
-                    continue
+            if data is not None:
+                self._follow(session, data, wait)
+        finally:
+            session.close()
+
+    def _await_session(self, wait: Callable[[], bool]) -> Session | None:
+        """The session once a run has created it; None when the app closed first or
+        no run will (said in the status)."""
+        from grutui.core.session import open_growing
+        from grutui.core.writer import being_written
+
+        assert self.session_path is not None
+        path = self.session_path
+        seen = time.monotonic()  # the last time a run held the directory
+        while True:
+            try:
+                session = open_growing(path)
+            except GrutuiError as exc:  # the bar has room for the reason, not the path
+                note = exc.reason if isinstance(exc, NoEpochError) else str(exc)
+                self.post_message(WatchStatus(False, note, problem=True))
+                return None
+            if session is not None:
+                return session
+            if being_written(path):
+                seen = time.monotonic()
+            elif time.monotonic() - seen > WAIT_FOR_WRITER:
+                note = f"no run has written to {path} for {WAIT_FOR_WRITER:g} s: nothing to show"
+                self.post_message(WatchStatus(False, note, problem=True))
+                return None
+            if not wait():
+                return None
+
+    def _follow(self, session: Session, data: RunData, wait: Callable[[], bool]) -> None:
+        """Rows appended beyond ``data``'s and config changes go to the UI as
+        ``SessionGrew``; whether a run writes the session as ``WatchStatus``."""
+        from grutui.core.session import ENDED_EARLY
+        from grutui.core.writer import being_written
+
+        n, s = data.n_epochs, len(data.snapshot_epochs)  # only the UI thread grows it
+        path = Path(session.path)
+        stamp = _stamp(path)
+        config = session.config_dict
+        status: tuple[bool, str] | None = None
+        while True:
+            live = being_written(session.dir)  # first: a run that ended has flushed
+            now = _stamp(path)
+            if now != stamp:
                 stamp = now
                 session.refresh()
-                chunk = data.pull(session, n, s)
-                if len(chunk):
+                chunk = data.pull(session, n, s)  # reads only the session
+                if session.config_dict != config:
+                    config = session.config_dict
+                    chunk.config = (session.config, session.config_dict)
+                if len(chunk) or chunk.config is not None:
                     n += len(chunk)
                     s += len(chunk.snapshot_epochs)
                     self.post_message(SessionGrew(chunk))
-        finally:
-            session.close()
+            note, problem = "", False
+            if not session.n_epochs:
+                note = WAITING if live else ENDED_EARLY
+                problem = not live
+            if (live, note) != status:
+                status = (live, note)
+                self.post_message(WatchStatus(live, note, problem))
+            if not wait():
+                return
 
     # -- training --------------------------------------------------------------------
     def start_training(self, config: TrainConfig, out: Path, overwrite: bool = False) -> None:
@@ -521,6 +614,12 @@ class GrutuiApp(SessionApp):
         """A run trained here is still growing (its last pull had no outcome): panes
         may thin out costly redraws until it ends."""
         return self.driver is not None and self._run_state[2] is None
+
+    @property
+    def writing(self) -> bool:
+        """The session shown is still being written: by a run trained here, or by
+        another process (a watched session): "live", else "recorded"."""
+        return self.live or self.watch_live
 
     @property
     def paused(self) -> bool:

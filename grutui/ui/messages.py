@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from grutui.core.rundata import Chunk
+from grutui.core.rundata import Chunk, RunData
 
 
 @dataclass
@@ -19,3 +19,21 @@ class SessionGrew(Message):
     """New rows a watcher read off a session another process is writing."""
 
     chunk: Chunk
+
+
+@dataclass
+class SessionOpened(Message):
+    """The session a watcher waited for has recorded its first epoch: its data, which
+    the UI thread owns from now on."""
+
+    data: RunData
+
+
+@dataclass
+class WatchStatus(Message):
+    """What the watcher knows of the session's writer: ``live`` while a run writes it;
+    ``note`` says what the app is waiting for, or why it stopped waiting."""
+
+    live: bool
+    note: str = ""
+    problem: bool = False

@@ -17,8 +17,9 @@ class PaneScreen(Screen[None]):
 
     The app calls ``show_epoch`` when the cursor (epoch or member) moves while the pane
     is visible, and when the pane becomes visible; ``data_grew`` when a live run
-    appended epochs (visible pane only; a hidden pane gets ``data_grew`` on becoming
-    visible, before ``show_epoch``). Both must be quick: they run on every key repeat.
+    appended epochs or its config changed (a resume; visible pane only; a hidden pane
+    gets ``data_grew`` on becoming visible, before ``show_epoch``). Both must be
+    quick: they run on every key repeat.
     ``analysis_changed`` when the shared analyses (``app.analyses``) moved.
     """
 
@@ -28,6 +29,7 @@ class PaneScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.seen_epochs = -1  # data.n_epochs at the last data_grew
+        self.seen_config: object = None  # data.config then (a resume may change it)
 
     @property
     def grutui(self) -> GrutuiApp:
@@ -46,10 +48,12 @@ class PaneScreen(Screen[None]):
         """Bring the pane up to date with the app's data and cursor."""
         app = self.grutui
         data = app.data
-        if data is None:
+        if data is None:  # a session still being created: the bar says so
+            app.update_cursor_bar(self)
             return
-        if data.n_epochs != self.seen_epochs:
+        if data.n_epochs != self.seen_epochs or data.config is not self.seen_config:
             self.seen_epochs = data.n_epochs
+            self.seen_config = data.config
             self.data_grew(data)
         self.show_epoch(data, app.epoch, app.member)
         app.update_cursor_bar(self)

@@ -258,7 +258,8 @@ class TrainPane(PaneScreen):
     def _run_line(self, data: RunData) -> None:
         app = self.grutui
         cfg = data.config
-        status = app.run_status or "recorded"
+        label = "live" if app.writing else "recorded"
+        status = f"{label}  {app.run_status}" if app.run_status not in ("", label) else label
         if app.training_error:
             status = f"error: {app.training_error}"
         t = Text(no_wrap=True, overflow="ellipsis")
