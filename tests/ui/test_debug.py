@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 from textual.pilot import Pilot
 
 from grutui.core.debug import trace_sequence
@@ -9,7 +12,8 @@ from grutui.core.numfmt import signed as num
 from grutui.core.rundata import RunData
 from grutui.core.sequence import parse_sequence
 from grutui.ui.app import GrutuiApp
-from grutui.ui.panes.debug import DebugPane
+from grutui.ui.panes.debug import DEFAULT_SEQUENCE, DebugPane
+from tests.helpers import random_params, synthetic_session, until
 
 
 def _text(app: GrutuiApp, sel: str) -> str:
@@ -109,3 +113,47 @@ async def test_escape_leaves_the_field_and_arrows_return_to_the_cursor(
         screen = app.screen
         assert isinstance(screen, DebugPane)
         assert screen.query_one("#debug-input").value == "12:0 37:1 12:0 21:1"  # type: ignore[attr-defined]
+
+
+async def test_a_wide_model_scrolls_its_units_by_keyboard(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    weights = [random_params(rng, 64) for _ in range(3)]
+    path = synthetic_session(tmp_path / "h64", weights, np.ones(3))
+    app = GrutuiApp(session=path, start_pane="debug")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "step 1/4" in _trace_text(app))
+        screen = app.screen
+        assert isinstance(screen, DebugPane)
+        shown = screen.units_shown()
+        per = len(shown)
+        assert shown.start == 0 and 1 <= per < 64
+        first = _trace_text(app)
+        # every gate of every unit shown fits the pane: z, n and h are not scrolled away
+        h_line = next(i for i, line in enumerate(first.splitlines()) if line.startswith("h = "))
+        assert h_line < screen.query_one("#debug-body").size.height
+        assert f"units 0–{per - 1} of 64" in first
+        assert "↑↓ units" in _text(app, "#debug-steps")
+        st = trace_sequence(app.data.weights(2), parse_sequence(DEFAULT_SEQUENCE), app.data.high)  # type: ignore[union-attr]
+
+        def rows(text: str) -> list[int]:  # the unit numbers listed under gate r
+            lines = text.splitlines()
+            at = next(i for i, line in enumerate(lines) if line.startswith("r "))
+            return [int(line[5:9]) for line in lines[at : at + per]]
+
+        await pilot.press("down")
+        assert f"units 1–{per} of 64" in _trace_text(app)
+        assert rows(_trace_text(app)) == list(range(1, per + 1))
+        await pilot.press("J")  # a window on
+        assert f"units {per + 1}–{2 * per} of 64" in _trace_text(app)
+        await pilot.press("shift+up", "k")
+        assert f"units 0–{per - 1} of 64" in _trace_text(app)
+        await pilot.press("up")  # clamped at the first unit
+        assert _trace_text(app) == first
+        for _ in range(64):
+            await pilot.press("J")
+        text = _trace_text(app)
+        assert f"units {64 - per}–63 of 64" in text  # clamped at the last
+        assert rows(text) == list(range(64 - per, 64))
+        assert num(st.step_terms(0)["z"]["act"][63]) in text  # the shown numbers are unit 63's
+        await pilot.press("left")  # the epoch keys still move the cursor, the window stays
+        assert app.epoch == 1 and f"units {64 - per}–63 of 64" in _trace_text(app)
