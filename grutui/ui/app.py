@@ -26,6 +26,7 @@ from textual import constants, on, work
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType, Keymap
 from textual.command import CommandPalette
+from textual.theme import ThemeProvider
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -394,9 +395,15 @@ class GrutuiApp(SessionApp):
         export_view(self)
 
     def action_command_palette(self) -> None:
-        # Textual's, with our palette (it closes once, whatever the keys)
+        # Textual's, with our palette (it closes once, whatever the keys); no fixed id:
+        # a palette just closed may still be in the DOM when the next one opens
         if self.use_command_palette and not isinstance(self.screen, CommandPalette):
-            self.push_screen(Palette(id="--command-palette"))
+            self.push_screen(Palette())
+
+    def search_themes(self) -> None:
+        # the palette's Theme command: Textual's theme list, in our palette (guarded:
+        # it closes once, and its page keys hold while its list fills)
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_sections()))

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult, ScreenStackError
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
@@ -54,7 +54,39 @@ class Dialog(DismissOnce, ModalScreen[R]):
 
 class Palette(DismissOnce, CommandPalette):
     """Textual's command palette, guarded: a second Enter while it closes would also
-    run the chosen command again."""
+    run the chosen command again; a page key while its list has hits but no height
+    yet (the instant it appears, or a terminal too short for it), or while a new
+    search refills it, fails in Textual's page move (a ``KeyError``), so then the
+    key moves a line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Next page",
+            show=False,
+            id="palette.page_down",
+            tooltip="Next page of commands",
+        ),
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Previous page",
+            show=False,
+            id="palette.page_up",
+            tooltip="Previous page of commands",
+        ),
+    ]
+
+    def action_page(self, direction: int) -> None:
+        hits = self.query_one(CommandList)
+        refilling = (hits.highlighted or 0) >= hits.option_count  # a new search's hits
+        if refilling or not hits.scrollable_content_region:  # no lines to page through
+            hits.action_cursor_down() if direction > 0 else hits.action_cursor_up()
+        elif direction > 0:
+            hits.action_page_down()
+        else:
+            hits.action_page_up()
 
     def dismiss(self, result: Any = None) -> AwaitComplete:
         if not self.may_dismiss():
@@ -62,10 +94,12 @@ class Palette(DismissOnce, CommandPalette):
         return super().dismiss(result)
 
     @on(Input.Submitted)
+    @on(Input.Changed)
     @on(Button.Pressed)
     @on(OptionList.OptionSelected)
-    def drop_late(self, event: Choice) -> None:
+    def drop_late(self, event: Choice | Input.Changed) -> None:
         # a subclass's handler runs first: the palette's own must not see a late one
+        # (a key typed after Enter would start a search in a palette whose list is gone)
         if self.dismissed:
             event.prevent_default()
             event.stop()

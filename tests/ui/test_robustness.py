@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.app import App
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 from grutui.ui.bookmarks import BookmarkListDialog, BookmarkNoteDialog
-from grutui.ui.dialogs import GotoDialog, HelpScreen
+from grutui.ui.dialogs import GotoDialog, HelpScreen, Palette
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.registry import PANES
 from tests.helpers import make_session, shown, tiny_config, until
@@ -106,3 +106,71 @@ async def test_ctrl_c_quits_like_q_and_stops_the_run(tmp_path: Path, pane: str) 
     with Session(out) as s:
         last = s.events()[-1]
     assert last["kind"] == "stop" and last["reason"] == "user"
+
+
+@pytest.mark.parametrize("key", ["pagedown", "pageup"])
+async def test_page_keys_in_the_palette_while_its_list_has_no_height(
+    demo_data: RunData, key: str
+) -> None:
+    # found by the key storm: the palette's list has its hits but no height yet (the
+    # instant it appears; here, for good, a terminal too short for it), and Textual's
+    # page move looked up a line that was not there (KeyError)
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 4)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PaneScreen))
+        await pilot.press("ctrl+p", *"go")
+        await until(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
+        await pilot.press(key, key)
+        assert app.is_running
+        await pilot.press("escape", "2")
+        await until(pilot, lambda: app.current_mode == "browse")
+
+
+async def test_page_keys_in_the_palette_still_page(demo_data: RunData) -> None:
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PaneScreen))
+        await pilot.press("ctrl+p")
+        hits = app.screen.query_one(CommandList)
+        await until(pilot, lambda: hits.option_count > 5 and bool(hits.scrollable_content_region))
+        await pilot.press("down", "pagedown")
+        paged = hits.highlighted or 0
+        assert paged > 1  # a page, not a line
+        await pilot.press("pageup")
+        assert (hits.highlighted or 0) < paged - 1
+
+
+async def test_a_palette_opens_while_another_pane_has_one_open(demo_data: RunData) -> None:
+    # found by the key storm: each pane (a Textual mode) keeps its own screens, and a
+    # palette left open in one gave the next palette, elsewhere, a duplicate id
+    # (DuplicateIds ended the app); it also holds for one still closing
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PaneScreen))
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        app.switch_mode("browse")  # as a palette command run late would
+        await until(pilot, lambda: isinstance(app.screen, PaneScreen))
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        burst(app, "escape", "ctrl+p", "escape", "ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        assert app.is_running
+        await pilot.press("escape", "1")
+        await until(pilot, lambda: app.current_mode == "train")
+        assert isinstance(app.screen, CommandPalette)  # the one left open there
+
+
+async def test_the_theme_list_is_our_palette(demo_data: RunData) -> None:
+    # the palette's Theme command opens a second palette: guarded the same way (its page
+    # keys in a terminal too short for its list ended the app, as in the first)
+    app = GrutuiApp(data=demo_data)
+    async with app.run_test(size=(80, 4)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PaneScreen))
+        app.search_themes()
+        await until(pilot, lambda: isinstance(app.screen, Palette))
+        await until(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
+        await pilot.press("pagedown", "pageup")
+        assert app.is_running
+        await pilot.press("escape", "2")
+        await until(pilot, lambda: app.current_mode == "browse")
