@@ -568,7 +568,9 @@ class GrutuiApp(SessionApp):
 
         n, s = data.n_epochs, len(data.snapshot_epochs)  # only the UI thread grows it
         path = Path(session.path)
-        stamp = _stamp(path)
+        # none yet: the first look reads the session, which may have grown since it
+        # was opened (a stamp taken now would hide rows written in between)
+        stamp: tuple[int, int] | None = None
         config = session.config_dict
         status: tuple[bool, str] | None = None
         while True:
