@@ -45,6 +45,7 @@ from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.registry import PANES
 from grutui.ui.sessionapp import SessionApp
 from grutui.ui.widgets.cursorbar import CursorBar
+from grutui.ui.widgets.cursorplot import axis_end
 
 if TYPE_CHECKING:
     from grutui.core.session import Session
@@ -53,7 +54,7 @@ PULL_INTERVAL = 0.2  # seconds between pulls of a live run's snapshot (5 Hz)
 # While the cursor follows a growing run, the pane's view of that epoch (every number
 # changes each epoch: kilobytes to the terminal) is redrawn at most this often; the
 # cursor bar and progress follow every pull. Over SSH this keeps watching a run light.
-FOLLOW_EVERY = 1.0
+FOLLOW_EVERY = 2.0
 follow_clock = time.monotonic  # the clock of that rule (tests replace it)
 # The UI thread shares the GIL with the trainer: the next pull waits until the UI
 # thread's CPU time since the last one (drawing it, keys) is at most this share of
@@ -629,6 +630,17 @@ class GrutuiApp(SessionApp):
         """The session shown is still being written: by a run trained here, or by
         another process (a watched session): "live", else "recorded"."""
         return self.live or self.watch_live
+
+    def epoch_axis(self) -> tuple[int, int]:
+        """The epochs plots span: those recorded, or while the session is still being
+        written a round span ahead (``axis_end``), so a growing curve stays put."""
+        d = self.data
+        if d is None or d.n_epochs == 0:
+            return 0, 1
+        first, last = d.first_epoch, d.last_epoch
+        if self.writing:
+            last = axis_end(first, last, d.config.epochs - 1)
+        return first, last
 
     @property
     def paused(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.screen import Screen
@@ -10,6 +11,9 @@ from grutui.core.rundata import RunData
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
+
+
+REBUILD_EVERY = 2.0  # seconds between rebuilds of a figure while its run grows
 
 
 class PaneScreen(Screen[None]):
@@ -29,6 +33,8 @@ class PaneScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.seen_epochs = -1  # data.n_epochs at the last data_grew
+        # per figure: the key (less the data size) it was last rebuilt for, and when
+        self._built_at: dict[str, tuple[tuple[object, ...], float]] = {}
         self.seen_config: object = None  # data.config then (a resume may change it)
 
     @property
@@ -40,6 +46,22 @@ class PaneScreen(Screen[None]):
 
     def data_grew(self, data: RunData) -> None:
         """``data`` has more epochs than when last shown."""
+
+    def rebuild_due(
+        self, plot: str, key: tuple[object, ...], old: tuple[object, ...] | None
+    ) -> bool:
+        """Whether to rebuild figure ``plot`` for ``key`` (last shown for ``old``): at
+        once for a new selection, but only every ``REBUILD_EVERY`` s when just the data
+        grew (the key's last item) while the session is written: a live run would
+        otherwise rebuild it at every pull and take CPU from training."""
+        if old is None or key[:-1] != old[:-1] or not self.grutui.writing:
+            return True
+        now = time.monotonic()
+        built_for, at = self._built_at.get(plot, ((), 0.0))
+        if built_for != key[:-1] or now - at >= REBUILD_EVERY:
+            self._built_at[plot] = (key[:-1], now)
+            return True
+        return False
 
     def analysis_changed(self) -> None:
         """The app's shared analyses moved (markers found, history progress or result)."""

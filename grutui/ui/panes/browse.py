@@ -11,7 +11,6 @@ vertical line.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from grutui.ui.widgets.text import set_text
 from grutui.ui.widgets.textview import TextView
 
 TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected row's numbers
-PLOT_EVERY = 1.0  # seconds between plot rebuilds while a live run grows
 PLOT_POINTS = 160  # points per series: ~2 per column (braille) of a wide plot
 BLOCKS = 8  # per-epoch grids kept (scrubbing back and forth, row keys at one epoch)
 ROW_LINES = 3  # lines of numbers in the selected row's box (below its title line)
@@ -195,8 +193,6 @@ class BrowsePane(PaneScreen):
         self._traj_key: tuple[object, ...] | None = None
         self._traj: list[tuple[str, list[float], list[float]]] = []
         self._loss_key: tuple[object, ...] | None = None
-        # per plot: the key (less the data size) it was last rebuilt for, and when
-        self._built_at: dict[str, tuple[tuple[object, ...], float]] = {}
         self._loss: list[tuple[str, list[float], list[float]]] = []
         self._markers: list[int] = []  # transition marker epochs drawn on both plots
 
@@ -399,7 +395,7 @@ class BrowsePane(PaneScreen):
         # the run itself (not its id: a replay's rebuilt run is another object)
         points = min(PLOT_POINTS, max(40, 2 * traj.size.width))  # ~2 per column
         key = (data, self.sel, self._plotted, points, member, marks, n_snap)
-        if key != self._traj_key and self._rebuild_due("traj", key, self._traj_key):
+        if key != self._traj_key and self.rebuild_due("traj", key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
             shown = [
@@ -414,7 +410,7 @@ class BrowsePane(PaneScreen):
                 self._traj.append((name, xs, ys))
             self._draw(traj, f"{sel.label} over epochs", self._traj, data)
         lkey = (data, member, marks, data.n_epochs)
-        if lkey != self._loss_key and self._rebuild_due("loss", lkey, self._loss_key):
+        if lkey != self._loss_key and self.rebuild_due("loss", lkey, self._loss_key):
             self._loss_key = lkey
             m = data.metrics
             self._loss = []
@@ -426,22 +422,6 @@ class BrowsePane(PaneScreen):
         traj.set_cursor(epoch)
         loss.set_cursor(epoch)
 
-    def _rebuild_due(
-        self, plot: str, key: tuple[object, ...], old: tuple[object, ...] | None
-    ) -> bool:
-        """A figure is rebuilt at once for a new selection, but only every
-        ``PLOT_EVERY`` s when just the data grew (the key's last item): a live run
-        would otherwise rebuild both plots at every batch (~10 Hz) and take CPU from
-        training."""
-        if old is None or key[:-1] != old[:-1] or not self.grutui.training:
-            return True
-        now = time.monotonic()
-        built_for, at = self._built_at.get(plot, ((), 0.0))
-        if built_for != key[:-1] or now - at >= PLOT_EVERY:
-            self._built_at[plot] = (key[:-1], now)
-            return True
-        return False
-
     def _draw(
         self,
         widget: CursorPlot,
@@ -449,4 +429,5 @@ class BrowsePane(PaneScreen):
         series: list[tuple[str, list[float], list[float]]],
         data: RunData,
     ) -> None:
-        draw_series(widget, title, series, data.first_epoch, data.last_epoch, markers=self._markers)
+        lo, hi = self.grutui.epoch_axis()
+        draw_series(widget, title, series, lo, hi, markers=self._markers)

@@ -16,7 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from grutui.core.debug import SequenceTrace, trace_sequence
 from grutui.core.errors import SequenceError
@@ -27,6 +27,7 @@ from grutui.core.sequence import Step, format_sequence, parse_sequence
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
+from grutui.ui.widgets.textview import TextView
 
 DEFAULT_SEQUENCE = "12:0 37:1 12:0 21:1"
 MAX_UNITS_SHOWN = 16  # hidden units listed per gate at most (every one: `grutui trace --json`)
@@ -94,11 +95,11 @@ class DebugPane(PaneScreen):
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
         yield Input(value=DEFAULT_SEQUENCE, id="debug-input", placeholder="12:0 37:1 12:0 21:1")
-        yield Static("", id="debug-error")
-        yield Static("", id="debug-steps")
+        yield TextView("", id="debug-error")
+        yield TextView("", id="debug-steps")
         with VerticalScroll(id="debug-body"):
-            yield Static("", id="debug-trace")
-        yield Static("", id="debug-output")
+            yield TextView("", id="debug-trace")
+        yield TextView("", id="debug-output")
         yield Footer()
 
     # -- the pane interface ----------------------------------------------------------
@@ -160,7 +161,7 @@ class DebugPane(PaneScreen):
 
     @on(Input.Submitted, "#debug-input")
     def _submitted(self, event: Input.Submitted) -> None:
-        err = self.query_one("#debug-error", Static)
+        err = self.query_one("#debug-error", TextView)
         try:
             data = self.grutui.data  # its task's value range bounds the values typed
             steps = parse_sequence(event.value, data.config.task if data else None)
@@ -194,9 +195,9 @@ class DebugPane(PaneScreen):
         units = self.units_shown()
         if tr is not None and len(units) < tr.trace.h.shape[-1]:
             strip.append("  ↑↓ units", style="dim")
-        set_text(self.query_one("#debug-steps", Static), strip)
-        body = self.query_one("#debug-trace", Static)
-        out = self.query_one("#debug-output", Static)
+        set_text(self.query_one("#debug-steps", TextView), strip)
+        body = self.query_one("#debug-trace", TextView)
+        out = self.query_one("#debug-output", TextView)
         if tr is None:
             body.update("no weights recorded yet")
             out.update("")

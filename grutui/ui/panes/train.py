@@ -1,8 +1,8 @@
 """Train pane: the run at a glance, live or recorded.
 
-Loss sparklines are drawn on log10 (a ``Sparkline`` is linear) from a history
-downsampled to at most ``SPARK_POINTS`` values, with the exact numbers beside them.
-The app pulls a live run's new epochs about ten times a second; the cursor only
+Loss sparklines are drawn on log10, one column per bucket of epochs (``Spark``), with
+the exact numbers beside them.
+The app pulls a live run's new epochs five times a second; the cursor only
 rewrites labels.
 """
 
@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Label, ProgressBar, Sparkline, Static
+from textual.widgets import Footer, Label, ProgressBar
 
 from grutui.core.device import recorded_device
 from grutui.core.numfmt import duration, finite_sig
@@ -29,33 +29,23 @@ from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
+from grutui.ui.widgets.spark import Spark, bucket_of
+from grutui.ui.widgets.textview import TextView
 
 # training events only: the user's own actions (recorded in the same log) and the
 # replay's clock anchors would crowd them out
 HIDDEN_EVENTS = frozenset({"start", "clock", *USER_ACTIONS})
-SPARK_POINTS = 240
 RATE_WINDOW = 50  # epochs over which epochs/s is measured
 # seconds between redraws of the loss curves (sparklines, wide plot) while a run
 # trained here grows: a sparkline draw costs a few ms of the GIL the trainer needs
 CURVES_EVERY = 1.0
+TRAIN_COLOUR = "#3fa7d6"
+TEST_COLOUR = "#e0a030"
 
 
-def log_series(values: np.ndarray, points: int = SPARK_POINTS) -> list[float]:
-    """log10 of the finite values, bucket-averaged down to ``points`` values."""
-    v = values[np.isfinite(values) & (values > 0)]
-    if not len(v):
-        return []
-    lv = np.log10(v)
-    if len(lv) > points:
-        edges = np.linspace(0, len(lv), points + 1).astype(int)
-        lv = np.add.reduceat(lv, edges[:-1]) / np.diff(edges)
-    return [float(x) for x in lv]
-
-
-def _paint(widget: Static, text: Text | str) -> None:
-    """Repaint a widget whose size the stylesheet fixes: no layout pass, which would
-    redraw the whole pane (sparklines included) on every live update."""
-    widget.update(text, layout=False)
+def _paint(widget: TextView, text: Text | str) -> None:
+    """Repaint the cells of a text that changed (nothing when none did)."""
+    widget.update(text)
 
 
 class TrainPane(PaneScreen):
@@ -83,22 +73,22 @@ class TrainPane(PaneScreen):
         yield CursorBar(id="cursor-bar")
         with Horizontal(id="train-body"):
             with Vertical(id="train-left"):
-                yield Static("", id="train-run")
+                yield TextView("", id="train-run")
                 with Horizontal(id="train-progress-row"):
                     yield ProgressBar(id="train-progress", show_eta=False, show_percentage=True)
-                    yield Label("", id="train-rate")
+                    yield TextView("", id="train-rate")
                 with Vertical(id="train-curves"):
                     yield Label("train loss (log10)", classes="curve-title")
                     with Horizontal(classes="curve-row"):
-                        yield Sparkline([], id="spark-train", classes="spark")
-                        yield Static("", id="train-values", classes="curve-values")
+                        yield Spark(style=TRAIN_COLOUR, id="spark-train", classes="spark")
+                        yield TextView("", id="train-values", classes="curve-values")
                     yield Label("test loss (log10)", classes="curve-title")
                     with Horizontal(classes="curve-row"):
-                        yield Sparkline([], id="spark-test", classes="spark")
-                        yield Static("", id="test-values", classes="curve-values")
-                    yield Static("", id="train-ruler")  # the cursor under the curves
-                yield Static("", id="train-cursor")
-                yield Static("", id="train-events")
+                        yield Spark(style=TEST_COLOUR, id="spark-test", classes="spark")
+                        yield TextView("", id="test-values", classes="curve-values")
+                    yield TextView("", id="train-ruler")  # the cursor under the curves
+                yield TextView("", id="train-cursor")
+                yield TextView("", id="train-events")
             yield CursorPlot(id="train-plot")  # wide terminals only
         yield Footer()
 
@@ -133,8 +123,12 @@ class TrainPane(PaneScreen):
         slow = force or not self.grutui.live or now - self._curves_drawn >= CURVES_EVERY
         if slow:
             self._curves_drawn = now
-            self.query_one("#spark-train", Sparkline).data = log_series(m.train_loss[:, member])
-            self.query_one("#spark-test", Sparkline).data = log_series(m.test_loss[:, member])
+            lo, hi = self.grutui.epoch_axis()
+            for sel, arr in (("#spark-train", m.train_loss), ("#spark-test", m.test_loss)):
+                loss = arr[:, member]
+                y = np.full(loss.shape, np.nan)
+                np.log10(loss, out=y, where=np.isfinite(loss) & (loss > 0))
+                self.query_one(sel, Spark).show(m.epoch, y, lo, hi)
             self._events(data)
         total = data.config.epochs
         n = data.n_epochs
@@ -170,7 +164,7 @@ class TrainPane(PaneScreen):
         """Update a fixed-size label only when its text changed (no layout pass)."""
         if self._shown.get(selector) != text:
             self._shown[selector] = text
-            _paint(self.query_one(selector, Static), text)
+            _paint(self.query_one(selector, TextView), text)
 
     def analysis_changed(self) -> None:
         """Transition markers were found: redraw the plot with them (at once)."""
@@ -200,7 +194,8 @@ class TrainPane(PaneScreen):
             xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
             series.append((name, xs, ys))
         marks = sorted({t.epoch for t in found or ()})
-        draw_series(plot, "log10 loss", series, data.first_epoch, data.last_epoch, markers=marks)
+        lo, hi = self.grutui.epoch_axis()
+        draw_series(plot, "log10 loss", series, lo, hi, markers=marks)
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if member != self._member_shown:
@@ -209,7 +204,7 @@ class TrainPane(PaneScreen):
         self._run_line(data)
         self.query_one("#train-plot", CursorPlot).set_cursor(epoch if epoch >= 0 else None)
         self._ruler(data, epoch)
-        w = self.query_one("#train-cursor", Static)
+        w = self.query_one("#train-cursor", TextView)
         if epoch < 0:
             _paint(w, Text("waiting for the first epoch…", style="italic"))
             return
@@ -235,16 +230,14 @@ class TrainPane(PaneScreen):
         )
 
     def _ruler(self, data: RunData, epoch: int) -> None:
-        """A ▲ under the sparklines at the cursor (they span the recorded epochs)."""
-        width = self.query_one("#spark-train", Sparkline).size.width
-        ruler = self.query_one("#train-ruler", Static)
+        """A ▲ under the sparklines at the cursor: in the column of its bucket."""
+        width = self.query_one("#spark-train", Spark).size.width
+        ruler = self.query_one("#train-ruler", TextView)
         if epoch < 0 or width < 2:
             self._ruler_shown = None
             _paint(ruler, "")
             return
-        first, last = data.first_epoch, data.last_epoch
-        frac = (epoch - first) / (last - first) if last > first else 1.0
-        col = round(frac * (width - 1))
+        col = bucket_of(epoch, *self.grutui.epoch_axis(), width)
         if (col, width) == self._ruler_shown:
             return  # following a live run: the ▲ stays at the right end
         self._ruler_shown = (col, width)
@@ -273,7 +266,7 @@ class TrainPane(PaneScreen):
             f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
             style="dim",
         )
-        _paint(self.query_one("#train-run", Static), t)
+        _paint(self.query_one("#train-run", TextView), t)
 
     @staticmethod
     def _log_stamp(data: RunData) -> tuple[int, int] | None:
@@ -309,4 +302,4 @@ class TrainPane(PaneScreen):
             )
             t.append(f"{e['kind']}", style="bold")
             t.append(f" @ {e.get('epoch')}  {more}\n", style="dim")
-        _paint(self.query_one("#train-events", Static), t)
+        _paint(self.query_one("#train-events", TextView), t)

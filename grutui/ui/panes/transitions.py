@@ -212,8 +212,9 @@ class TransitionsPane(PaneScreen):
         """The figure (loss and marker lines) is built when the data or the markers
         change; a cursor move only moves ``CursorPlot``'s line."""
         widget = self.query_one("#tr-plot", CursorPlot)
-        key = (data, data.n_epochs, member, marker_key(markers))
-        if key != self._plot_key and data.n_epochs:
+        key = (data, member, marker_key(markers), data.n_epochs)
+        due = key != self._plot_key and self.rebuild_due("plot", key, self._plot_key)
+        if due and data.n_epochs:
             self._plot_key = key
             m = data.metrics
             arr = m.train_loss[:, member]
@@ -224,8 +225,7 @@ class TransitionsPane(PaneScreen):
                 widget,
                 "log10 train loss, markers",
                 [("", xs, ys)],
-                data.first_epoch,
-                data.last_epoch,
+                *self.grutui.epoch_axis(),
                 markers=[mk.epoch for mk in marks],
                 marker_colours=[KIND_COLOURS.get(mk.kind, "gray") for mk in marks],
                 colour="blue",

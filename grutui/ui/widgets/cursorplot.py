@@ -182,12 +182,25 @@ def draw_series(
 
 def nice_limits(lo: float, hi: float) -> tuple[float, float]:
     """``lo..hi`` widened outward to a round step (a tenth of the span's power of ten,
-    times 1, 2 or 5): the axis moves only when the data crosses a step, so a growing
-    series redraws a few cells, not the whole figure (kilobytes over SSH)."""
+    times 1, 2, 5, 10 or 20: at most 8 steps a span): the axis moves only when the data
+    crosses a step, so a growing series redraws a few cells, not the whole figure
+    (kilobytes over SSH)."""
     span = hi - lo
     if not span > 0:
         pad = abs(lo) * 0.1 or 1.0
         return lo - pad, hi + pad
     unit = 10 ** math.floor(math.log10(span))
-    step = next(m * unit / 10 for m in (1, 2, 5, 10) if span / (m * unit / 10) <= 20)
+    # at most 8 steps a span: (m = 20 always fits, the span being under 10 units)
+    step = next(m * unit / 10 for m in (1, 2, 5, 10, 20) if span / (m * unit / 10) <= 8)
     return math.floor(lo / step) * step, math.ceil(hi / step) * step
+
+
+def axis_end(first: int, last: int, planned: int) -> int:
+    """The right end of a growing run's epoch axis: the recorded span rounded up to a
+    round length (1, 2 or 5 × 10^k epochs), at most the planned last epoch. The axis
+    then moves a few times per decade of epochs, not at every epoch, and in between a
+    redraw is the new points' cells only."""
+    span = max(last - first, 1)
+    unit = 10 ** math.floor(math.log10(span))
+    length = next(m * unit for m in (1, 2, 5, 10) if m * unit >= span)
+    return max(last, min(first + length, planned))

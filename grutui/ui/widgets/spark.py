@@ -20,6 +20,12 @@ from grutui.ui.widgets.textview import TextView
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
+def bucket_of(x: float, lo: float, hi: float, width: int) -> int:
+    """The column of ``x`` among ``width`` equal bins of ``lo..hi`` (as ``buckets``)."""
+    span = max(hi - lo, 1e-12)
+    return min(max(int((x - lo) / span * width), 0), width - 1)
+
+
 def buckets(x: np.ndarray, y: np.ndarray, lo: float, hi: float, width: int) -> list[float]:
     """The mean of ``y`` in each of ``width`` equal bins of ``lo..hi`` (by ``x``); NaN
     where a bin holds no finite value."""
