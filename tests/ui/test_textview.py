@@ -13,7 +13,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Static
 
-from grutui.ui.widgets.cursorplot import CursorPlot, draw_series, nice_limits
+from grutui.ui.widgets.cursorplot import CursorPlot, draw_series, nice_limits, round_ticks
 from grutui.ui.widgets.textview import TextView, changed_regions, changed_span
 
 RED = Style(color="red")
@@ -127,3 +127,11 @@ def test_nice_limits_hold_still_while_a_series_grows_inside_a_step() -> None:
     assert nice_limits(-3.29, -0.41) == (lo, hi)  # a new minimum within the step
     assert nice_limits(-3.6, -0.41)[0] < lo  # crossing it moves the axis
     assert nice_limits(5.0, 5.0) == (4.5, 5.5)  # a flat series still gets a range
+
+
+def test_round_ticks_are_round_and_inside() -> None:
+    assert round_ticks(-3.5, 1.0) == [-3.0, -2.0, -1.0, 0.0, 1.0]
+    assert round_ticks(-6.0, 6.0) == [-5.0, -2.5, 0.0, 2.5, 5.0]
+    for lo, hi in ((0.123, 0.125), (4.5, 5.5), (-1e-9, 2.4e-9)):
+        t = round_ticks(lo, hi)
+        assert 2 <= len(t) <= 6 and all(lo - 1e-12 <= v <= hi + 1e-12 for v in t)

@@ -166,7 +166,10 @@ def draw_series(
             xs, ys = zip(*finite, strict=True)
             plt.plot(list(xs), list(ys), label=name or None, marker="braille", color=colour)
     if ys_all := [y for _n, _xs, ys in series for y in ys if math.isfinite(y)]:
-        plt.ylim(*nice_limits(min(ys_all), max(ys_all)))
+        ylo, yhi = nice_limits(min(ys_all), max(ys_all))
+        plt.ylim(ylo, yhi)
+        yt = round_ticks(ylo, yhi)
+        plt.yticks(yt, [f"{round(v, 12):.3g}" for v in yt])
     colours = list(marker_colours) if marker_colours is not None else ["gray"] * len(markers)
     for x, c in zip(markers, colours, strict=True):
         plt.vline(x, c)
@@ -204,3 +207,15 @@ def axis_end(first: int, last: int, planned: int) -> int:
     unit = 10 ** math.floor(math.log10(span))
     length = next(m * unit for m in (1, 2, 5, 10) if m * unit >= span)
     return max(last, min(first + length, planned))
+
+
+def round_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
+    """About ``most`` ticks (at most one more) in ``lo..hi``, at multiples of a round
+    step (1, 2, 2.5 or 5 × 10^k)."""
+    span = hi - lo
+    if not span > 0:
+        return [lo]
+    unit = 10 ** math.floor(math.log10(span / most))
+    step = next(m * unit for m in (1, 2, 2.5, 5, 10, 20) if span / (m * unit) <= most)
+    first = math.ceil(lo / step - 1e-9)
+    return [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
