@@ -63,7 +63,7 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--init", "init", str, "weight init: blog or torch"),
     ("--engine", "engine", str, "trainer: fast (default) or reference (the blog's loop, exactly)"),
     ("--seeds", "seeds", str, "ensemble seeds, e.g. 0-63, 0,3,7 or 0-7,12 (implies --engine fast)"),
-    ("--task", "task.flavour", str, "task flavour: blog or general"),
+    ("--task", "task", str, "TASK"),  # help: _task_help(), found when the parser is built
     ("--n-samples", "task.n_samples", int, "data set size (train + test)"),
     ("--train-split", "task.train_split", float, "fraction of samples used for training"),
     ("--high", "task.high", int, "values are 0..high-1; the model sees value/high"),
@@ -75,10 +75,31 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
 ]
 
 
+def _task_help() -> str:
+    from grutui.core.tasks import task_names
+
+    return (
+        "the task: blog or general (the adding problem's flavours, also adding.blog, "
+        f"adding.general), a task by name ({', '.join(task_names())}) or "
+        "package.module:Class; installed packages add names through the grutui.tasks "
+        "entry-point group"
+    )
+
+
 def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="blog", help="starting configuration (blog, general)")
     for flag, key, typ, help_ in _TRAIN_FLAGS:
-        p.add_argument(flag, dest=key, type=typ, default=None, help=help_)
+        p.add_argument(
+            flag, dest=key, type=typ, default=None, help=_task_help() if key == "task" else help_
+        )
+    p.add_argument(
+        "--task-option",
+        dest="task_options",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="set one of the task's options (VALUE read as JSON, else as text); repeatable",
+    )
     p.add_argument(
         "--out",
         default=None,
@@ -91,10 +112,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from grutui.core.config import preset
 
     cfg = preset(args.preset)
+    if args.task is not None:
+        cfg = cfg.replace(task=_task_from_arg(args.task, cfg.task))
     changes: dict[str, Any] = {}
     for _flag, key, _typ, _help in _TRAIN_FLAGS:
         v = getattr(args, key)
-        if v is None:
+        if v is None or key == "task":
             continue
         if key in ("grad_clip", "plateau_factor") and v == 0:
             v = None
@@ -107,17 +130,30 @@ def config_from_args(args: argparse.Namespace) -> Any:
         changes.setdefault("seed", seeds[0])  # what `info` and one-member tools show
         if len(seeds) > 1:
             changes.setdefault("engine", "fast")  # only the fast engine trains ensembles
-    cfg = cfg.replace(**changes)
-    from grutui.core.tasks import foreign_fields
+    from grutui.core.tasks import AddingTask, foreign_fields, task_label
 
     given = [k.removeprefix("task.") for k in changes if k.startswith("task.")]
-    for name in foreign_fields(cfg.task.flavour, given):
-        flag = "--" + name.replace("_", "-")
+    if given and not isinstance(cfg.task, AddingTask):
+        flag = "--" + given[0].replace("_", "-")
         raise ConfigError(
-            f"{flag} does not apply to the {cfg.task.flavour} task (it is ignored there): "
-            "drop it, or choose the other task with --task or --preset"
+            f"{flag} is an option of the adding problem, not of task {task_label(cfg.task)!r}: "
+            "use --task-option KEY=VALUE"
         )
+    cfg = cfg.replace(**changes)
+    if isinstance(cfg.task, AddingTask):
+        for name in foreign_fields(cfg.task.flavour, given):
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(
+                f"{flag} does not apply to the {cfg.task.flavour} task (it is ignored there): "
+                "drop it, or choose the other task with --task or --preset"
+            )
+    if args.task_options:
+        cfg = cfg.replace(task=_task_options(cfg.task, args.task_options))
     cfg.validate()
+    if not isinstance(cfg.task, AddingTask):
+        from grutui.core.tasks import make_datasets
+
+        make_datasets(cfg.task, cfg.member_seeds[0])  # a broken task fails here, in one line
     from grutui.core.resources import check_memory
 
     on_gpu = False
@@ -132,6 +168,39 @@ def config_from_args(args: argparse.Namespace) -> Any:
             check_fits(cfg, device)
     check_memory(cfg, on_gpu=on_gpu)  # main memory: data generation, and all on a CPU
     return cfg
+
+
+def _task_from_arg(name: str, current: Any) -> Any:
+    """``--task``: an adding flavour (``blog``, ``general``, ``adding.FLAVOUR``) keeps the
+    preset's other task options; any other name is that task with its defaults."""
+    from dataclasses import replace
+
+    from grutui.core.tasks import AddingTask, make_task
+
+    base, _, flavour = name.partition(".")
+    if name in ("blog", "general") or (base == "adding" and flavour):
+        adding = current if isinstance(current, AddingTask) else AddingTask()
+        return replace(adding, flavour=flavour or name)  # type: ignore[arg-type]  # validated
+    if name == "adding":
+        return current if isinstance(current, AddingTask) else AddingTask()
+    return make_task(name)
+
+
+def _task_options(task: Any, items: list[str]) -> Any:
+    """``--task-option KEY=VALUE`` pairs applied to ``task`` through its ``from_dict``
+    (so the task checks them as it checks a stored config)."""
+    from grutui.core.tasks import task_class, task_ref
+
+    options = dict(task.to_dict())
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--task-option wants KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return task_class(task_ref(task)).from_dict(options)
 
 
 def default_out(args: argparse.Namespace) -> Path:
@@ -209,7 +278,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         seed_text = f"seed={cfg['seed']}"
     print(
-        f"task      {cfg['task']['flavour']}  hidden={cfg['hidden']}  {seed_text}  "
+        f"task      {cfg['task'].get('flavour') or cfg['task'].get('name')}  "
+        f"hidden={cfg['hidden']}  {seed_text}  "
         f"members={info['members']}"
     )
     print(
@@ -326,8 +396,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from grutui.core.debug import check_trace_json_size, trace_sequence
     from grutui.core.sequence import parse_sequence
     from grutui.core.session import Session
+    from grutui.core.tasks import AddingTask, task_label
 
     with Session(args.session) as s:
+        if not isinstance(s.config.task, AddingTask):
+            label = task_label(s.config.task)
+            raise ConfigError(f"trace reads the adding problem's sequences, not task {label!r}")
         steps = parse_sequence(args.sequence, s.config.task)  # the task's value range
         if args.json:
             check_trace_json_size(len(steps), s.config.hidden)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from grutui.core.errors import ConfigError
-from grutui.core.tasks import TaskConfig
+from grutui.core.tasks import AddingTask, Task, input_size, task_from_dict, task_to_dict
 
 # below this many elements per tensor one intra-op thread is fastest (see torch_threads)
 PARALLEL_MIN_ELEMENTS = 2**15
@@ -17,7 +17,7 @@ PARALLEL_MIN_ELEMENTS = 2**15
 
 @dataclass(frozen=True)
 class TrainConfig:
-    task: TaskConfig = field(default_factory=TaskConfig)
+    task: Task = field(default_factory=AddingTask)
     hidden: int = 1
     epochs: int = 3000
     batch_size: int = 256
@@ -45,6 +45,16 @@ class TrainConfig:
         # JSON gives a list; keep the frozen dataclass hashable and comparable
         if not isinstance(self.seeds, tuple):
             object.__setattr__(self, "seeds", tuple(self.seeds))
+
+    @property
+    def input_size(self) -> int:
+        """D: the model's input units, from the task's features."""
+        return input_size(self.task.features())
+
+    @property
+    def output_size(self) -> int:
+        """O: the model's output units, from the task's output."""
+        return self.task.output().size
 
     @property
     def member_seeds(self) -> tuple[int, ...]:
@@ -115,7 +125,8 @@ class TrainConfig:
         return epoch % self.snapshot_every == 0 or self.is_final(epoch, diverged)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # the task writes its own JSON (asdict would not name a third-party task)
+        return asdict(replace(self, task=AddingTask())) | {"task": task_to_dict(self.task)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -127,7 +138,7 @@ class TrainConfig:
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown config option(s): {', '.join(sorted(unknown))}")
-        task = TaskConfig.from_dict(d.pop("task", {}))
+        task = task_from_dict(d.pop("task", {}))
         # a config stored before the engine option existed was trained by the reference
         # engine (the demo session is one): it must resume and read as such
         d.setdefault("engine", "reference")
@@ -147,7 +158,7 @@ class TrainConfig:
         task_changes = {k[5:]: changes.pop(k) for k in list(changes) if k.startswith("task.")}
         cfg = replace(self, **changes)
         if task_changes:
-            cfg = replace(cfg, task=replace(cfg.task, **task_changes))
+            cfg = replace(cfg, task=replace(cfg.task, **task_changes))  # type: ignore[type-var]
         return cfg
 
 
@@ -205,7 +216,7 @@ PRESETS: dict[str, TrainConfig] = {
     # The blog's experiment (see background.md §1); with engine "reference", bit for bit.
     "blog": TrainConfig(),
     # A variable-length, variable-flag variant of the same experiment.
-    "general": TrainConfig(task=TaskConfig(flavour="general"), hidden=8, epochs=1000),
+    "general": TrainConfig(task=AddingTask(flavour="general"), hidden=8, epochs=1000),
 }
 
 

@@ -19,7 +19,8 @@ time steps, so the cost is per-op overhead, not arithmetic. This path
   (``Shuffles``) and replays an epoch's full batches as one captured CUDA graph
   (``EpochGraph``): there the cost is kernel launches, not maths.
 
-Same maths as the reference: PyTorch's GRU equations, MSE loss, per-member global
+Same maths as the reference: PyTorch's GRU equations, the task's input size D and
+output size O, its loss (MSE on target / scale, or cross-entropy), per-member global
 grad-norm clipping (``clip_grad_norm_``'s formula), Adam with L2 weight decay (torch's
 single-tensor update), and ReduceLROnPlateau replayed per member on the host. Each
 member draws its random numbers exactly as the reference run with its seed would: data
@@ -58,7 +59,7 @@ from grutui.core.layout import PARAM_NAMES, param_shapes
 from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error
 from grutui.core.resources import member_bytes
 from grutui.core.state import TrainState
-from grutui.core.tasks import Dataset, make_datasets
+from grutui.core.tasks import TaskData, make_datasets
 
 # Adam's defaults as the reference uses them; clip_grad_norm_'s epsilon
 BETA1, BETA2, ADAM_EPS, CLIP_EPS = 0.9, 0.999, 1e-8, 1e-6
@@ -73,7 +74,8 @@ def member_init(config: TrainConfig, seed: int) -> tuple[dict[str, np.ndarray], 
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        params = AddingGRU(2, config.hidden, 1, init=config.init).numpy_params()
+        model = AddingGRU(config.input_size, config.hidden, config.output_size, init=config.init)
+        params = model.numpy_params()
         gen = torch.Generator()
         gen.set_state(torch.get_rng_state())
     return params, gen
@@ -196,18 +198,19 @@ class Plateau:
 
 
 def _stack_data(
-    sets: list[Dataset], t_max: int, high: float
+    sets: list[TaskData], t_max: int, d: int, scale: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members' data with features before samples, written in place (one pass: an
-    ensemble's data is gigabytes): rows (K, 2·T + 1, N) holding the model inputs (values
-    then flags, each right-padded to ``t_max`` steps) and the target / high (the blog's
-    scaling), raw targets (K, N) and lengths (K, N)."""
+    ensemble's data is gigabytes): rows (K, D·T + 1, N) holding the model inputs (each
+    input unit right-padded to ``t_max`` steps) and the target / ``scale`` (the blog's
+    scaling; the class as a number when ``scale`` is None), raw targets (K, N) and
+    lengths (K, N)."""
     k, n = len(sets), len(sets[0])
-    rows = np.zeros((k, 2 * t_max + 1, n), np.float32)
+    rows = np.zeros((k, d * t_max + 1, n), np.float32)
     for i, ds in enumerate(sets):
-        inputs = rows[i, : 2 * t_max].reshape(2, t_max, n)  # a view
+        inputs = rows[i, : d * t_max].reshape(d, t_max, n)  # a view
         inputs[:, : ds.x.shape[1]] = ds.model_input().transpose(2, 1, 0)
-        rows[i, -1] = ds.y / np.float32(high)
+        rows[i, -1] = ds.y if scale is None else ds.y / np.float32(scale)
     y = np.stack([ds.y for ds in sets]).astype(np.float32)
     lengths = np.stack([ds.lengths for ds in sets]).astype(np.int64)
     return rows, y, lengths
@@ -215,9 +218,11 @@ def _stack_data(
 
 class BatchedGRU:
     """K ``AddingGRU``s as one flat parameter tensor (K, P), with a hand-written
-    forward and backward-through-time and a batched Adam step.
+    forward and backward-through-time and a batched Adam step. ``input_size`` D and
+    ``output_size`` O come from the task; ``classify``: cross-entropy over the O
+    outputs, else MSE.
 
-    Layout: features before batch, batch innermost — inputs (K, 2, T, B), states
+    Layout: features before batch, batch innermost — inputs (K, D, T, B), states
     (K, H, B), gates (K, 3H, B) — so gate slices and concatenations are contiguous
     blocks and every elementwise op streams over B, however small H is. Op count per
     step matters most (each op costs microseconds of dispatch however small), hence:
@@ -226,10 +231,18 @@ class BatchedGRU:
     over all steps.
     """
 
-    def __init__(self, flat: torch.Tensor, hidden: int) -> None:
+    def __init__(
+        self,
+        flat: torch.Tensor,
+        hidden: int,
+        input_size: int = 2,
+        output_size: int = 1,
+        classify: bool = False,
+    ) -> None:
         self.k, self.h = int(flat.shape[0]), hidden
+        self.d, self.o, self.classify = input_size, output_size, classify
         self.p = flat
-        self.shapes = param_shapes(hidden)
+        self.shapes = param_shapes(hidden, input_size, output_size)
         # views of the flat row: Adam's in-place update keeps them current
         self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_o, self.b_o = self._split(flat)
         h = hidden
@@ -307,13 +320,13 @@ class BatchedGRU:
     def forward(
         self, x: torch.Tensor, last_idx: torch.Tensor | None, keep: bool
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Outputs (K, 1, B) for inputs (K, 2, T, B); ``last_idx`` (K, H, 1, B) picks
+        """Outputs (K, O, B) for inputs (K, D, T, B); ``last_idx`` (K, H, 1, B) picks
         each sequence's last valid step (None: all have length T). With ``keep`` the
         activations backward() needs are kept (in the workspace) and returned."""
         k, _, t_len, b = x.shape
         hid = self.h
         bias = torch.addcmul(self.b_ih, self.b_hh, self.rz_mask).unsqueeze(2)
-        xf = x.reshape(k, 2, t_len * b)  # a copy unless x is contiguous
+        xf = x.reshape(k, self.d, t_len * b)  # a copy unless x is contiguous
         gi = torch.baddbmm(bias, self.w_ih, xf).view(k, 3 * hid, t_len, b)
         gi_rz, gi_n = gi[:, : 2 * hid].unbind(2), gi[:, 2 * hid :].unbind(2)
         act: dict[str, Any] = {"x": xf, "last_idx": last_idx}
@@ -352,7 +365,7 @@ class BatchedGRU:
         return self.mm_h(self.b_o_u, self.w_o, last), act
 
     def backward(self, dy: torch.Tensor, act: dict[str, Any]) -> torch.Tensor:
-        """Gradient (K, P) of the loss given dL/dy (K, 1, B), for the last forward with
+        """Gradient (K, P) of the loss given dL/dy (K, O, B), for the last forward with
         ``keep``. The returned tensor is reused by the next call."""
         xf, last, last_idx, ws = act["x"], act["last"], act["last_idx"], act["ws"]
         k, hid = self.k, self.h
@@ -365,7 +378,8 @@ class BatchedGRU:
         torch.mul(h_prev - n, dsig[:, hid:], out=c[:, hid:])
         dtanh = torch.addcmul(self.one, n, n, value=-1)  # 1 − n²
         torch.addcmul(dtanh, rz[:, hid:], dtanh, value=-1, out=a)
-        d_last = torch.bmm(self.w_o_t, dy) if hid > 1 else self.w_o_t * dy  # (K, H, B)
+        # (K, H, B); one hidden unit and one output: a broadcast multiply, cheaper than bmm
+        d_last = torch.bmm(self.w_o_t, dy) if hid > 1 or self.o > 1 else self.w_o_t * dy
         own = None
         if last_idx is not None:
             hall = hs[:, :, 1:]
@@ -464,13 +478,20 @@ def train_step(
     running: torch.Tensor,
     t_max: int,
 ) -> torch.Tensor:
-    """Forward and backward of one batch: ``rows`` (K, 2·T + 1, B) holds the inputs and
-    the scaled target, ``lengths`` (K, B) or None; adds the batch's MSE × B to
-    ``running`` and returns the gradient (K, P) (before clipping)."""
+    """Forward and backward of one batch: ``rows`` (K, D·T + 1, B) holds the inputs and
+    the scaled target (or the class), ``lengths`` (K, B) or None; adds the batch's loss
+    × B to ``running`` and returns the gradient (K, P) (before clipping)."""
     k = rows.shape[0]
-    xb = rows[:, :-1].view(k, 2, t_max, -1)  # (K, 2, T, B)
+    xb = rows[:, :-1].view(k, net.d, t_max, -1)  # (K, D, T, B)
     li = None if lengths is None else _last_index(lengths, net.h)
     y, act = net.forward(xb, li, keep=True)
+    if net.classify:
+        # cross-entropy: dL/dlogits = (softmax − one-hot) / B, as CrossEntropyLoss's mean
+        labels = rows[:, -1:].long()  # (K, 1, B)
+        logp = torch.log_softmax(y, 1)
+        running.sub_(logp.gather(1, labels).sum((1, 2)))
+        dy = logp.exp_().scatter_add_(1, labels, torch.full_like(rows[:, -1:], -1.0))
+        return net.backward(dy.div_(labels.shape[2]), act)
     diff = y - rows[:, -1:]  # (K, 1, B)
     nb = diff.shape[2]
     running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
@@ -677,7 +698,7 @@ def out_of_memory(config: TrainConfig, device: torch.device, free: int) -> str:
     )
 
 
-def _member_data(config: TrainConfig, seeds: tuple[int, ...]) -> list[tuple[Dataset, Dataset]]:
+def _member_data(config: TrainConfig, seeds: tuple[int, ...]) -> list[tuple[TaskData, TaskData]]:
     """Every member's data sets; several members are generated on threads (each seed has
     its own numpy generator, and the vectorised generator spends its time in numpy)."""
     if len(seeds) < 8:
@@ -721,7 +742,9 @@ def _train_fast(
     stop = should_stop or (lambda: False)
     seeds = config.member_seeds
     k, hid, bs = len(seeds), config.hidden, config.batch_size
-    high = float(config.task.high)
+    d_in, output = config.input_size, config.task.output()
+    classify = output.kind == "classification"
+    scale = float(output.scale)
 
     # set-up in one thread (per-thread setting): a member's init is a few tiny QRs,
     # which extra threads slow down ~10x
@@ -739,13 +762,13 @@ def _train_fast(
     torch.set_num_threads(config.torch_threads())
     t_max = max(ds.x.shape[1] for ds in trains + tests)
     n_train, n_test = len(trains[0]), len(tests[0])
-    # features before samples, (K, 2·T + 1, N): an epoch's shuffle is one gather and a
-    # batch's inputs a view; the last row is the label / high (the blog's scaling)
-    rows_np, _, len_np = _stack_data(trains, t_max, high)
-    rows_te, yt_np, lent_np = _stack_data(tests, t_max, high)
+    # features before samples, (K, D·T + 1, N): an epoch's shuffle is one gather and a
+    # batch's inputs a view; the last row is the label / scale (the blog's scaling)
+    rows_np, _, len_np = _stack_data(trains, t_max, d_in, None if classify else scale)
+    rows_te, yt_np, lent_np = _stack_data(tests, t_max, d_in, None if classify else scale)
     del trains, tests
     fixed = bool(np.all(len_np == t_max) and np.all(lent_np == t_max))
-    xt_np = np.ascontiguousarray(rows_te[:, :-1].reshape(k, 2, t_max, n_test))
+    xt_np = np.ascontiguousarray(rows_te[:, :-1].reshape(k, d_in, t_max, n_test))
 
     def dev(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(device)
@@ -753,12 +776,13 @@ def _train_fast(
     x_tr = dev(rows_np)
     del rows_np
     len_tr = dev(len_np)
-    x_te = dev(xt_np)  # (K, 2, T, N)
+    x_te = dev(xt_np)  # (K, D, T, N)
     y_te = dev(yt_np)
     len_te = dev(lent_np)
 
     flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in PARAM_NAMES], 1)
-    net = BatchedGRU(torch.from_numpy(flat0.astype(np.float32)).to(device), hid)
+    flat0_t = torch.from_numpy(flat0.astype(np.float32)).to(device)
+    net = BatchedGRU(flat0_t, hid, d_in, config.output_size, classify)
     lrs = np.full(k, config.lr, dtype=np.float64)
     plateaus = [
         Plateau(config.plateau_factor, config.plateau_patience, config.min_lr)
@@ -787,7 +811,7 @@ def _train_fast(
         err = 0.0
         for i in np.flatnonzero(alive):
             p = {n: v[i] for n, v in params.items()}
-            x_probe = xt_np[i, ..., :probe_n].transpose(2, 1, 0)  # (B, T, 2), as the model sees
+            x_probe = xt_np[i, ..., :probe_n].transpose(2, 1, 0)  # (B, T, D), as the model sees
             err = max(err, reference_error(p, out[i], x_probe, lent_np[i, :probe_n]))
         if not err <= REFERENCE_TOLERANCE:
             raise RuntimeError(
@@ -797,13 +821,18 @@ def _train_fast(
         return err
 
     def evaluate() -> torch.Tensor:
-        """Test MSE in raw units per member, in the reference's test batches."""
+        """Test loss per member (MSE in raw units, or cross-entropy), in the reference's
+        test batches."""
         total = torch.zeros(k, dtype=torch.float64, device=device)
         for a in range(0, n_test, bs):
             xb = x_te[..., a : a + bs]
             li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
-            out = net.forward(xb, li, keep=False)[0][:, 0] * high
-            total += (out - y_te[:, a : a + bs]).square().sum(1)
+            out = net.forward(xb, li, keep=False)[0]
+            if classify:
+                labels = y_te[:, None, a : a + bs].long()
+                total -= torch.log_softmax(out, 1).gather(1, labels).sum((1, 2))
+            else:
+                total += (out[:, 0] * scale - y_te[:, a : a + bs]).square().sum(1)
         return total / n_test
 
     init_params = net.numpy_params()

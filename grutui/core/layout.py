@@ -8,6 +8,8 @@ rows of the stacked GRU matrices run r, z, n (PyTorch's order).
 
 from __future__ import annotations
 
+# the adding problem's sizes, the default: the engines pass the task's D and O
+# (``TrainConfig.input_size``/``output_size``), readers take shapes from the session
 INPUT_SIZE = 2  # (value, flag)
 OUTPUT_SIZE = 1
 

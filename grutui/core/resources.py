@@ -11,15 +11,13 @@ from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError
 from grutui.core.layout import param_count
 from grutui.core.numfmt import size
+from grutui.core.tasks import AddingTask
 
 GIB = 2**30
 
 
-def _longest(config: TrainConfig) -> int:
-    task = config.task
-    if task.flavour == "blog":
-        return max(task.seq_len, int(task.seq_len * (1 + task.delta)))
-    return task.max_len
+def _params(config: TrainConfig) -> int:
+    return param_count(config.hidden, config.input_size, config.output_size)
 
 
 def member_bytes(config: TrainConfig, *, host: bool = False) -> int:
@@ -28,17 +26,15 @@ def member_bytes(config: TrainConfig, *, host: bool = False) -> int:
     one batch's activations for two batch shapes, two weight snapshots waiting in the
     session's write buffer), with a margin for the allocator and temporaries.
     ``host``: the part that stays in main memory when the trainer runs on a GPU."""
-    task = config.task
-    t = _longest(config)
-    n_train = int(task.train_split * task.n_samples)
-    n_test = task.n_samples - n_train
-    h, b = config.hidden, config.batch_size
-    data = 2 * (2 * t + 1) * n_train * 4 + 3 * n_train * 8  # x_tr + its shuffle; perm, lengths
-    data += (2 * t + 1) * n_test * 4 + n_test * 8  # test inputs, targets, lengths
-    snapshots = 2 * param_count(h) * 4
+    shape = config.task.data_shape()
+    t, n_train, n_test = shape.max_len, shape.n_train, shape.n_test
+    h, b, d = config.hidden, config.batch_size, config.input_size
+    data = 2 * (d * t + 1) * n_train * 4 + 3 * n_train * 8  # x_tr + its shuffle; perm, lengths
+    data += (d * t + 1) * n_test * 4 + n_test * 8  # test inputs, targets, lengths
+    snapshots = 2 * _params(config) * 4
     if host:
         return int(1.5 * (data + snapshots))
-    params = 4 * param_count(h) * 4
+    params = 4 * _params(config) * 4
     batch = 2 * (16 * h * t + h) * b * 4  # workspaces + the step's temporaries
     return int(1.5 * (data + params + batch + snapshots))
 
@@ -49,10 +45,13 @@ def generation_bytes(config: TrainConfig) -> int:
     of the L-1 shuffle steps, quadratic in the sequence length (measured: 1.7 GB at
     L = 100, N = 10,000); the general flavour is a few arrays of N × L."""
     task = config.task
-    t = _longest(config)
-    if task.flavour == "blog":
-        return 16 * task.n_samples * max(t - 1, 1) ** 2
-    return 48 * task.n_samples * t
+    shape = task.data_shape()
+    t, n = shape.max_len, shape.n_train + shape.n_test
+    if isinstance(task, AddingTask):
+        if task.flavour == "blog":
+            return 16 * n * max(t - 1, 1) ** 2
+        return 48 * n * t
+    return 3 * 4 * n * t * config.input_size  # raw features, their encoding, a copy
 
 
 def available_memory() -> int | None:
@@ -88,10 +87,11 @@ def check_memory(config: TrainConfig, *, on_gpu: bool = False, limit: int | None
     need = run_bytes(config, on_gpu=on_gpu)
     if need > avail:
         k = len(config.member_seeds)
+        shape = config.task.data_shape()
         raise ConfigError(
             f"this run needs about {size(need)} of memory ({k} member(s) at hidden "
-            f"{config.hidden}, sequences up to {_longest(config)} steps, "
-            f"{config.task.n_samples} samples), over the {size(avail)} available: "
+            f"{config.hidden}, sequences up to {shape.max_len} steps, "
+            f"{shape.n_train + shape.n_test} samples), over the {size(avail)} available: "
             "use fewer seeds, a smaller --hidden, --seq-len or --n-samples"
         )
 
@@ -101,7 +101,7 @@ def session_bytes(config: TrainConfig) -> int:
     (float32) and the per-epoch metrics."""
     k = len(config.member_seeds)
     snaps = -(-config.epochs // config.snapshot_every) + 1  # + the last epoch, always
-    return snaps * k * param_count(config.hidden) * 4 + config.epochs * (8 + 24 * k)
+    return snaps * k * _params(config) * 4 + config.epochs * (8 + 24 * k)
 
 
 def check_disk(config: TrainConfig, out: Path, *, free: int | None = None) -> None:

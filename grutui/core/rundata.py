@@ -95,7 +95,7 @@ class RunData(RunLookups):
         self.dir = directory if directory is not None else Path(name)
         self.created = created
         self.members = members
-        self.high = config.task.high
+        self.high = int(config.task.output().scale)  # as Session.high
         self.param_names: list[str] = []
         self.param_shapes: dict[str, tuple[int, ...]] = {}
         k = members

@@ -95,7 +95,8 @@ class Session(RunLookups):
             raise
         self.created = str(a.get("created", ""))
         self.members = int(a.get("members", 1))
-        self.high = self.config.task.high
+        # what the debugger multiplies outputs by: the adding problem's high (1 for classes)
+        self.high = int(self.config.task.output().scale)
         self.param_names: list[str] = []
         self.param_shapes: dict[str, tuple[int, ...]] = {}
         self._weights: dict[str, np.ndarray] | None = None

@@ -23,7 +23,7 @@ import numpy as np
 from grutui.core.config import TrainConfig
 from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error, stack1
 from grutui.core.state import TrainState, capture_torch, restore_torch
-from grutui.core.tasks import Dataset, make_datasets
+from grutui.core.tasks import TaskData, make_datasets
 
 
 @contextmanager
@@ -78,20 +78,30 @@ def train(
     torch.backends.cudnn.benchmark = False
 
     train_set, test_set = make_datasets(config.task, seed)
-    high = config.task.high
-    fixed = train_set.fixed_length and test_set.fixed_length
+    output = config.task.output()
+    classify = output.kind == "classification"
+    # regression: trained on target / scale, tested in raw units (the blog's scaling)
+    scale = output.scale
+    x_train, x_test = train_set.model_input(), test_set.model_input()
+    fixed = bool(
+        np.all(train_set.lengths == x_train.shape[1])
+        and np.all(test_set.lengths == x_test.shape[1])
+    )
 
-    def tensors(ds: Dataset) -> list[torch.Tensor]:
-        return [torch.tensor(ds.x), torch.tensor(ds.y[:, None]), torch.tensor(ds.lengths)]
+    def tensors(ds: TaskData, x: np.ndarray) -> list[torch.Tensor]:
+        y = torch.tensor(ds.y) if classify else torch.tensor(ds.y[:, None])
+        return [torch.tensor(x), y, torch.tensor(ds.lengths)]
 
     loader = DataLoader(
-        TensorDataset(*tensors(train_set)), batch_size=config.batch_size, shuffle=True
+        TensorDataset(*tensors(train_set, x_train)), batch_size=config.batch_size, shuffle=True
     )
     test_loader = DataLoader(
-        TensorDataset(*tensors(test_set)), batch_size=config.batch_size, shuffle=False
+        TensorDataset(*tensors(test_set, x_test)), batch_size=config.batch_size, shuffle=False
     )
 
-    model = AddingGRU(2, config.hidden, 1, init=config.init).to(device)
+    model = AddingGRU(config.input_size, config.hidden, config.output_size, init=config.init).to(
+        device
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = None
     if config.plateau_factor is not None:
@@ -102,10 +112,10 @@ def train(
             patience=config.plateau_patience,
             min_lr=config.min_lr,
         )
-    criterion = torch.nn.MSELoss()
+    criterion: Any = torch.nn.CrossEntropyLoss() if classify else torch.nn.MSELoss()
 
     probe_n = min(64, len(test_set))
-    probe_x = test_set.model_input()[:probe_n]
+    probe_x = x_test[:probe_n]
     probe_len = test_set.lengths[:probe_n]
 
     def check_reference(params: dict[str, np.ndarray]) -> float:
@@ -128,8 +138,9 @@ def train(
         with eval_mode(model), torch.no_grad():
             for inputs, labels, lens in test_loader:
                 inputs, labels = inputs.to(device), labels.to(device)
-                inputs[:, :, 0] /= high
-                outputs = model(inputs, None if fixed else lens.to(device)) * high
+                outputs = model(inputs, None if fixed else lens.to(device))
+                if not classify:
+                    outputs = outputs * scale
                 loss = criterion(outputs, labels)
                 total += loss.item() * inputs.size(0)
         return total / len(test_set)
@@ -152,11 +163,10 @@ def train(
             if stop():
                 return
             inputs, labels = inputs.to(device), labels.to(device)
-            inputs[:, :, 0] /= high
-            labels_scaled = labels / high
+            target = labels if classify else labels / scale
             optimizer.zero_grad()
             outputs = model(inputs, None if fixed else lens.to(device))
-            loss = criterion(outputs, labels_scaled)
+            loss = criterion(outputs, target)
             loss.backward()
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

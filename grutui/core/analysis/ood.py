@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from grutui.core.errors import ConfigError
 from grutui.core.gru import GRUWeights, gru_output
 from grutui.core.runview import RunView
-from grutui.core.tasks import OODGrid, TaskConfig, ood_grid
+from grutui.core.tasks import AddingTask, OODGrid, Task, ood_grid
 
 SUCCESS_THRESHOLD = 0.1  # the blog's: relative error < 10 %
 DEFAULT_SAMPLES = 200
@@ -103,7 +104,11 @@ class OODResult:
 class OODEvaluator:
     """Holds one seeded grid sample; ``evaluate(params)`` scores a set of weights."""
 
-    def __init__(self, task: TaskConfig, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> None:
+    def __init__(self, task: Task, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> None:
+        if not isinstance(task, AddingTask):  # the grid's sequences are the adding problem's
+            raise ConfigError(
+                f"the out-of-distribution grid is for the adding problem, not {task.name!r}"
+            )
         self.task = task
         self.samples = samples
         self.seed = seed

@@ -24,6 +24,7 @@ from grutui.core.numfmt import duration, finite_sig
 from grutui.core.paths import EVENTS_NAME
 from grutui.core.recording import USER_ACTIONS
 from grutui.core.rundata import RunData
+from grutui.core.tasks import task_label
 from grutui.ui.analyses import marker_key
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import downsample
@@ -263,7 +264,7 @@ class TrainPane(PaneScreen):
         t.append(f"  device {device}  threads {threads}")
         t.append(
             f"\nhidden {cfg.hidden}  batch {cfg.batch_size}  lr {cfg.lr:g}  "
-            f"task {cfg.task.flavour}  seed {cfg.seed}  epochs {cfg.epochs}",
+            f"task {task_label(cfg.task)}  seed {cfg.seed}  epochs {cfg.epochs}",
             style="dim",
         )
         _paint(self.query_one("#train-run", TextView), t)

@@ -10,17 +10,23 @@ Two flavours:
 
 Sequences are stored right-padded with zeros plus a ``lengths`` array; the model reads
 its output at step ``length - 1``, which makes padding irrelevant.
+
+``AddingTask`` is the first implementation of the task interface (``tasks.base.Task``);
+its JSON (``to_dict``) is what sessions have always stored under ``task``.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from grutui.core.errors import ConfigError
+from grutui.core.errors import ConfigError, SequenceError
+from grutui.core.tasks.base import DataShape, Feature, OODAxes, Output, Task, Typed
 
 Flavour = Literal["blog", "general"]
 
@@ -40,7 +46,11 @@ def foreign_fields(flavour: str, names: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class TaskConfig:
+class AddingTask:
+    """The adding problem's options and its description for engines and debugger."""
+
+    name: ClassVar[str] = "adding"
+
     flavour: Flavour = "blog"
     n_samples: int = 10_000
     train_split: float = 0.8
@@ -113,12 +123,46 @@ class TaskConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TaskConfig:
+    def from_dict(cls, d: dict[str, Any]) -> AddingTask:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown task option(s): {', '.join(sorted(unknown))}")
         return cls(**d)
+
+    # -- the task interface -------------------------------------------------------------
+    def features(self) -> tuple[Feature, ...]:
+        return (Feature("value", "continuous", scale=self.high), Feature("flag"))
+
+    def output(self) -> Output:
+        return Output("regression", scale=self.high)
+
+    def datasets(self, seed: int) -> tuple[Dataset, Dataset]:
+        return adding_datasets(self, seed)
+
+    def data_shape(self) -> DataShape:
+        n_train = int(self.train_split * self.n_samples)
+        if self.flavour == "blog":
+            longest = max(self.seq_len, int(self.seq_len * (1 + self.delta)))
+        else:
+            longest = self.max_len
+        return DataShape(n_train, self.n_samples - n_train, longest)
+
+    def syntax(self) -> str:
+        return "12:0 37:1"
+
+    def parse(self, text: str) -> Typed:
+        steps = parse_sequence(text, self)
+        x, expected = to_arrays(steps, self.high)
+        values = np.array([[s.value, s.flag] for s in steps], dtype=np.float32)
+        return Typed(values, x, expected)
+
+    def ood_axes(self) -> OODAxes:
+        return OODAxes("length", "flags", tuple(range(1, 9)), tuple(range(1, 5)))
+
+
+# the adding problem's config under the name sessions, tests and benches have always used
+TaskConfig = AddingTask
 
 
 @dataclass
@@ -264,7 +308,7 @@ def general_generator(
     return Dataset(x, y, lengths.astype(np.int64), high)
 
 
-def make_datasets(task: TaskConfig, seed: int) -> tuple[Dataset, Dataset]:
+def adding_datasets(task: AddingTask, seed: int) -> tuple[Dataset, Dataset]:
     """Train and test sets for ``task``.
 
     For ``blog`` this consumes ``np.random.RandomState(seed)`` exactly as the blog's
@@ -348,3 +392,103 @@ def ood_grid(
             ls.append(block.lengths)
     data = Dataset(np.concatenate(xs), np.concatenate(ys), np.concatenate(ls), scale)
     return OODGrid(cells, data, n_per_cell)
+
+
+# -- the debugger's syntax ------------------------------------------------------------
+
+_PAIR_SEP = re.compile(r"[:,]")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+MAX_STEPS = 10_000  # longer sequences are refused: a debugger steps through readable ones
+
+
+@dataclass(frozen=True)
+class Step:
+    value: float
+    flag: int
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """Whitespace/semicolon separated tokens with their start columns."""
+    return [(m.group(), m.start()) for m in re.finditer(r"[^\s;]+", text)]
+
+
+def _number(tok: str, col: int, what: str, task: Task | None) -> float:
+    if not _NUMBER.match(tok):
+        raise SequenceError(f"column {col + 1}: {what} {tok!r} is not a number", col)
+    v = float(tok)
+    if isinstance(task, AddingTask):
+        lo, hi = task.value_range
+        if not lo <= v <= hi:
+            raise SequenceError(
+                f"column {col + 1}: {what} {tok!r} is outside the task's range {lo}..{hi}", col
+            )
+    elif not math.isfinite(v):
+        raise SequenceError(f"column {col + 1}: {what} {tok!r} is too large", col)
+    return v
+
+
+def _flag(tok: str, col: int) -> int:
+    if tok not in ("0", "1"):
+        raise SequenceError(f"column {col + 1}: flag must be 0 or 1, got {tok!r}", col)
+    return int(tok)
+
+
+def _check_length(steps: list[Step], col: int) -> None:
+    if len(steps) >= MAX_STEPS:
+        raise SequenceError(f"column {col + 1}: sequences are limited to {MAX_STEPS} steps", col)
+
+
+def parse_sequence(text: str, task: Task | None = None) -> list[Step]:
+    """Parse a typed sequence; raise ``SequenceError`` naming the column at fault.
+
+    Forms: ``value:flag`` or ``value,flag`` pairs separated by spaces/semicolons, or
+    ``value flag`` pairs separated by semicolons (``12 0; 37 1``). With an adding
+    ``task``, values outside its value range are refused; at most ``MAX_STEPS`` pairs.
+    """
+    if not text.strip():
+        raise SequenceError("empty sequence: type pairs such as 12:0 37:1", 0)
+    steps: list[Step] = []
+    if ";" in text and not _PAIR_SEP.search(text):
+        # "12 0; 37 1": each ';'-separated group is one "value flag" pair
+        offset = 0
+        for group in text.split(";"):
+            toks = [(m.group(), offset + m.start()) for m in re.finditer(r"\S+", group)]
+            offset += len(group) + 1
+            if not toks:
+                continue
+            if len(toks) != 2:
+                col = toks[0][1]
+                raise SequenceError(
+                    f"column {col + 1}: expected 'value flag', got {len(toks)} item(s)", col
+                )
+            (v, vc), (f, fc) = toks
+            _check_length(steps, vc)
+            steps.append(Step(_number(v, vc, "value", task), _flag(f, fc)))
+    else:
+        for tok, col in _tokens(text):
+            parts = _PAIR_SEP.split(tok)
+            if len(parts) != 2:
+                raise SequenceError(f"column {col + 1}: expected value:flag, got {tok!r}", col)
+            v, f = parts
+            fc = col + len(v) + 1
+            if not f:
+                raise SequenceError(f"column {fc + 1}: missing flag after {v!r}", fc)
+            _check_length(steps, col)
+            steps.append(Step(_number(v, col, "value", task), _flag(f, fc)))
+    if not steps:
+        raise SequenceError("empty sequence: type pairs such as 12:0 37:1", 0)
+    return steps
+
+
+def format_sequence(steps: list[Step]) -> str:
+    return " ".join(f"{s.value:g}:{s.flag}" for s in steps)
+
+
+def to_arrays(steps: list[Step], high: int) -> tuple[np.ndarray, float]:
+    """Model input (1, T, 2) float32 — value / high as torch computes it — and the
+    expected sum of flagged values (raw units)."""
+    raw = np.array([[s.value, s.flag] for s in steps], dtype=np.float32)
+    x = raw.copy()
+    x[:, 0] /= np.float32(high)
+    expected = float(sum(s.value for s in steps if s.flag))
+    return x[None], expected

@@ -1,0 +1,240 @@
+"""The task interface: what a task gives the engines, the debugger and the analyses.
+
+A task is a frozen dataclass whose fields are its options (the task config: defaults,
+``validate``, a JSON round trip through ``to_dict``/``from_dict``) and whose methods
+describe the problem: the input features (their one-hot or scaled encoding gives the
+input size D), the output (regression with a scale, or classification over C classes:
+the output size O and the loss), the data from a seed, the text users type into the
+debugger, and optionally the axes of an out-of-distribution grid. ``TrainConfig.task``
+holds one; the registry (``grutui.core.tasks.registry``) finds a task class by name.
+
+No torch here: the browse side (sessions, the debugger) reads tasks too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+from grutui.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One named input channel per time step.
+
+    ``continuous``: the model sees ``value / scale`` (one input unit).
+    ``token``: an integer in ``[0, vocab)``, seen one-hot (``vocab`` input units).
+    """
+
+    name: str
+    kind: Literal["continuous", "token"] = "continuous"
+    vocab: int = 0
+    scale: float = 1.0
+
+    @property
+    def size(self) -> int:
+        """Input units this feature takes."""
+        return self.vocab if self.kind == "token" else 1
+
+
+def input_size(features: tuple[Feature, ...]) -> int:
+    """D: the model's input units for ``features``."""
+    return sum(f.size for f in features)
+
+
+@dataclass(frozen=True)
+class Output:
+    """What the network predicts from its last step.
+
+    ``regression``: one number; the model is trained on ``target / scale`` with MSE, test
+    losses are reported in raw units (outputs × scale). ``classification``: logits over
+    ``classes`` classes, cross-entropy, accuracy as the metric.
+    """
+
+    kind: Literal["regression", "classification"] = "regression"
+    classes: int = 0
+    scale: float = 1.0
+
+    @property
+    def size(self) -> int:
+        """O: the model's output units."""
+        return self.classes if self.kind == "classification" else 1
+
+    @property
+    def loss(self) -> Literal["mse", "cross_entropy"]:
+        return "cross_entropy" if self.kind == "classification" else "mse"
+
+    def metrics(self, outputs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """The task's metrics for model outputs (N, O) against targets (N,): the loss
+        as the engines report it on test data, and accuracy for classification."""
+        out = np.asarray(outputs, np.float64)
+        if self.kind == "classification":
+            z = out - out.max(axis=1, keepdims=True)
+            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            labels = np.asarray(y, np.int64)
+            rows = np.arange(len(labels))
+            return {
+                "loss": float(-logp[rows, labels].mean()),
+                "accuracy": float((out.argmax(axis=1) == labels).mean()),
+            }
+        err = out[:, 0] * self.scale - np.asarray(y, np.float64)
+        return {"loss": float(np.mean(err**2))}
+
+
+@runtime_checkable
+class TaskData(Protocol):
+    """A data set as the engines read it: ``x`` (N, T, F) the raw values of the F
+    features per step, right-padded; ``lengths`` (N,) int64, each sequence read at step
+    ``length - 1``; ``y`` (N,) the raw regression target (float32) or the class
+    (int64); ``model_input()`` (N, T, D) float32, what the network sees."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lengths: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def model_input(self) -> np.ndarray: ...
+
+
+@dataclass
+class SequenceData:
+    """The plain ``TaskData``: raw per-feature values ``x`` (N, T, F), one column per
+    input feature (token ids as numbers), encoded on demand by ``features``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lengths: np.ndarray
+    features: tuple[Feature, ...]
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def model_input(self) -> np.ndarray:
+        return encode(self.features, self.x)
+
+    def subset(self, sl: slice) -> SequenceData:
+        return SequenceData(self.x[sl], self.y[sl], self.lengths[sl], self.features)
+
+
+def encode(features: tuple[Feature, ...], x: np.ndarray) -> np.ndarray:
+    """Raw feature values (..., F) → model input (..., D) float32: continuous features
+    divided by their scale (as float32, as torch divides), tokens one-hot."""
+    x = np.asarray(x, np.float32)
+    if x.shape[-1] != len(features):
+        raise ValueError(f"{x.shape[-1]} feature columns for {len(features)} features")
+    cols: list[np.ndarray] = []
+    for i, f in enumerate(features):
+        v = x[..., i]
+        if f.kind == "token":
+            ids = v.astype(np.int64)
+            cols.append((ids[..., None] == np.arange(f.vocab)).astype(np.float32))
+        else:
+            cols.append((v / np.float32(f.scale))[..., None] if f.scale != 1 else v[..., None])
+    return np.concatenate(cols, axis=-1).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A sequence typed into the debugger: raw feature values (T, F), the model input
+    (1, T, D) and the expected output (raw regression target or class)."""
+
+    values: np.ndarray
+    x: np.ndarray
+    expected: float
+
+
+@dataclass(frozen=True)
+class OODAxes:
+    """Two generalisation axes of the out-of-distribution grid: cell (a, b) for ``a`` in
+    ``rows`` and ``b`` in ``cols`` (the adding problem: sequence length × flag count)."""
+
+    row_name: str
+    col_name: str
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """Sizes known from the options alone, before any data is drawn: what memory
+    estimates and the fast engine's padding need."""
+
+    n_train: int
+    n_test: int
+    max_len: int
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A training task; implementations are frozen dataclasses of their options.
+
+    ``name`` is the registry name (a built-in name, an entry point of the
+    ``grutui.tasks`` group, or ``package.module:Class``)."""
+
+    name: ClassVar[str]
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` for an option training cannot use."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as JSON-ready values (``from_dict`` reads them back)."""
+        ...
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self: ...
+
+    def features(self) -> tuple[Feature, ...]:
+        """The input features, in input-column order (their sizes sum to D)."""
+        ...
+
+    def output(self) -> Output: ...
+
+    def datasets(self, seed: int) -> tuple[TaskData, TaskData]:
+        """Train and test data, a function of the options and ``seed`` only."""
+        ...
+
+    def data_shape(self) -> DataShape:
+        """Train and test sizes and the longest sequence, from the options alone."""
+        ...
+
+    def syntax(self) -> str:
+        """An example of what users type into the debugger (shown as a hint)."""
+        ...
+
+    def parse(self, text: str) -> Typed:
+        """A typed sequence; ``SequenceError(message, column)`` points at a fault."""
+        ...
+
+    def ood_axes(self) -> OODAxes | None:
+        """The out-of-distribution grid's axes, or None where the task has none."""
+        ...
+
+
+def options_from_dict(cls: type[Any], d: dict[str, Any], what: str) -> dict[str, Any]:
+    """``d`` checked against the dataclass ``cls``'s fields (JSON lists become tuples):
+    what ``from_dict`` implementations pass to ``cls(**...)``."""
+    known = set(cls.__dataclass_fields__)
+    unknown = set(d) - known
+    if unknown:
+        raise ConfigError(f"unknown {what} option(s): {', '.join(sorted(unknown))}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+__all__ = [
+    "DataShape",
+    "Feature",
+    "OODAxes",
+    "Output",
+    "SequenceData",
+    "Task",
+    "TaskData",
+    "Typed",
+    "encode",
+    "input_size",
+    "options_from_dict",
+]

@@ -1,0 +1,203 @@
+"""Tasks by name: the built-in ones, those installed packages declare in the
+``grutui.tasks`` entry-point group, and ``package.module:Class`` references.
+
+A task that cannot be loaded or breaks the interface is a ``TaskError`` naming it: the
+CLI prints it as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any, cast
+
+import numpy as np
+
+from grutui.core.errors import ConfigError
+from grutui.core.tasks.base import Feature, Output, Task, TaskData
+
+ENTRY_POINT_GROUP = "grutui.tasks"
+# name → "module:Class"; the adding problem is the default (old sessions name no task)
+BUILTIN: dict[str, str] = {"adding": "grutui.core.tasks.adding:AddingTask"}
+DEFAULT_TASK = "adding"
+# what a task class must provide besides being a dataclass of its options
+REQUIRED = (
+    "validate",
+    "to_dict",
+    "from_dict",
+    "features",
+    "output",
+    "datasets",
+    "data_shape",
+    "syntax",
+    "parse",
+    "ood_axes",
+)
+
+
+class TaskError(ConfigError):
+    """A task that cannot be found, imported or used; the message names it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"task {name!r}: {problem}")
+        self.task_name = name
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def task_names() -> list[str]:
+    """Every task found by name: built-ins first, then installed ones (sorted)."""
+    installed = sorted(n for n in _entry_points() if n not in BUILTIN)
+    return [*BUILTIN, *installed]
+
+
+def _import(name: str, ref: str) -> type[Any]:
+    module, sep, attr = ref.partition(":")
+    if not sep or not module or not attr:
+        raise TaskError(name, f"{ref!r} is not 'package.module:Class'")
+    try:
+        obj: Any = importlib.import_module(module)
+    except Exception as exc:  # any failure of a third-party module is the task's fault
+        raise TaskError(name, f"cannot import {module}: {type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise TaskError(name, f"module {module} has no {attr!r}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, type):
+        raise TaskError(name, f"{ref} is not a class")
+    return obj
+
+
+def task_class(name: str) -> type[Task]:
+    """The task class ``name`` refers to, checked against the interface."""
+    if name in BUILTIN:
+        ref = BUILTIN[name]
+    elif ":" in name:
+        ref = name
+    else:
+        ref = _entry_points().get(name, "")
+        if not ref:
+            raise TaskError(name, f"no such task (choose from {', '.join(task_names())})")
+    cls = _import(name, ref)
+    missing = [m for m in REQUIRED if not callable(getattr(cls, m, None))]
+    if missing:
+        raise TaskError(name, f"{cls.__qualname__} lacks {', '.join(missing)}")
+    if not hasattr(cls, "__dataclass_fields__"):
+        raise TaskError(name, f"{cls.__qualname__} is not a dataclass of its options")
+    return cast(type[Task], cls)
+
+
+def task_ref(task: Task) -> str:
+    """The name that finds ``task``'s class again: its built-in name, else
+    ``module:Class`` (what a session stores)."""
+    cls = type(task)
+    ref = f"{cls.__module__}:{cls.__qualname__}"
+    for name, builtin in BUILTIN.items():
+        if builtin == ref:
+            return name
+    return ref
+
+
+def task_label(task: Task) -> str:
+    """A task in a few characters for titles: the adding problem's flavour (what the
+    app and ``grutui info`` have always shown), else its name."""
+    flavour = getattr(task, "flavour", None) if task_ref(task) == DEFAULT_TASK else None
+    return str(flavour) if flavour else str(getattr(task, "name", task_ref(task)))
+
+
+def make_task(name: str, options: dict[str, Any] | None = None) -> Task:
+    """An instance of task ``name`` with ``options`` (defaults for the rest)."""
+    cls = task_class(name)
+    try:
+        task = cls.from_dict(dict(options or {}))
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise TaskError(name, f"bad options: {type(exc).__name__}: {exc}") from None
+    return task
+
+
+def task_to_dict(task: Task) -> dict[str, Any]:
+    """A task's JSON: its options, plus ``name`` for any task but the default (so the
+    adding problem's JSON is what it always was)."""
+    d = dict(task.to_dict())
+    ref = task_ref(task)
+    return d if ref == DEFAULT_TASK else {"name": ref, **d}
+
+
+def task_from_dict(d: dict[str, Any]) -> Task:
+    """Inverse of ``task_to_dict``; a dict without ``name`` is the adding problem."""
+    d = dict(d)
+    name = d.pop("name", DEFAULT_TASK)
+    if not isinstance(name, str):
+        raise ConfigError(f"task name must be a string, got {name!r}")
+    return make_task(name, d)
+
+
+def describe(task: Task) -> tuple[tuple[Feature, ...], Output]:
+    """``task``'s features and output, checked: what the engines size the model by."""
+    name = task_ref(task)
+    try:
+        features, out = tuple(task.features()), task.output()
+    except Exception as exc:
+        raise TaskError(name, f"cannot describe itself: {type(exc).__name__}: {exc}") from None
+    if not features or not all(isinstance(f, Feature) for f in features):
+        raise TaskError(name, "features() must return a non-empty tuple of Feature")
+    for f in features:
+        if f.kind not in ("continuous", "token") or (f.kind == "token" and f.vocab < 1):
+            raise TaskError(name, f"feature {f.name!r}: a token feature needs vocab >= 1")
+        if f.kind == "continuous" and not (isinstance(f.scale, int | float) and f.scale > 0):
+            raise TaskError(name, f"feature {f.name!r}: scale must be positive")
+    if not isinstance(out, Output) or out.kind not in ("regression", "classification"):
+        raise TaskError(name, "output() must return an Output (regression or classification)")
+    if out.kind == "classification" and out.classes < 2:
+        raise TaskError(name, "a classification output needs at least 2 classes")
+    if out.kind == "regression" and not out.scale > 0:
+        raise TaskError(name, "a regression output's scale must be positive")
+    return features, out
+
+
+def make_datasets(task: Task, seed: int) -> tuple[TaskData, TaskData]:
+    """Train and test data of ``task`` for ``seed``, checked against what the task
+    declares (feature width, output kind, lengths): a task breaking its own
+    description fails here, in one line naming it, not deep inside an engine."""
+    task.validate()
+    name = task_ref(task)
+    features, out = describe(task)
+    try:
+        sets = task.datasets(seed)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise TaskError(name, f"datasets({seed}) failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(sets, tuple) or len(sets) != 2:
+        raise TaskError(name, "datasets() must return (train, test)")
+    d = sum(f.size for f in features)
+    for what, ds in zip(("train", "test"), sets, strict=True):
+        try:
+            x = ds.model_input()
+            n = len(ds)
+            y, lengths = np.asarray(ds.y), np.asarray(ds.lengths)
+        except Exception as exc:
+            raise TaskError(name, f"{what} data: {type(exc).__name__}: {exc}") from None
+        if n < 1:
+            raise TaskError(name, f"{what} data is empty")
+        f = len(features)
+        raw = np.shape(ds.x)
+        if len(raw) != 3 or raw[0] != n or raw[2] != f:
+            raise TaskError(
+                name, f"{what} x is {raw}, expected ({n}, T, {f}): one column a feature"
+            )
+        if x.shape != (n, raw[1], d):
+            raise TaskError(name, f"{what} input is {x.shape}, expected ({n}, {raw[1]}, {d})")
+        if y.shape != (n,):
+            raise TaskError(name, f"{what} targets are {y.shape}, expected ({n},)")
+        if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > x.shape[1]:
+            raise TaskError(name, f"{what} lengths must be (N,) in [1, {x.shape[1]}]")
+        if out.kind == "classification" and (
+            not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= out.classes
+        ):
+            raise TaskError(name, f"{what} classes must be integers in [0, {out.classes})")
+    return sets[0], sets[1]
