@@ -189,7 +189,7 @@ def _task_from_arg(name: str, current: Any) -> Any:
 def _task_options(task: Any, items: list[str]) -> Any:
     """``--task-option KEY=VALUE`` pairs applied to ``task`` through its ``from_dict``
     (so the task checks them as it checks a stored config)."""
-    from grutui.core.tasks import task_class, task_ref
+    from grutui.core.tasks import make_task, task_ref
 
     options = dict(task.to_dict())
     for item in items:
@@ -200,7 +200,7 @@ def _task_options(task: Any, items: list[str]) -> Any:
             options[key] = json.loads(text)
         except json.JSONDecodeError:
             options[key] = text
-    return task_class(task_ref(task)).from_dict(options)
+    return make_task(task_ref(task), options)
 
 
 def default_out(args: argparse.Namespace) -> Path:

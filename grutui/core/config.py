@@ -10,6 +10,7 @@ from typing import Any
 
 from grutui.core.errors import ConfigError
 from grutui.core.tasks import AddingTask, Task, input_size, task_from_dict, task_to_dict
+from grutui.core.tasks.registry import describe
 
 # below this many elements per tensor one intra-op thread is fastest (see torch_threads)
 PARALLEL_MIN_ELEMENTS = 2**15
@@ -79,6 +80,7 @@ class TrainConfig:
         """Refuse any value training cannot use, before anything is created on disk.
         The CLI, the app's new run and ``resume`` all come through here."""
         self.task.validate()
+        describe(self.task)  # a task whose features or output are broken fails here
         positive = ("hidden", "epochs", "batch_size", "eval_every", "snapshot_every")
         for name in positive:
             _check_int(name, getattr(self, name), 1)

@@ -90,12 +90,15 @@ def task_class(name: str) -> type[Task]:
 
 
 def task_ref(task: Task) -> str:
-    """The name that finds ``task``'s class again: its built-in name, else
-    ``module:Class`` (what a session stores)."""
+    """The name that finds ``task``'s class again (what a session stores): its built-in
+    or entry-point name, else ``module:Class``."""
     cls = type(task)
     ref = f"{cls.__module__}:{cls.__qualname__}"
-    for name, builtin in BUILTIN.items():
-        if builtin == ref:
+    for name, value in BUILTIN.items():
+        if value == ref:
+            return name
+    for name, value in _entry_points().items():
+        if value.replace(" ", "") == ref:
             return name
     return ref
 
@@ -138,24 +141,30 @@ def task_from_dict(d: dict[str, Any]) -> Task:
 
 def describe(task: Task) -> tuple[tuple[Feature, ...], Output]:
     """``task``'s features and output, checked: what the engines size the model by."""
-    name = task_ref(task)
+    problem = _describe_problem(task)
+    if isinstance(problem, str):
+        raise TaskError(task_ref(task), problem)
+    return problem
+
+
+def _describe_problem(task: Task) -> tuple[tuple[Feature, ...], Output] | str:
     try:
         features, out = tuple(task.features()), task.output()
     except Exception as exc:
-        raise TaskError(name, f"cannot describe itself: {type(exc).__name__}: {exc}") from None
+        return f"cannot describe itself: {type(exc).__name__}: {exc}"
     if not features or not all(isinstance(f, Feature) for f in features):
-        raise TaskError(name, "features() must return a non-empty tuple of Feature")
+        return "features() must return a non-empty tuple of Feature"
     for f in features:
         if f.kind not in ("continuous", "token") or (f.kind == "token" and f.vocab < 1):
-            raise TaskError(name, f"feature {f.name!r}: a token feature needs vocab >= 1")
+            return f"feature {f.name!r}: a token feature needs vocab >= 1"
         if f.kind == "continuous" and not (isinstance(f.scale, int | float) and f.scale > 0):
-            raise TaskError(name, f"feature {f.name!r}: scale must be positive")
+            return f"feature {f.name!r}: scale must be positive"
     if not isinstance(out, Output) or out.kind not in ("regression", "classification"):
-        raise TaskError(name, "output() must return an Output (regression or classification)")
+        return "output() must return an Output (regression or classification)"
     if out.kind == "classification" and out.classes < 2:
-        raise TaskError(name, "a classification output needs at least 2 classes")
+        return "a classification output needs at least 2 classes"
     if out.kind == "regression" and not out.scale > 0:
-        raise TaskError(name, "a regression output's scale must be positive")
+        return "a regression output's scale must be positive"
     return features, out
 
 
@@ -164,40 +173,46 @@ def make_datasets(task: Task, seed: int) -> tuple[TaskData, TaskData]:
     declares (feature width, output kind, lengths): a task breaking its own
     description fails here, in one line naming it, not deep inside an engine."""
     task.validate()
-    name = task_ref(task)
     features, out = describe(task)
     try:
         sets = task.datasets(seed)
     except ConfigError:
         raise
     except Exception as exc:
-        raise TaskError(name, f"datasets({seed}) failed: {type(exc).__name__}: {exc}") from None
+        raise TaskError(
+            task_ref(task), f"datasets({seed}) failed: {type(exc).__name__}: {exc}"
+        ) from None
     if not isinstance(sets, tuple) or len(sets) != 2:
-        raise TaskError(name, "datasets() must return (train, test)")
-    d = sum(f.size for f in features)
+        raise TaskError(task_ref(task), "datasets() must return (train, test)")
     for what, ds in zip(("train", "test"), sets, strict=True):
-        try:
-            x = ds.model_input()
-            n = len(ds)
-            y, lengths = np.asarray(ds.y), np.asarray(ds.lengths)
-        except Exception as exc:
-            raise TaskError(name, f"{what} data: {type(exc).__name__}: {exc}") from None
-        if n < 1:
-            raise TaskError(name, f"{what} data is empty")
-        f = len(features)
-        raw = np.shape(ds.x)
-        if len(raw) != 3 or raw[0] != n or raw[2] != f:
-            raise TaskError(
-                name, f"{what} x is {raw}, expected ({n}, T, {f}): one column a feature"
-            )
-        if x.shape != (n, raw[1], d):
-            raise TaskError(name, f"{what} input is {x.shape}, expected ({n}, {raw[1]}, {d})")
-        if y.shape != (n,):
-            raise TaskError(name, f"{what} targets are {y.shape}, expected ({n},)")
-        if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > x.shape[1]:
-            raise TaskError(name, f"{what} lengths must be (N,) in [1, {x.shape[1]}]")
-        if out.kind == "classification" and (
-            not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= out.classes
-        ):
-            raise TaskError(name, f"{what} classes must be integers in [0, {out.classes})")
+        problem = _data_problem(ds, features, out)
+        if problem:
+            raise TaskError(task_ref(task), f"{what} {problem}")
     return sets[0], sets[1]
+
+
+def _data_problem(ds: TaskData, features: tuple[Feature, ...], out: Output) -> str | None:
+    """What is wrong with one data set, or None."""
+    d = sum(f.size for f in features)
+    try:
+        x = ds.model_input()
+        n = len(ds)
+        y, lengths = np.asarray(ds.y), np.asarray(ds.lengths)
+        raw = np.shape(ds.x)
+    except Exception as exc:
+        return f"data: {type(exc).__name__}: {exc}"
+    if n < 1:
+        return "data is empty"
+    if len(raw) != 3 or raw[0] != n or raw[2] != len(features):
+        return f"x is {raw}, expected ({n}, T, {len(features)}): one column a feature"
+    if np.shape(x) != (n, raw[1], d):
+        return f"input is {np.shape(x)}, expected ({n}, {raw[1]}, {d})"
+    if y.shape != (n,):
+        return f"targets are {y.shape}, expected ({n},)"
+    if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > raw[1]:
+        return f"lengths must be ({n},) in [1, {raw[1]}]"
+    if out.kind == "classification" and (
+        not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= out.classes
+    ):
+        return f"classes must be integers in [0, {out.classes})"
+    return None
