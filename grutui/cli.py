@@ -52,6 +52,8 @@ _TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--seed", "seed", int, "random seed (data, init and shuffling)"),
     ("--lr", "lr", float, "Adam learning rate"),
     ("--weight-decay", "weight_decay", float, "Adam weight decay"),
+    ("--optimizer", "optimizer", str, "adam (weight decay as L2, the blog's) or adamw (decoupled)"),
+    ("--betas", "betas", str, "Adam's betas, e.g. 0.9,0.98"),
     ("--grad-clip", "grad_clip", float, "max gradient norm (0 disables)"),
     ("--plateau-factor", "plateau_factor", float, "LR-on-plateau factor (0 disables)"),
     ("--plateau-patience", "plateau_patience", int, "LR-on-plateau patience (evaluations)"),
@@ -122,6 +124,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
         if key in ("grad_clip", "plateau_factor") and v == 0:
             v = None
         changes[key] = v
+    if "betas" in changes:
+        try:
+            changes["betas"] = tuple(float(b) for b in changes["betas"].split(","))
+        except ValueError:
+            raise ConfigError(
+                f"--betas wants two numbers such as 0.9,0.98, got {changes['betas']!r}"
+            ) from None
     if "seeds" in changes:
         from grutui.core.config import parse_seeds
 

@@ -23,9 +23,11 @@ class TrainConfig:
     epochs: int = 3000
     batch_size: int = 256
     seed: int = 37
-    # Adam
+    # Adam ("adam": weight decay as L2 in the gradient, the blog's; "adamw": decoupled)
+    optimizer: str = "adam"
     lr: float = 1e-4
     weight_decay: float = 1e-5
+    betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float | None = 2.0  # max global grad norm; None disables
     # ReduceLROnPlateau on the test loss, stepped at evaluation epochs only
     plateau_factor: float | None = 0.5  # None disables the schedule
@@ -44,8 +46,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         # JSON gives a list; keep the frozen dataclass hashable and comparable
-        if not isinstance(self.seeds, tuple):
-            object.__setattr__(self, "seeds", tuple(self.seeds))
+        for name in ("seeds", "betas"):
+            if not isinstance(getattr(self, name), tuple):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def input_size(self) -> int:
@@ -97,6 +100,12 @@ class TrainConfig:
                 f"plateau_factor must be in (0, 1) (0 disables), got {self.plateau_factor}"
             )
         _check_float("min_lr", self.min_lr, lo=0)
+        if self.optimizer not in ("adam", "adamw"):
+            raise ConfigError(f"optimizer must be 'adam' or 'adamw', got {self.optimizer!r}")
+        if len(self.betas) != 2 or not all(
+            isinstance(b, int | float) and 0 <= b < 1 for b in self.betas
+        ):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {list(self.betas)!r}")
         if self.init not in ("blog", "torch"):
             raise ConfigError(f"init must be 'blog' or 'torch', got {self.init!r}")
         if self.device != "auto" and not (

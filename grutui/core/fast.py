@@ -61,7 +61,7 @@ from grutui.core.resources import member_bytes
 from grutui.core.state import TrainState
 from grutui.core.tasks import TaskData, make_datasets
 
-# Adam's defaults as the reference uses them; clip_grad_norm_'s epsilon
+# Adam's default betas (the config's default), its epsilon; clip_grad_norm_'s epsilon
 BETA1, BETA2, ADAM_EPS, CLIP_EPS = 0.9, 0.999, 1e-8, 1e-6
 # ReduceLROnPlateau defaults the reference relies on
 PLATEAU_THRESHOLD, PLATEAU_EPS = 1e-4, 1e-8
@@ -238,9 +238,14 @@ class BatchedGRU:
         input_size: int = 2,
         output_size: int = 1,
         classify: bool = False,
+        betas: tuple[float, float] = (BETA1, BETA2),
+        decoupled: bool = False,
     ) -> None:
         self.k, self.h = int(flat.shape[0]), hidden
         self.d, self.o, self.classify = input_size, output_size, classify
+        # Adam's betas; decoupled: AdamW's weight decay (p ← p·(1 − lr·wd)), else Adam's L2
+        self.beta1, self.beta2 = betas
+        self.decoupled = decoupled
         self.p = flat
         self.shapes = param_shapes(hidden, input_size, output_size)
         # views of the flat row: Adam's in-place update keeps them current
@@ -422,21 +427,30 @@ class BatchedGRU:
     def adam_step(
         self, g: torch.Tensor, lr: torch.Tensor, weight_decay: float, clip: float | None
     ) -> None:
-        """Clip each member's gradient to norm ``clip``, then torch's Adam update with
-        per-member learning rates ``lr`` (K, 1); ``g`` is overwritten."""
+        """Clip each member's gradient to norm ``clip``, then torch's Adam (or AdamW)
+        update with per-member learning rates ``lr`` (K, 1); ``g`` is overwritten."""
         if clip is not None:  # clip_grad_norm_: g × min(1, clip / (‖g‖ + 1e-6))
             norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
             g.mul_(norm.add_(CLIP_EPS).reciprocal_().mul_(clip).clamp_(max=1.0))
         self.steps += 1
-        if weight_decay:
-            g.add_(self.p, alpha=weight_decay)
-        self.m.lerp_(g, 1 - BETA1)
-        self.v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
-        bc1 = 1 - BETA1**self.steps
-        bc2_sqrt = (1 - BETA2**self.steps) ** 0.5
+        self._decay(g, lr, weight_decay)
+        self.m.lerp_(g, 1 - self.beta1)
+        self.v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+        bc1 = 1 - self.beta1**self.steps
+        bc2_sqrt = (1 - self.beta2**self.steps) ** 0.5
         # lr/bc1 · m / (√v/√bc2 + eps), with √bc2 moved out of the denominator (one op less)
         denom = self.v.sqrt().add_(ADAM_EPS * bc2_sqrt)
         self.p.addcdiv_(self.m * lr, denom, value=-bc2_sqrt / bc1)
+
+    def _decay(self, g: torch.Tensor, lr: torch.Tensor, weight_decay: float) -> None:
+        """Weight decay as torch applies it: Adam adds wd·p to the gradient, AdamW
+        shrinks the parameters by 1 − lr·wd before the update."""
+        if not weight_decay:
+            return
+        if self.decoupled:
+            self.p.mul_(1 - lr * weight_decay)
+        else:
+            g.add_(self.p, alpha=weight_decay)
 
     def adam_step_graphed(
         self,
@@ -445,19 +459,20 @@ class BatchedGRU:
         eps: torch.Tensor,
         weight_decay: float,
         clip: float | None,
+        lr: torch.Tensor,
     ) -> None:
         """``adam_step`` with the step-dependent factors as device tensors, so a CUDA
         graph can replay it: ``lr_step`` (K, 1) = lr·√bc2/bc1 and ``eps`` (0-dim) =
-        eps·√bc2 for this step (``EpochGraph`` uploads them per epoch). The caller
+        eps·√bc2 for this step, ``lr`` (K, 1) the epoch's rates (``EpochGraph`` uploads
+        them per epoch). The caller
         counts ``steps``. Same maths; rounding differs from ``adam_step`` in the last
         bit (the factor is folded into the learning rate)."""
         if clip is not None:
             norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
             g.mul_(norm.add_(CLIP_EPS).reciprocal_().mul_(clip).clamp_(max=1.0))
-        if weight_decay:
-            g.add_(self.p, alpha=weight_decay)
-        self.m.lerp_(g, 1 - BETA1)
-        self.v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+        self._decay(g, lr, weight_decay)
+        self.m.lerp_(g, 1 - self.beta1)
+        self.v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
         self.p.addcdiv_(self.m * lr_step, self.v.sqrt().add_(eps), value=-1.0)
 
     def numpy_params(self) -> dict[str, np.ndarray]:
@@ -537,6 +552,7 @@ class EpochGraph:
         self.le = None if len_tr is None else torch.empty_like(len_tr)
         self.running = torch.zeros(k, dtype=torch.float64, device=dev)
         self.lr_tab = torch.zeros(self.full, k, 1, device=dev)
+        self.lr_now = torch.zeros(k, 1, device=dev)  # the epoch's rates (AdamW's decay)
         self.eps_tab = torch.zeros(self.full, device=dev)
         self.graph: Any = None  # a torch.cuda.CUDAGraph once built
 
@@ -549,7 +565,9 @@ class EpochGraph:
             a = b * self.batch
             le = None if self.le is None else self.le[:, a : a + self.batch]
             g = train_step(self.net, self.xe[..., a : a + self.batch], le, self.running, self.t_max)
-            self.net.adam_step_graphed(g, self.lr_tab[b], self.eps_tab[b], self.wd, self.clip)
+            self.net.adam_step_graphed(
+                g, self.lr_tab[b], self.eps_tab[b], self.wd, self.clip, self.lr_now
+            )
 
     def _build(self) -> Any:
         net = self.net
@@ -572,9 +590,10 @@ class EpochGraph:
         if self.graph is None:
             self.graph = self._build()
         steps = self.net.steps + 1 + np.arange(self.full, dtype=np.float64)
-        bc1 = 1 - BETA1**steps
-        bc2_sqrt = np.sqrt(1 - BETA2**steps)
+        bc1 = 1 - self.net.beta1**steps
+        bc2_sqrt = np.sqrt(1 - self.net.beta2**steps)
         self.perm.copy_(perm)
+        self.lr_now.copy_(torch.from_numpy(lrs.astype(np.float32)[:, None]))
         lr_tab = (bc2_sqrt / bc1)[:, None] * lrs[None, :]
         self.lr_tab.copy_(torch.from_numpy(lr_tab.astype(np.float32)[..., None]))
         self.eps_tab.copy_(torch.from_numpy((ADAM_EPS * bc2_sqrt).astype(np.float32)))
@@ -782,7 +801,15 @@ def _train_fast(
 
     flat0 = np.concatenate([np.stack([p[n] for p in inits]).reshape(k, -1) for n in PARAM_NAMES], 1)
     flat0_t = torch.from_numpy(flat0.astype(np.float32)).to(device)
-    net = BatchedGRU(flat0_t, hid, d_in, config.output_size, classify)
+    net = BatchedGRU(
+        flat0_t,
+        hid,
+        d_in,
+        config.output_size,
+        classify,
+        config.betas,
+        decoupled=config.optimizer == "adamw",
+    )
     lrs = np.full(k, config.lr, dtype=np.float64)
     plateaus = [
         Plateau(config.plateau_factor, config.plateau_patience, config.min_lr)

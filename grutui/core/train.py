@@ -102,7 +102,10 @@ def train(
     model = AddingGRU(config.input_size, config.hidden, config.output_size, init=config.init).to(
         device
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    adam = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    optimizer = adam(
+        model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+    )
     scheduler = None
     if config.plateau_factor is not None:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(

@@ -201,3 +201,46 @@ def test_the_fast_engine_trains_the_adding_problem_as_before() -> None:
     (the unchanged equality tests say the same for every adding config)."""
     cfg = tiny_config(epochs=2)
     _assert_same(list(train(cfg.replace(engine="reference"))), list(train(cfg)))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adamw_and_betas_are_equal_between_the_engines(optimizer: str) -> None:
+    """What grokking needs (AdamW, betas (0.9, 0.98), full batch): both engines alike."""
+    cfg = _cls_config(
+        epochs=3,
+        eval_every=1,
+        optimizer=optimizer,
+        betas=(0.9, 0.98),
+        weight_decay=0.5,
+        batch_size=100,  # the whole training set
+        grad_clip=None,
+    )
+    _assert_same(list(train(cfg.replace(engine="reference"))), list(train(cfg)))
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_bad_optimizer_settings_are_refused() -> None:
+    with pytest.raises(ConfigError, match="optimizer must be 'adam' or 'adamw'"):
+        TrainConfig(optimizer="sgd").validate()
+    with pytest.raises(ConfigError, match="betas must be two numbers in"):
+        TrainConfig(betas=(0.9, 1.0)).validate()
+
+
+def test_graphed_epochs_of_a_classification_task_with_adamw_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CUDA-graph path (capture replaced by a plain call) with cross-entropy, O > 1
+    and AdamW's decay: the same numbers as eager epochs."""
+    from types import SimpleNamespace
+
+    from grutui.core import fast
+
+    cfg = _cls_config(engine="fast", epochs=4, seeds=(1, 2), optimizer="adamw", weight_decay=0.3)
+    eager = list(train(cfg))
+    monkeypatch.setattr(fast, "CUDA_GRAPHS", True)
+    monkeypatch.setattr(fast.EpochGraph, "_build", lambda self: SimpleNamespace(replay=self._body))
+    graphed = list(train(cfg))
+    for a, b in zip(eager, graphed, strict=True):
+        np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=TOL)
+        for name, w in a.weights.items():
+            np.testing.assert_allclose(w, b.weights[name], atol=TOL, rtol=0)
