@@ -18,8 +18,6 @@ from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 
-from grutui.core.errors import ConfigError
-
 
 @dataclass(frozen=True)
 class Feature:
@@ -172,8 +170,8 @@ class DataShape:
 class Task(Protocol):
     """A training task; implementations are frozen dataclasses of their options.
 
-    ``name`` is the registry name (a built-in name, an entry point of the
-    ``grutui.tasks`` group, or ``package.module:Class``)."""
+    ``name`` is a short name for titles; the registry finds a task by its built-in
+    name, its entry point in the ``grutui.tasks`` group, or ``package.module:Class``."""
 
     name: ClassVar[str]
 
@@ -215,16 +213,6 @@ class Task(Protocol):
         ...
 
 
-def options_from_dict(cls: type[Any], d: dict[str, Any], what: str) -> dict[str, Any]:
-    """``d`` checked against the dataclass ``cls``'s fields (JSON lists become tuples):
-    what ``from_dict`` implementations pass to ``cls(**...)``."""
-    known = set(cls.__dataclass_fields__)
-    unknown = set(d) - known
-    if unknown:
-        raise ConfigError(f"unknown {what} option(s): {', '.join(sorted(unknown))}")
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
 __all__ = [
     "DataShape",
     "Feature",
@@ -236,5 +224,4 @@ __all__ = [
     "Typed",
     "encode",
     "input_size",
-    "options_from_dict",
 ]
