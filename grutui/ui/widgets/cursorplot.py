@@ -42,7 +42,7 @@ class CursorPlot(PlotextPlot):
         """The figure in ``self.plt`` changed: rebuild it and repaint the cells that
         differ from the last figure (a grown series changes a few cells, not all)."""
         old = self._strips if self._base is not None else None
-        old_col = self._cursor_column()
+        old_col = self.cursor_column()
         self._xlim = (xmin, xmax)
         self._base = None
         if old is None or not self.is_mounted or self.size.width <= 0:
@@ -50,13 +50,13 @@ class CursorPlot(PlotextPlot):
             return
         self._ensure_base()
         regions = changed_regions(old, self._strips, self.size.width)
-        self._refresh_columns(regions, old_col, self._cursor_column())
+        self._refresh_columns(regions, old_col, self.cursor_column())
 
     def set_cursor(self, x: float | None) -> None:
         if x != self.cursor_x:
-            old_col = self._cursor_column()
+            old_col = self.cursor_column()
             self.cursor_x = x
-            new_col = self._cursor_column()
+            new_col = self.cursor_column()
             if new_col != old_col:  # many epochs share a column: most moves draw nothing
                 self._refresh_columns([], old_col, new_col)
 
@@ -64,7 +64,8 @@ class CursorPlot(PlotextPlot):
         """Repaint ``regions`` and the cursor's old and new columns, nothing else (a
         whole plot is kilobytes to the terminal, a column a few hundred bytes)."""
         height = self.size.height
-        regions = regions + [Region(c, 0, 1, height) for c in set(cols) if c is not None]
+        # from the left edge (see ``changed_regions``)
+        regions = regions + [Region(0, 0, c + 1, height) for c in set(cols) if c is not None]
         if self._base is None or self.size.width <= 0:
             self.refresh()
         elif regions:
@@ -94,7 +95,7 @@ class CursorPlot(PlotextPlot):
         if y >= len(self._strips):
             return Strip.blank(width)
         strip = self._strips[y]
-        col = self._cursor_column()
+        col = self.cursor_column()
         if col is None or self._frame is None or self._base is None:
             return strip
         _left, _right, top, bottom = self._frame
@@ -112,7 +113,7 @@ class CursorPlot(PlotextPlot):
         assert self._base is not None
         return Text("\n").join(self._base)
 
-    def _cursor_column(self) -> int | None:
+    def cursor_column(self) -> int | None:
         if self.cursor_x is None or self._frame is None:
             return None
         left, right, _top, _bottom = self._frame

@@ -38,30 +38,36 @@ def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
     a, b = _cells(old), _cells(new)
     if a is None or b is None:
         return 0, max(old.cell_length, new.cell_length)
+    # cells are places on the screen: compare them place by place (a text diff would
+    # match a shifted tail, which the terminal still shows at its old place)
     n = min(len(a), len(b))
     start = 0
     while start < n and a[start] == b[start]:
         start += 1
-    end_a, end_b = len(a), len(b)
-    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
-        end_a -= 1
-        end_b -= 1
-    end = max(end_a, end_b)
+    end = max(len(a), len(b))
+    if end == n:  # as long as each other: equal tails need no repaint
+        while end > start and a[end - 1] == b[end - 1]:
+            end -= 1
     return (start, end) if end > start else None
 
 
-def changed_regions(old: list[Strip], new: list[Strip], width: int) -> list[Region]:
-    """Regions (one per line at most) covering every cell that differs between two
-    renders; lines present in only one of them are repainted whole."""
-    regions = []
+def changed_spans(old: list[Strip], new: list[Strip], width: int) -> list[tuple[int, int, int]]:
+    """(line, start, end) for every line whose cells differ between two renders; a line
+    present in only one of them is changed whole."""
+    spans = []
     for y in range(max(len(old), len(new))):
         if y >= len(old) or y >= len(new):
-            regions.append(Region(0, y, width, 1))
-            continue
-        span = changed_span(old[y], new[y])
-        if span is not None:
-            regions.append(Region(span[0], y, span[1] - span[0], 1))
-    return regions
+            spans.append((y, 0, width))
+        elif (span := changed_span(old[y], new[y])) is not None:
+            spans.append((y, *span))
+    return spans
+
+
+def changed_regions(old: list[Strip], new: list[Strip], width: int) -> list[Region]:
+    """Regions to repaint for what differs between two renders: one per changed line,
+    from the line's start to its last changed cell (the terminal is sent a line from
+    its widget's left edge anyway; Textual's own widgets refresh whole-line regions)."""
+    return [Region(0, y, end, 1) for y, _start, end in changed_spans(old, new, width)]
 
 
 class TextView(Widget):
@@ -85,7 +91,7 @@ class TextView(Widget):
         self._text = text if isinstance(text, Text) else Text(text)
         self._strips: list[Strip] = []
         self._key: tuple[int, Style] | None = None  # (width, base style) of _strips
-        self.repainted = 0  # cells named for repainting by updates (tests, benches)
+        self.repainted = 0  # cells that changed in updates (tests, benches)
 
     @property
     def text(self) -> Text:
@@ -111,10 +117,10 @@ class TextView(Widget):
         if len(old) != len(self._strips) or self._measure_width(text) != old_width:
             self.refresh(layout=True)  # its size may change
             return
-        regions = changed_regions(old, self._strips, width)
-        self.repainted += sum(r.area for r in regions)
-        if regions:
-            self.refresh(*regions)
+        spans = changed_spans(old, self._strips, width)
+        self.repainted += sum(end - start for _y, start, end in spans)
+        if spans:
+            self.refresh(*(Region(0, y, end, 1) for y, _start, end in spans))
 
     # -- rendering -------------------------------------------------------------------
     def _render_key(self) -> tuple[int, Style]:
