@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pytest
 
 from grutui.core.config import TrainConfig, preset
 from grutui.core.driver import record_run
@@ -30,6 +31,24 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "sessions" / "blog-seed37"
 
 POLL = 0.02  # seconds between two looks at a condition
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``grutui argv``; assert it was refused with one error line and status 2."""
+    from grutui.cli import main
+
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("grutui: error: "), err
+    return lines[0]
 
 
 # -- waiting ----------------------------------------------------------------------------

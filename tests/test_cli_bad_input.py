@@ -9,21 +9,9 @@ from pathlib import Path
 import pytest
 
 from grutui.cli import main
+from tests.helpers import refused
 
 TINY = ["--epochs", "2", "--n-samples", "200", "--batch-size", "50", "--threads", "1"]
-
-
-def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """Run ``argv``; assert it was refused with one error line and status 2."""
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code  # type: ignore[assignment]
-    err = capsys.readouterr().err
-    assert rc == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("grutui: error: "), err
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -64,7 +52,7 @@ def test_bad_training_values_are_refused_before_a_session_exists(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the default --out is ./sessions/...
-    line = _refused(["train", *TINY, f"{option}={value}"], capsys)
+    line = refused(["train", *TINY, f"{option}={value}"], capsys)
     assert needle in line
     assert list(tmp_path.iterdir()) == []  # no session directory, not even sessions/
 
@@ -78,7 +66,7 @@ def test_bad_training_values_are_refused_before_a_session_exists(
         (["--preset", "general", "--seq-len", "9"], "--seq-len does not apply to the general"),
     ],
 )
-def test_an_option_of_the_other_task_is_refused(
+def test_an_option_of_the_other_task_isrefused(
     argv: list[str],
     needle: str,
     tmp_path: Path,
@@ -86,7 +74,7 @@ def test_an_option_of_the_other_task_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert needle in _refused(["train", *TINY, *argv], capsys)
+    assert needle in refused(["train", *TINY, *argv], capsys)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -121,7 +109,7 @@ def test_out_where_no_session_can_be_made(
     monkeypatch.chdir(work)
     regular = tmp_path / "file"
     regular.write_text("not a directory\n")
-    assert needle in _refused(["train", *TINY, "--out", out.format(file=regular)], capsys)
+    assert needle in refused(["train", *TINY, "--out", out.format(file=regular)], capsys)
     assert list(work.iterdir()) == []  # nothing trained into the working directory
     assert regular.read_text() == "not a directory\n"
 
@@ -132,7 +120,7 @@ def test_out_in_a_read_only_directory(tmp_path: Path, capsys: pytest.CaptureFixt
     ro.mkdir()
     ro.chmod(0o555)
     try:
-        assert "is not writable" in _refused(["train", *TINY, "--out", str(ro / "s")], capsys)
+        assert "is not writable" in refused(["train", *TINY, "--out", str(ro / "s")], capsys)
         assert list(ro.iterdir()) == []
     finally:
         ro.chmod(0o755)
@@ -159,7 +147,7 @@ def test_a_text_file_as_session_says_it_is_not_hdf5(
     (tmp_path / "notes.txt").write_text("hello\n")
     target = {"dir": d, "file": d / "session.h5", "other_name": tmp_path / "notes.txt"}[named]
     for command in (["info", str(target)], ["trace", str(target), "1:1"]):
-        line = _refused(command, capsys)
+        line = refused(command, capsys)
         assert "not HDF5 at all" in line and "not a grutui session file" in line, line
         assert "no session.h5" not in line
 
@@ -202,7 +190,7 @@ def test_trace_refuses_values_outside_the_tasks_range(
     sequence: str, needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     demo = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
-    assert needle in _refused(["trace", str(demo), sequence], capsys)
+    assert needle in refused(["trace", str(demo), sequence], capsys)
 
 
 def test_trace_json_size_is_checked_up_front() -> None:
@@ -243,7 +231,7 @@ def test_runs_too_large_for_the_memory_are_refused_up_front(
 
     monkeypatch.setattr(resources, "available_memory", lambda: 16 * 2**30)
     monkeypatch.chdir(tmp_path)
-    line = _refused(["train", "--device", "cpu", *argv], capsys)
+    line = refused(["train", "--device", "cpu", *argv], capsys)
     assert "GiB of memory" in line and "over the 16.0 GiB available" in line, line
     assert list(tmp_path.iterdir()) == []
 
@@ -264,7 +252,7 @@ def test_memory_estimate_grows_with_what_the_run_holds() -> None:
         check_memory(small.replace(**{"task.seq_len": 100}), limit=2**29)
 
 
-def test_a_session_too_large_for_the_disk_is_refused(
+def test_a_session_too_large_for_the_disk_isrefused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import grutui.core.resources as resources
@@ -278,7 +266,7 @@ def test_a_session_too_large_for_the_disk_is_refused(
     real = resources.check_disk
     monkeypatch.setattr(resources, "check_disk", lambda c, o: real(c, o, free=2**20))
     out = tmp_path / "s"
-    assert "on disk, over the" in _refused(
+    assert "on disk, over the" in refused(
         ["train", "--hidden", "64", "--epochs", "1000", "--out", str(out)], capsys
     )
     assert not out.exists()
@@ -287,7 +275,7 @@ def test_a_session_too_large_for_the_disk_is_refused(
 @pytest.mark.parametrize("command", ["ood", "transitions"])
 def test_ood_sample_size_has_a_limit(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     demo = Path(__file__).resolve().parent.parent / "sessions" / "blog-seed37"
-    line = _refused([command, str(demo), "--samples", "100000000"], capsys)
+    line = refused([command, str(demo), "--samples", "100000000"], capsys)
     assert "sample size per cell is limited to 10,000" in line
 
 
@@ -307,7 +295,7 @@ def test_a_line_break_in_what_was_typed_keeps_the_error_one_line(
     regular = tmp_path / "file"
     regular.write_text("x\n")
     (tmp_path / "file\nx").write_text("x\n")
-    _refused([a.format(file=regular) for a in argv], capsys)
+    refused([a.format(file=regular) for a in argv], capsys)
 
 
 @pytest.mark.parametrize(
@@ -333,5 +321,5 @@ def test_new_refuses_like_train_before_the_app_starts(
 
     monkeypatch.setattr(grutui.ui.app, "run_app", no_app)
     monkeypatch.chdir(tmp_path)
-    assert needle in _refused(["new", *argv], capsys)
+    assert needle in refused(["new", *argv], capsys)
     assert list(tmp_path.iterdir()) == []

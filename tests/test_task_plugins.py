@@ -15,7 +15,7 @@ from grutui.core.config import TrainConfig
 from grutui.core.driver import RunDriver
 from grutui.core.session import Session
 from grutui.core.tasks import make_task, task_names
-from tests.helpers import REPO
+from tests.helpers import REPO, refused
 
 PLUGIN = REPO / "tests" / "data" / "plugin"
 TINY = ["--epochs", "3", "--batch-size", "32", "--threads", "1", "--device", "cpu"]
@@ -27,18 +27,6 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for name in [m for m in sys.modules if m.startswith("gt_plugin_tasks")]:
         del sys.modules[name]
-
-
-def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code  # type: ignore[assignment]
-    err = capsys.readouterr().err
-    assert rc == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("grutui: error: "), err
-    return lines[0]
 
 
 def test_installed_tasks_are_found_by_name() -> None:
@@ -120,6 +108,6 @@ def test_broken_tasks_are_refused_in_one_line(
     args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "s"
-    line = _refused(["train", *args, "--out", str(out), *TINY], capsys)
+    line = refused(["train", *args, "--out", str(out), *TINY], capsys)
     assert needle in line
     assert not out.exists()
