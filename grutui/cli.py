@@ -89,7 +89,11 @@ def _task_help() -> str:
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="blog", help="starting configuration (blog, general)")
+    from grutui.core.config import PRESETS
+
+    p.add_argument(
+        "--preset", default="blog", help=f"starting configuration ({', '.join(PRESETS)})"
+    )
     for flag, key, typ, help_ in _TRAIN_FLAGS:
         p.add_argument(
             flag, dest=key, type=typ, default=None, help=_task_help() if key == "task" else help_

@@ -1,5 +1,6 @@
 """Training tasks: the interface (``base``), the registry by name (``registry``) and
-the built-in tasks (``adding``: the adding problem, the default)."""
+the built-in tasks (``adding``: the adding problem, the default; ``modadd``: modular
+addition, the grokking task)."""
 
 from grutui.core.tasks.adding import (
     FLAVOUR_FIELDS,
@@ -27,6 +28,7 @@ from grutui.core.tasks.base import (
     encode,
     input_size,
 )
+from grutui.core.tasks.modadd import ModAddTask
 from grutui.core.tasks.registry import (
     ENTRY_POINT_GROUP,
     TaskError,
@@ -49,6 +51,7 @@ __all__ = [
     "Dataset",
     "Feature",
     "Flavour",
+    "ModAddTask",
     "OODAxes",
     "OODGrid",
     "Output",

@@ -18,7 +18,10 @@ from grutui.core.tasks.base import Feature, Output, Task, TaskData
 
 ENTRY_POINT_GROUP = "grutui.tasks"
 # name → "module:Class"; the adding problem is the default (old sessions name no task)
-BUILTIN: dict[str, str] = {"adding": "grutui.core.tasks.adding:AddingTask"}
+BUILTIN: dict[str, str] = {
+    "adding": "grutui.core.tasks.adding:AddingTask",
+    "modadd": "grutui.core.tasks.modadd:ModAddTask",
+}
 DEFAULT_TASK = "adding"
 # what a task class must provide besides being a dataclass of its options
 REQUIRED = (
