@@ -847,10 +847,11 @@ def _train_fast(
             )
         return err
 
-    def evaluate() -> torch.Tensor:
+    def evaluate() -> tuple[torch.Tensor, torch.Tensor]:
         """Test loss per member (MSE in raw units, or cross-entropy), in the reference's
-        test batches."""
+        test batches, and (classification) the test accuracy per member."""
         total = torch.zeros(k, dtype=torch.float64, device=device)
+        correct = torch.zeros(k, dtype=torch.float64, device=device)
         for a in range(0, n_test, bs):
             xb = x_te[..., a : a + bs]
             li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
@@ -858,9 +859,20 @@ def _train_fast(
             if classify:
                 labels = y_te[:, None, a : a + bs].long()
                 total -= torch.log_softmax(out, 1).gather(1, labels).sum((1, 2))
+                correct += (out.argmax(1) == labels[:, 0]).sum(1)
             else:
                 total += (out[:, 0] * scale - y_te[:, a : a + bs]).square().sum(1)
-        return total / n_test
+        return total / n_test, correct / n_test
+
+    def train_accuracy() -> torch.Tensor:
+        """Accuracy per member on the whole (unshuffled) training set after the epoch."""
+        correct = torch.zeros(k, dtype=torch.float64, device=device)
+        for a in range(0, n_train, bs):
+            rows = x_tr[..., a : a + bs]
+            li = None if fixed else _last_index(len_tr[:, a : a + bs], hid)
+            out = net.forward(rows[:, :-1].view(k, d_in, t_max, -1), li, keep=False)[0]
+            correct += (out.argmax(1) == rows[:, -1].long()).sum(1)
+        return correct / n_train
 
     init_params = net.numpy_params()
     check_reference(init_params)
@@ -912,12 +924,18 @@ def _train_fast(
             newly = alive & ~np.isfinite(train_loss)
             by_train = newly.copy()  # these were not evaluated (the reference skips it)
             test_loss = None
+            accuracy: tuple[np.ndarray, np.ndarray] | None = None
             if epoch % config.eval_every == 0 and (alive & ~newly).any():
                 # (the test loader's draw was made with the epoch's shuffles)
                 with torch.no_grad():
-                    test_loss = evaluate().cpu().numpy()
+                    test_t, test_acc_t = evaluate()
+                    test_loss = test_t.cpu().numpy()
+                    if classify:
+                        accuracy = (train_accuracy().cpu().numpy(), test_acc_t.cpu().numpy())
                 test_loss[dead | newly] = np.nan
                 newly |= alive & ~np.isfinite(test_loss)
+                for acc in accuracy or ():
+                    acc[dead | newly] = np.nan
                 for i in np.flatnonzero(alive & ~newly):
                     if plateaus:
                         new = plateaus[i].step(float(test_loss[i]), float(lrs[i]))
@@ -969,6 +987,8 @@ def _train_fast(
                     epoch, wall, net, lrs, plateaus, alive, rng_after, seeds, all_diverged
                 ),
                 device=ran_on(config, device) if epoch == first else None,
+                train_acc=None if accuracy is None else accuracy[0],
+                test_acc=None if accuracy is None else accuracy[1],
             )
             if all_diverged:
                 return

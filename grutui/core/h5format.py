@@ -9,6 +9,8 @@ Layout (documented in the README; readable with plain h5py, no pickle anywhere):
       metrics/test_loss    float64 (E, K)   NaN where not evaluated
       metrics/lr           float64 (E, K)
       metrics/wall_time    float64 (E,)
+      metrics/train_acc    float64 (E, K)   classification only; NaN where not evaluated
+      metrics/test_acc     float64 (E, K)   (absent: NaN, as for regression and old files)
       weights/epoch        int64   (S,)     epoch of each snapshot row
       weights/<param>      float32 (S, K, *shape)   by PyTorch name, e.g. gru.weight_ih_l0
       init/<param>         float32 (K, *shape)      weights before the first epoch
@@ -33,6 +35,8 @@ from grutui.core.errors import SessionError
 FORMAT = "grutui-session"
 FORMAT_VERSION = 1
 METRICS = ("train_loss", "test_loss", "lr")
+# written for classification tasks only: a regression session's file is as it always was
+ACCURACY = ("train_acc", "test_acc")
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 

@@ -32,6 +32,10 @@ class EpochRecord:
     # that ran (``grutui.core.device.ran_on``); the writer puts it in the process's
     # ``clock`` event (``grutui.core.device.recorded_device`` reads it back)
     device: str | None = None
+    # classification tasks, eval epochs only: accuracy on the whole train and test sets
+    # after this epoch (K,); None otherwise
+    train_acc: np.ndarray | None = None
+    test_acc: np.ndarray | None = None
 
     @property
     def members(self) -> int:

@@ -47,6 +47,9 @@ class Chunk:
     events: list[dict[str, Any]] = field(default_factory=list)
     # the session's config when it changed (``grutui resume`` can extend the epochs)
     config: tuple[TrainConfig, dict[str, Any]] | None = None
+    # (n, K) accuracies; None: not recorded (NaN)
+    train_acc: np.ndarray | None = None
+    test_acc: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -103,6 +106,8 @@ class RunData(RunLookups):
         self._train = _Buffer((k,), np.float64, np.nan)
         self._test = _Buffer((k,), np.float64, np.nan)
         self._lr = _Buffer((k,), np.float64, np.nan)
+        self._train_acc = _Buffer((k,), np.float64, np.nan)
+        self._test_acc = _Buffer((k,), np.float64, np.nan)
         self._wall = _Buffer((), np.float64)
         self._snap = _Buffer((), np.int64)
         self._weights: dict[str, _Buffer] = {}
@@ -160,6 +165,8 @@ class RunData(RunLookups):
             np.asarray(m.wall_time[n:]),
             snap,
             weights,
+            train_acc=np.asarray(m.train_acc[n:]),
+            test_acc=np.asarray(m.test_acc[n:]),
         )
 
     def apply(self, chunk: Chunk) -> int:
@@ -179,6 +186,9 @@ class RunData(RunLookups):
         self._train.append(chunk.train_loss)
         self._test.append(chunk.test_loss)
         self._lr.append(chunk.lr)
+        nan = np.full(chunk.lr.shape, np.nan)
+        self._train_acc.append(nan if chunk.train_acc is None else chunk.train_acc)
+        self._test_acc.append(nan if chunk.test_acc is None else chunk.test_acc)
         self._wall.append(chunk.wall_time)
         self._epoch.append(chunk.epoch)  # last: the epoch count moves once rows are in
         self._metrics = None
@@ -211,6 +221,12 @@ class RunData(RunLookups):
             np.array([r.epoch for r in snaps], np.int64),
             {n: np.stack([r.weights[n] for r in snaps]) for n in recs[0].weights} if snaps else {},
             events,
+            train_acc=np.array([nan if r.train_acc is None else r.train_acc for r in recs]).reshape(
+                -1, k
+            ),
+            test_acc=np.array([nan if r.test_acc is None else r.test_acc for r in recs]).reshape(
+                -1, k
+            ),
         )
         return self.apply(chunk)
 
@@ -219,7 +235,13 @@ class RunData(RunLookups):
     def metrics(self) -> Metrics:
         if self._metrics is None:
             self._metrics = Metrics(
-                self._epoch.view, self._train.view, self._test.view, self._lr.view, self._wall.view
+                self._epoch.view,
+                self._train.view,
+                self._test.view,
+                self._lr.view,
+                self._wall.view,
+                self._train_acc.view,
+                self._test_acc.view,
             )
         return self._metrics
 
@@ -285,6 +307,8 @@ class RunData(RunLookups):
             m.wall_time[start:stop].copy(),
             snap[s0:s1].copy(),
             {k: b.view[s0:s1].copy() for k, b in self._weights.items()} if s1 > s0 else {},
+            train_acc=m.train_acc[start:stop].copy(),
+            test_acc=m.test_acc[start:stop].copy(),
         )
 
     def close(self) -> None:

@@ -27,6 +27,10 @@ class Metrics:
     test_loss: np.ndarray  # (E, K), NaN where not evaluated
     lr: np.ndarray  # (E, K)
     wall_time: np.ndarray  # (E,)
+    # classification: accuracy on the train and test sets, (E, K), NaN where not
+    # evaluated; all NaN for regression tasks and sessions written before accuracy was
+    train_acc: np.ndarray
+    test_acc: np.ndarray
 
 
 @runtime_checkable

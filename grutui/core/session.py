@@ -18,7 +18,14 @@ import numpy as np
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, NoEpochError, SessionError
 from grutui.core.events import read_session_events
-from grutui.core.h5format import FORMAT, FORMAT_VERSION, METRICS, check_not_truncated, open_read
+from grutui.core.h5format import (
+    ACCURACY,
+    FORMAT,
+    FORMAT_VERSION,
+    METRICS,
+    check_not_truncated,
+    open_read,
+)
 from grutui.core.paths import H5_NAME, PART_NAME, session_file
 from grutui.core.runview import Metrics, RunLookups
 from grutui.core.writer import being_written
@@ -131,6 +138,8 @@ class Session(RunLookups):
                 np.zeros((0, k)),
                 np.zeros((0, k)),
                 np.zeros(0),
+                np.zeros((0, k)),
+                np.zeros((0, k)),
             )
             self.snapshot_epochs = np.zeros(0, np.int64)
             self.n_epochs = 0
@@ -138,6 +147,9 @@ class Session(RunLookups):
         try:
             eds = self._need("metrics/epoch")
             ds = {n: self._need(f"metrics/{n}") for n in (*METRICS, "wall_time")}
+            for a in ACCURACY:  # classification sessions only
+                if (acc := self._ds(f"metrics/{a}")) is not None:
+                    ds[a] = acc
             names = [n for n in self._f["weights"] if n != "epoch"]
             wds = {n: self._need(f"weights/{n}") for n in names}
             wep = self._need("weights/epoch")
@@ -151,6 +163,7 @@ class Session(RunLookups):
                 ds["test_loss"][:n],
                 ds["lr"][:n],
                 ds["wall_time"][:n],
+                *(ds[a][:n] if a in ds else np.full((n, self.members), np.nan) for a in ACCURACY),
             )
             snap = wep[:s]
         except (KeyError, OSError) as exc:

@@ -92,9 +92,8 @@ def train(
         y = torch.tensor(ds.y) if classify else torch.tensor(ds.y[:, None])
         return [torch.tensor(x), y, torch.tensor(ds.lengths)]
 
-    loader = DataLoader(
-        TensorDataset(*tensors(train_set, x_train)), batch_size=config.batch_size, shuffle=True
-    )
+    train_tensors = tensors(train_set, x_train)
+    loader = DataLoader(TensorDataset(*train_tensors), batch_size=config.batch_size, shuffle=True)
     test_loader = DataLoader(
         TensorDataset(*tensors(test_set, x_test)), batch_size=config.batch_size, shuffle=False
     )
@@ -134,19 +133,35 @@ def train(
             )
         return err
 
-    def evaluate() -> float:
-        # The blog's evaluate(), through a DataLoader as the blog does: iterating one
-        # draws a base seed from torch's global RNG, which later shuffles depend on.
+    def evaluate() -> tuple[float, float]:
+        """Test loss and (classification) accuracy, else NaN.
+        The blog's evaluate(), through a DataLoader as the blog does: iterating one
+        draws a base seed from torch's global RNG, which later shuffles depend on."""
         total = 0.0
+        correct = 0
         with eval_mode(model), torch.no_grad():
             for inputs, labels, lens in test_loader:
                 inputs, labels = inputs.to(device), labels.to(device)
                 outputs = model(inputs, None if fixed else lens.to(device))
                 if not classify:
                     outputs = outputs * scale
+                else:
+                    correct += int((outputs.argmax(1) == labels).sum().item())
                 loss = criterion(outputs, labels)
                 total += loss.item() * inputs.size(0)
-        return total / len(test_set)
+        return total / len(test_set), correct / len(test_set) if classify else math.nan
+
+    def train_accuracy() -> float:
+        """Accuracy on the whole training set after the epoch, in plain slices (a
+        DataLoader would draw from torch's RNG and change later shuffles)."""
+        xs, labels, lens = train_tensors
+        correct = 0
+        with eval_mode(model), torch.no_grad():
+            for a in range(0, len(train_set), config.batch_size):
+                sl = slice(a, a + config.batch_size)
+                out = model(xs[sl].to(device), None if fixed else lens[sl].to(device))
+                correct += int((out.argmax(1).cpu() == labels[sl]).sum().item())
+        return correct / len(train_set)
 
     init_params = model.numpy_params()
     check_reference(init_params)
@@ -178,10 +193,13 @@ def train(
         train_loss = running / len(train_set)
         events: list[dict[str, Any]] = []
         test_loss = None
+        accuracy: tuple[np.ndarray, np.ndarray] | None = None
         diverged = not math.isfinite(train_loss)
         if not diverged and epoch % config.eval_every == 0:
-            test_loss = evaluate()
+            test_loss, test_acc = evaluate()
             diverged = not math.isfinite(test_loss)
+            if classify:
+                accuracy = (np.array([train_accuracy()]), np.array([test_acc]))
             if scheduler is not None and not diverged:
                 scheduler.step(test_loss)
                 new_lr = optimizer.param_groups[0]["lr"]
@@ -205,6 +223,8 @@ def train(
             diverged=diverged,
             state=capture_torch(epoch, wall, model, optimizer, scheduler, extra=_meta(diverged)),
             device=ran_on(config, device) if epoch == first else None,
+            train_acc=None if accuracy is None else accuracy[0],
+            test_acc=None if accuracy is None else accuracy[1],
         )
         if diverged:
             return
