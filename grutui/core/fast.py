@@ -201,19 +201,26 @@ def _stack_data(
     sets: list[TaskData], t_max: int, d: int, scale: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members' data with features before samples, written in place (one pass: an
-    ensemble's data is gigabytes): rows (K, D·T + 1, N) holding the model inputs (each
-    input unit right-padded to ``t_max`` steps) and the target / ``scale`` (the blog's
-    scaling; the class as a number when ``scale`` is None), raw targets (K, N) and
-    lengths (K, N)."""
+    ensemble's data is gigabytes): rows (K, D·T + Y, N) holding the model inputs (each
+    input unit right-padded to ``t_max`` steps) and the Y target rows / ``scale`` (the
+    blog's scaling; the class as a number when ``scale`` is None; Y = 1 but for a
+    regression of several outputs), raw targets (K, Y, N) and lengths (K, N)."""
     k, n = len(sets), len(sets[0])
-    rows = np.zeros((k, d * t_max + 1, n), np.float32)
+    ny = _target_rows(sets[0].y)
+    rows = np.zeros((k, d * t_max + ny, n), np.float32)
     for i, ds in enumerate(sets):
         inputs = rows[i, : d * t_max].reshape(d, t_max, n)  # a view
         inputs[:, : ds.x.shape[1]] = ds.model_input().transpose(2, 1, 0)
-        rows[i, -1] = ds.y if scale is None else ds.y / np.float32(scale)
-    y = np.stack([ds.y for ds in sets]).astype(np.float32)
+        target = ds.y.reshape(n, ny).T
+        rows[i, -ny:] = target if scale is None else target / np.float32(scale)
+    y = np.stack([ds.y.reshape(n, ny).T for ds in sets]).astype(np.float32)
     lengths = np.stack([ds.lengths for ds in sets]).astype(np.int64)
     return rows, y, lengths
+
+
+def _target_rows(y: np.ndarray) -> int:
+    """Y: target values per sample (1, or the outputs of a multi-output regression)."""
+    return 1 if y.ndim == 1 else int(y.shape[1])
 
 
 class BatchedGRU:
@@ -493,11 +500,12 @@ def train_step(
     running: torch.Tensor,
     t_max: int,
 ) -> torch.Tensor:
-    """Forward and backward of one batch: ``rows`` (K, D·T + 1, B) holds the inputs and
-    the scaled target (or the class), ``lengths`` (K, B) or None; adds the batch's loss
+    """Forward and backward of one batch: ``rows`` (K, D·T + Y, B) holds the inputs and
+    the scaled targets (or the class), ``lengths`` (K, B) or None; adds the batch's loss
     × B to ``running`` and returns the gradient (K, P) (before clipping)."""
     k = rows.shape[0]
-    xb = rows[:, :-1].view(k, net.d, t_max, -1)  # (K, D, T, B)
+    ny = 1 if net.classify else net.o
+    xb = rows[:, :-ny].view(k, net.d, t_max, -1)  # (K, D, T, B)
     li = None if lengths is None else _last_index(lengths, net.h)
     y, act = net.forward(xb, li, keep=True)
     if net.classify:
@@ -507,10 +515,13 @@ def train_step(
         running.sub_(logp.gather(1, labels).sum((1, 2)))
         dy = logp.exp_().scatter_add_(1, labels, torch.full_like(rows[:, -1:], -1.0))
         return net.backward(dy.div_(labels.shape[2]), act)
-    diff = y - rows[:, -1:]  # (K, 1, B)
+    diff = y - rows[:, -ny:]  # (K, O, B)
     nb = diff.shape[2]
-    running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
-    return net.backward(diff * (2.0 / nb), act)
+    if ny == 1:
+        running.add_(torch.bmm(diff, diff.transpose(1, 2)).view(k))  # MSE × batch
+    else:  # MSELoss's mean runs over the outputs too
+        running.add_(diff.square().sum((1, 2)).div_(ny))
+    return net.backward(diff * (2.0 / (nb * ny)), act)
 
 
 # replay an epoch's full batches as one CUDA graph when every member is live. None: on a
@@ -787,7 +798,8 @@ def _train_fast(
     rows_te, yt_np, lent_np = _stack_data(tests, t_max, d_in, None if classify else scale)
     del trains, tests
     fixed = bool(np.all(len_np == t_max) and np.all(lent_np == t_max))
-    xt_np = np.ascontiguousarray(rows_te[:, :-1].reshape(k, d_in, t_max, n_test))
+    ny = yt_np.shape[1]
+    xt_np = np.ascontiguousarray(rows_te[:, :-ny].reshape(k, d_in, t_max, n_test))
 
     def dev(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(device)
@@ -857,11 +869,13 @@ def _train_fast(
             li = None if fixed else _last_index(len_te[:, a : a + bs], hid)
             out = net.forward(xb, li, keep=False)[0]
             if classify:
-                labels = y_te[:, None, a : a + bs].long()
+                labels = y_te[..., a : a + bs].long()  # (K, 1, B)
                 total -= torch.log_softmax(out, 1).gather(1, labels).sum((1, 2))
                 correct += (out.argmax(1) == labels[:, 0]).sum(1)
-            else:
-                total += (out[:, 0] * scale - y_te[:, a : a + bs]).square().sum(1)
+            elif ny == 1:
+                total += (out[:, 0] * scale - y_te[:, 0, a : a + bs]).square().sum(1)
+            else:  # the mean over the outputs too, as MSELoss
+                total += (out * scale - y_te[..., a : a + bs]).square().sum((1, 2)) / ny
         return total / n_test, correct / n_test
 
     def train_accuracy() -> torch.Tensor:

@@ -89,7 +89,7 @@ def train(
     )
 
     def tensors(ds: TaskData, x: np.ndarray) -> list[torch.Tensor]:
-        y = torch.tensor(ds.y) if classify else torch.tensor(ds.y[:, None])
+        y = torch.tensor(ds.y) if classify else torch.tensor(ds.y.reshape(len(ds.y), -1))
         return [torch.tensor(x), y, torch.tensor(ds.lengths)]
 
     train_tensors = tensors(train_set, x_train)

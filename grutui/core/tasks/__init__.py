@@ -1,6 +1,6 @@
 """Training tasks: the interface (``base``), the registry by name (``registry``) and
 the built-in tasks (``adding``: the adding problem, the default; ``modadd``: modular
-addition, the grokking task)."""
+addition, the grokking task; ``flipflop``: the N-bit flip-flop)."""
 
 from grutui.core.tasks.adding import (
     FLAVOUR_FIELDS,
@@ -28,6 +28,7 @@ from grutui.core.tasks.base import (
     encode,
     input_size,
 )
+from grutui.core.tasks.flipflop import FlipFlopTask
 from grutui.core.tasks.modadd import ModAddTask
 from grutui.core.tasks.registry import (
     ENTRY_POINT_GROUP,
@@ -51,6 +52,7 @@ __all__ = [
     "Dataset",
     "Feature",
     "Flavour",
+    "FlipFlopTask",
     "ModAddTask",
     "OODAxes",
     "OODGrid",

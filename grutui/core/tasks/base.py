@@ -47,19 +47,26 @@ def input_size(features: tuple[Feature, ...]) -> int:
 class Output:
     """What the network predicts from its last step.
 
-    ``regression``: one number; the model is trained on ``target / scale`` with MSE, test
-    losses are reported in raw units (outputs × scale). ``classification``: logits over
-    ``classes`` classes, cross-entropy, accuracy as the metric.
+    ``regression``: ``dims`` numbers (targets (N,) for one, (N, dims) for several); the
+    model is trained on ``target / scale`` with MSE (the mean over samples and outputs),
+    test losses are reported in raw units (outputs × scale). ``classification``: logits
+    over ``classes`` classes, cross-entropy, accuracy as the metric.
     """
 
     kind: Literal["regression", "classification"] = "regression"
     classes: int = 0
     scale: float = 1.0
+    dims: int = 1
 
     @property
     def size(self) -> int:
         """O: the model's output units."""
-        return self.classes if self.kind == "classification" else 1
+        return self.classes if self.kind == "classification" else self.dims
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        """One sample's target: () for a class or one number, (dims,) for several."""
+        return (self.dims,) if self.kind == "regression" and self.dims > 1 else ()
 
     @property
     def loss(self) -> Literal["mse", "cross_entropy"]:
@@ -78,7 +85,8 @@ class Output:
                 "loss": float(-logp[rows, labels].mean()),
                 "accuracy": float((out.argmax(axis=1) == labels).mean()),
             }
-        err = out[:, 0] * self.scale - np.asarray(y, np.float64)
+        target = np.asarray(y, np.float64).reshape(len(out), -1)
+        err = out * self.scale - target
         return {"loss": float(np.mean(err**2))}
 
 
@@ -87,7 +95,8 @@ class TaskData(Protocol):
     """A data set as the engines read it: ``x`` (N, T, F) the raw values of the F
     features per step, right-padded; ``lengths`` (N,) int64, each sequence read at step
     ``length - 1``; ``y`` (N,) the raw regression target (float32) or the class
-    (int64); ``model_input()`` (N, T, D) float32, what the network sees."""
+    (int64), (N, dims) for a regression of several outputs; ``model_input()`` (N, T, D)
+    float32, what the network sees."""
 
     x: np.ndarray
     y: np.ndarray
@@ -138,11 +147,13 @@ def encode(features: tuple[Feature, ...], x: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Typed:
     """A sequence typed into the debugger: raw feature values (T, F), the model input
-    (1, T, D) and the expected output (raw regression target or class)."""
+    (1, T, D) and the expected output (raw regression target or class; for a regression
+    of several outputs the first, and all of them in ``expected_all``)."""
 
     values: np.ndarray
     x: np.ndarray
     expected: float
+    expected_all: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

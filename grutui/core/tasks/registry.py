@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "grutui.tasks"
 BUILTIN: dict[str, str] = {
     "adding": "grutui.core.tasks.adding:AddingTask",
     "modadd": "grutui.core.tasks.modadd:ModAddTask",
+    "flipflop": "grutui.core.tasks.flipflop:FlipFlopTask",
 }
 DEFAULT_TASK = "adding"
 # what a task class must provide besides being a dataclass of its options
@@ -168,6 +169,8 @@ def _describe_problem(task: Task) -> tuple[tuple[Feature, ...], Output] | str:
         return "a classification output needs at least 2 classes"
     if out.kind == "regression" and not out.scale > 0:
         return "a regression output's scale must be positive"
+    if out.kind == "regression" and not (isinstance(out.dims, int) and out.dims >= 1):
+        return "a regression output's dims must be a positive integer"
     return features, out
 
 
@@ -210,8 +213,8 @@ def _data_problem(ds: TaskData, features: tuple[Feature, ...], out: Output) -> s
         return f"x is {raw}, expected ({n}, T, {len(features)}): one column a feature"
     if np.shape(x) != (n, raw[1], d):
         return f"input is {np.shape(x)}, expected ({n}, {raw[1]}, {d})"
-    if y.shape != (n,):
-        return f"targets are {y.shape}, expected ({n},)"
+    if y.shape != (n, *out.target_shape):
+        return f"targets are {y.shape}, expected {(n, *out.target_shape)}"
     if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > raw[1]:
         return f"lengths must be ({n},) in [1, {raw[1]}]"
     if out.kind == "classification" and (
