@@ -66,7 +66,7 @@ def test_train_help_lists_installed_tasks(capsys: pytest.CaptureFixture[str]) ->
         main(["train", "--help"])
     assert exc.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "adding, badimport, badshape, firsttoken, noparse" in out
+    assert "adding, modadd, flipflop, badimport, badshape, firsttoken, noparse" in out
 
 
 def test_the_cli_trains_an_installed_task_with_options(tmp_path: Path) -> None:
@@ -98,7 +98,10 @@ def test_the_adding_flavours_still_select_with_task(tmp_path: Path) -> None:
         (["--task", "badshape"], "task 'badshape': train targets are (179,), expected (180,)"),
         (["--task", "badimport"], "task 'badimport': cannot import gt_plugin_tasks.unimportable"),
         (["--task", "gt_plugin_tasks:Missing"], "module gt_plugin_tasks has no 'Missing'"),
-        (["--task", "nosuch"], "task 'nosuch': no such task (choose from adding, badimport"),
+        (
+            ["--task", "nosuch"],
+            "task 'nosuch': no such task (choose from adding, modadd, flipflop, badimport",
+        ),
         (["--task", "firsttoken", "--task-option", "colour=1"], "unexpected keyword"),
         (["--task", "firsttoken", "--task-option", "vocab"], "--task-option wants KEY=VALUE"),
         (["--task", "firsttoken", "--high", "5"], "--high is an option of the adding problem"),
