@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
+from grutui.cli import main
 from grutui.core.config import TrainConfig, preset
 from grutui.core.errors import ConfigError, SequenceError
 from grutui.core.records import EpochRecord
@@ -16,6 +17,7 @@ from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.core.tasks import ModAddTask, make_datasets, make_task, task_names
 from grutui.core.train import train
+from grutui.core.writer import SessionWriter
 from tests.helpers import DEMO, make_session, tiny_config
 
 TOL = 1e-5
@@ -162,3 +164,20 @@ def test_regression_and_old_sessions_read_accuracy_as_nan(tmp_path: Path) -> Non
             assert np.isnan(m.test_acc).all()
     with h5py.File(tmp_path / "r" / "session.h5", "r") as f:
         assert "train_acc" not in f["metrics"]  # the regression file as it always was
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_a_resumed_run_keeps_its_accuracy(tmp_path: Path, engine: str) -> None:
+    cfg = _cfg(engine=engine, epochs=6)
+    full = list(train(cfg))
+    d = tmp_path / "s"
+    with SessionWriter(d, cfg) as w:
+        for rec in train(cfg):
+            w.append(rec)
+            if rec.epoch == 2:
+                break  # a stop: close() saves the state of the last complete epoch
+    assert main(["resume", str(d)]) == 0
+    with Session(d) as s:
+        assert s.n_epochs == 6
+        np.testing.assert_array_equal(s.metrics.train_acc[:, 0], [r.train_acc[0] for r in full])
+        np.testing.assert_array_equal(s.metrics.test_acc[:, 0], [r.test_acc[0] for r in full])
