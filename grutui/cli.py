@@ -256,6 +256,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from grutui.core.device import recorded_device
     from grutui.core.session import Session
 
@@ -276,6 +278,18 @@ def cmd_info(args: argparse.Namespace) -> int:
             "device": recorded_device(events),
             **_history(events),
         }
+        classify = s.config.task.output().kind == "classification"
+        # the regression losses' units (the blog's); cross-entropy has none
+        units = ("target/high units", "raw units")
+        if classify:
+            units = ("cross-entropy", "cross-entropy")
+        acc = s.metrics.test_acc
+        last_acc = [
+            (float(s.metrics.train_acc[rows[-1], m]), float(acc[rows[-1], m]))
+            if len(rows := np.flatnonzero(np.isfinite(acc[:, m])))
+            else None
+            for m in range(s.members)
+        ]
     if info["members"] > 1:
         info["member_summary"] = _member_summary(info, events)
     if args.json:
@@ -319,15 +333,18 @@ def cmd_info(args: argparse.Namespace) -> int:
         extra = f": {st['error']}" if st.get("error") else ""
         print(f"stopped   {st['reason']} after epoch {st['epoch']}{extra}")
     if info["members"] > 1 and not args.members:
-        _print_member_summary(info["member_summary"])
+        _print_member_summary(info["member_summary"], units)
         return 0
     for m, fl in enumerate(info["final"]):
         tag = f"member {m}: " if info["members"] > 1 else ""
         tr, te = fl["train_loss"], fl["test_loss"]
         print(
-            f"final     {tag}train loss {sig(tr, 6, NA)} (target/high units)  "
-            f"test loss {sig(te, 6, NA)} (raw units)"
+            f"final     {tag}train loss {sig(tr, 6, NA)} ({units[0]})  "
+            f"test loss {sig(te, 6, NA)} ({units[1]})"
         )
+        if (acc_m := last_acc[m]) is not None:
+            tr_acc, te_acc = acc_m
+            print(f"accuracy  {tag}train {tr_acc:.1%}  test {te_acc:.1%} (last evaluated epoch)")
     return 0
 
 
@@ -359,15 +376,15 @@ def _member_summary(info: dict[str, Any], events: list[dict[str, Any]]) -> dict[
     }
 
 
-def _print_member_summary(summary: dict[str, Any]) -> None:
-    for key, units in (("train_loss", "target/high units"), ("test_loss", "raw units")):
+def _print_member_summary(summary: dict[str, Any], units: tuple[str, str]) -> None:
+    for key, unit in zip(("train_loss", "test_loss"), units, strict=True):
         sp = summary[key]
         name = key.replace("_", " ")
         if not sp["count"]:
             print(f"final     {name}: none finite")
             continue
         print(
-            f"final     {name} ({units}): median {sig(sp['median'], 3)}, "
+            f"final     {name} ({unit}): median {sig(sp['median'], 3)}, "
             f"quartiles {sig(sp['q1'], 3)} .. {sig(sp['q3'], 3)}"
         )
         print(

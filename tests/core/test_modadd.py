@@ -181,3 +181,13 @@ def test_a_resumed_run_keeps_its_accuracy(tmp_path: Path, engine: str) -> None:
         assert s.n_epochs == 6
         np.testing.assert_array_equal(s.metrics.train_acc[:, 0], [r.train_acc[0] for r in full])
         np.testing.assert_array_equal(s.metrics.test_acc[:, 0], [r.test_acc[0] for r in full])
+
+
+def test_info_names_the_loss_and_shows_accuracy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_session(tmp_path / "s", _cfg(epochs=2))
+    assert main(["info", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "(cross-entropy)" in out and "target/high" not in out
+    assert "accuracy  train " in out and "(last evaluated epoch)" in out
