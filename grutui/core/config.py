@@ -247,6 +247,7 @@ def _modadd(task: ModAddTask, hidden: int, weight_decay: float) -> TrainConfig:
         plateau_factor=None,
         eval_every=1,
         snapshot_every=50,
+        init="torch",  # torch's default init, as measured (the blog's orthogonal one groks later)
     )
 
 
@@ -258,7 +259,8 @@ PRESETS: dict[str, TrainConfig] = {
     # Grokking (background.md §2) with a GRU: memorises the 40 % of pairs it trains on,
     # then generalises to the rest, with AdamW's decoupled decay the driver. The papers'
     # transformer settings (lr 1e-3) grok far later in a GRU; lr 3e-3 and betas (0.9,
-    # 0.98), full batch, no clipping or schedule, were measured to grok within 6000 steps.
+    # 0.98), full batch, no clipping or schedule, torch's init, were measured to grok
+    # within 6000 steps (train accuracy 99 % at epoch 582, test 95 % at 4633; seed 0).
     # A snapshot every 50 epochs (150 kB each at hidden 64) keeps a full run's session
     # near 19 MB; every epoch's losses and accuracies are kept whatever the stride.
     "grokking": _modadd(ModAddTask(p=97, train_fraction=0.4), hidden=64, weight_decay=1.0),
