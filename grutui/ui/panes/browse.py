@@ -187,6 +187,7 @@ class BrowsePane(PaneScreen):
         self.col = 0  # the selected cell's grid column (heat map)
         self.rows: list[Row] = []
         self._hidden = -1
+        self._inputs = -1  # the model's input size D (the task's features)
         self._blocks: OrderedDict[tuple[object, ...], GridData] = OrderedDict()
         self._page: tuple[int, ...] = ()  # the selected row's cells in its box
         self._plotted: tuple[int, ...] = ()  # the cells whose trajectories are drawn
@@ -221,10 +222,10 @@ class BrowsePane(PaneScreen):
         if epoch < 0 or not len(data.snapshot_epochs):
             set_text(self.query_one("#browse-title", TextView), "no weights recorded yet")
             return
-        hidden = data.config.hidden
-        if hidden != self._hidden:
-            self._hidden = hidden
-            self.rows = grid_rows(hidden)
+        hidden, inputs = data.config.hidden, data.config.input_size
+        if (hidden, inputs) != (self._hidden, self._inputs):
+            self._hidden, self._inputs = hidden, inputs
+            self.rows = grid_rows(hidden, inputs)
             self.sel = min(self.sel, len(self.rows) - 1)
             self._blocks.clear()
         self._grid(data, epoch, member)

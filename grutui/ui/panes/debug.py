@@ -24,6 +24,7 @@ from grutui.core.gru import GATES
 from grutui.core.numfmt import signed
 from grutui.core.rundata import RunData
 from grutui.core.sequence import Step, format_sequence, parse_sequence
+from grutui.core.tasks import AddingTask, task_label
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
@@ -91,6 +92,7 @@ class DebugPane(PaneScreen):
         self.trace: SequenceTrace | None = None
         self._cache_key: tuple[Any, ...] | None = None
         self.unit0 = 0  # the first hidden unit shown
+        self._unsupported = ""  # the session's task, when the debugger cannot read it
 
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
@@ -104,6 +106,14 @@ class DebugPane(PaneScreen):
 
     # -- the pane interface ----------------------------------------------------------
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
+        if not isinstance(data.config.task, AddingTask):
+            # its gate maths are the same, but the sequence syntax, the output and the
+            # expected value here are the adding problem's (as `grutui trace`'s)
+            self.trace = None
+            self._unsupported = task_label(data.config.task)
+            self._redraw()
+            return
+        self._unsupported = ""
         if epoch < 0 or not len(data.snapshot_epochs):
             self.trace = None
             self._redraw()
@@ -162,6 +172,8 @@ class DebugPane(PaneScreen):
     @on(Input.Submitted, "#debug-input")
     def _submitted(self, event: Input.Submitted) -> None:
         err = self.query_one("#debug-error", TextView)
+        if self._unsupported:
+            return  # said in the pane: nothing to trace
         try:
             data = self.grutui.data  # its task's value range bounds the values typed
             steps = parse_sequence(event.value, data.config.task if data else None)
@@ -199,7 +211,12 @@ class DebugPane(PaneScreen):
         body = self.query_one("#debug-trace", TextView)
         out = self.query_one("#debug-output", TextView)
         if tr is None:
-            body.update("no weights recorded yet")
+            body.update(
+                f"the step-through debugger reads the adding problem's (value, flag) "
+                f"sequences; it cannot trace a {self._unsupported} session yet"
+                if self._unsupported
+                else "no weights recorded yet"
+            )
             out.update("")
             return
         self.unit0 = units.start  # clamped: a narrower model or a taller pane
