@@ -29,6 +29,7 @@ from grutui.core.tasks import (
     task_ref,
     task_to_dict,
 )
+from grutui.core.tasks.modadd import ModAddTask
 from grutui.core.train import train
 from tests.helpers import tiny_config
 
@@ -246,55 +247,9 @@ def test_graphed_epochs_of_a_classification_task_with_adamw_on_the_cpu(
             np.testing.assert_allclose(w, b.weights[name], atol=TOL, rtol=0)
 
 
-@dataclass(frozen=True)
-class ModAdd:
-    """(a + b) mod p as a two-token sequence over all pairs, a train fraction of them:
-    the grokking set-up, expressed through the interface (one token feature, T = 2)."""
-
-    name = "modadd-test"
-
-    p: int = 5
-    train_fraction: float = 0.6
-
-    def validate(self) -> None: ...
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModAdd:
-        return cls(**d)
-
-    def features(self) -> tuple[Feature, ...]:
-        return (Feature("token", "token", vocab=self.p),)
-
-    def output(self) -> Output:
-        return Output("classification", classes=self.p)
-
-    def data_shape(self) -> DataShape:
-        n = self.p * self.p
-        return DataShape(int(self.train_fraction * n), n - int(self.train_fraction * n), 2)
-
-    def datasets(self, seed: int) -> tuple[SequenceData, SequenceData]:
-        a, b = np.divmod(np.random.default_rng(seed).permutation(self.p * self.p), self.p)
-        x = np.stack([a, b], 1)[..., None].astype(np.float32)
-        data = SequenceData(x, (a + b) % self.p, np.full(len(a), 2), self.features())
-        cut = self.data_shape().n_train
-        return data.subset(slice(0, cut)), data.subset(slice(cut, None))
-
-    def syntax(self) -> str:
-        return "3 4"
-
-    def parse(self, text: str) -> Typed:
-        raise SequenceError("not typed in these tests", 0)
-
-    def ood_axes(self) -> None:
-        return None
-
-
 def test_the_interface_expresses_modular_addition_with_adamw_full_batch() -> None:
     cfg = tiny_config().replace(
-        task=ModAdd(),
+        task=ModAddTask(p=5, train_fraction=0.6),
         hidden=8,
         optimizer="adamw",
         lr=3e-3,
