@@ -20,13 +20,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from grutui.core.errors import ConfigError, SequenceError
-from grutui.core.tasks.base import DataShape, Feature, OODAxes, Output, Task, Typed
+from grutui.core.tasks.base import (
+    DataclassOptions,
+    DataShape,
+    Feature,
+    OODAxes,
+    Output,
+    Task,
+    Typed,
+)
 
 Flavour = Literal["blog", "general"]
 
@@ -46,7 +54,7 @@ def foreign_fields(flavour: str, names: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class AddingTask:
+class AddingTask(DataclassOptions):
     """The adding problem's options and its description for engines and debugger."""
 
     name: ClassVar[str] = "adding"
@@ -118,17 +126,6 @@ class AddingTask:
         return self.min_len <= length <= self.max_len and self.min_flags <= flags <= min(
             self.max_flags, length
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AddingTask:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"unknown task option(s): {', '.join(sorted(unknown))}")
-        return cls(**d)
 
     # -- the task interface -------------------------------------------------------------
     def features(self) -> tuple[Feature, ...]:

@@ -13,10 +13,12 @@ No torch here: the browse side (sessions, the debugger) reads tasks too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Literal, Protocol, Self, cast, runtime_checkable
 
 import numpy as np
+
+from grutui.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,21 @@ class DataShape:
     n_train: int
     n_test: int
     max_len: int
+
+
+class DataclassOptions:
+    """``to_dict`` / ``from_dict`` of a task that is a frozen dataclass of its options;
+    an unknown option is refused (a typo in a stored or typed config must not pass)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(cast(Any, self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        unknown = set(d) - set(getattr(cls, "__dataclass_fields__", {}))
+        if unknown:
+            raise ConfigError(f"unknown task option(s): {', '.join(sorted(unknown))}")
+        return cast(Any, cls)(**d)
 
 
 @runtime_checkable

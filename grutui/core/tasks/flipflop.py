@@ -13,20 +13,28 @@ still has to hold every channel's state across the steps since its last pulse.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from grutui.core.errors import ConfigError, SequenceError
-from grutui.core.tasks.base import DataShape, Feature, Output, SequenceData, Typed, encode
+from grutui.core.tasks.base import (
+    DataclassOptions,
+    DataShape,
+    Feature,
+    Output,
+    SequenceData,
+    Typed,
+    encode,
+)
 
 MAX_STEPS = 10_000  # as the adding problem's debugger: longer sequences are unreadable
 _PULSE = {"+1": 1.0, "1": 1.0, "-1": -1.0, "0": 0.0, "+0": 0.0, "-0": 0.0}
 
 
 @dataclass(frozen=True)
-class FlipFlopTask:
+class FlipFlopTask(DataclassOptions):
     """``bits`` channels over ``seq_len`` steps; ``train_split`` of ``n_samples`` train."""
 
     name: ClassVar[str] = "flipflop"
@@ -49,16 +57,6 @@ class FlipFlopTask:
         n_train = self.data_shape().n_train
         if n_train < 1 or n_train >= self.n_samples:
             raise ConfigError("train_split leaves an empty train or test set")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FlipFlopTask:
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown task option(s): {', '.join(sorted(unknown))}")
-        return cls(**d)
 
     def features(self) -> tuple[Feature, ...]:
         return tuple(Feature(f"in{i + 1}") for i in range(self.bits))

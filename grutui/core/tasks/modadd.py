@@ -15,19 +15,27 @@ gate debugger knows.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from grutui.core.errors import ConfigError, SequenceError
-from grutui.core.tasks.base import DataShape, Feature, Output, SequenceData, Typed, encode
+from grutui.core.tasks.base import (
+    DataclassOptions,
+    DataShape,
+    Feature,
+    Output,
+    SequenceData,
+    Typed,
+    encode,
+)
 
 MAX_P = 1000  # p² samples: a million pairs is already more than a toy's data set
 
 
 @dataclass(frozen=True)
-class ModAddTask:
+class ModAddTask(DataclassOptions):
     """``(a + b) mod p`` over all pairs, a seeded ``train_fraction`` of them to train on."""
 
     name: ClassVar[str] = "modadd"
@@ -43,16 +51,6 @@ class ModAddTask:
         n_train = self.data_shape().n_train
         if n_train < 1 or n_train >= self.p * self.p:
             raise ConfigError("train_fraction leaves an empty train or test set")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModAddTask:
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown task option(s): {', '.join(sorted(unknown))}")
-        return cls(**d)
 
     def features(self) -> tuple[Feature, ...]:
         return (Feature("token", "token", vocab=self.p),)
