@@ -31,6 +31,7 @@ from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 from grutui.ui.widgets.spark import Spark, bucket_of
+from grutui.ui.widgets.text import set_text
 from grutui.ui.widgets.textview import TextView
 
 # training events only: the user's own actions (recorded in the same log) and the
@@ -42,11 +43,6 @@ RATE_WINDOW = 50  # epochs over which epochs/s is measured
 CURVES_EVERY = 1.0
 TRAIN_COLOUR = "#3fa7d6"
 TEST_COLOUR = "#e0a030"
-
-
-def _paint(widget: TextView, text: Text | str) -> None:
-    """Repaint the cells of a text that changed (nothing when none did)."""
-    widget.update(text)
 
 
 class TrainPane(PaneScreen):
@@ -67,7 +63,6 @@ class TrainPane(PaneScreen):
         self._device: str | None = None  # recorded_device of the log at _device_stamp
         self._curves_drawn = -math.inf  # sparklines and the event list
         self._percent_shown: tuple[int, int] | None = None
-        self._shown: dict[str, str] = {}  # fixed-size labels' texts, by selector
         self._ruler_shown: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
@@ -162,10 +157,7 @@ class TrainPane(PaneScreen):
         self._plot(data, member)
 
     def _put(self, selector: str, text: str) -> None:
-        """Update a fixed-size label only when its text changed (no layout pass)."""
-        if self._shown.get(selector) != text:
-            self._shown[selector] = text
-            _paint(self.query_one(selector, TextView), text)
+        set_text(self.query_one(selector, TextView), text)
 
     def analysis_changed(self) -> None:
         """Transition markers were found: redraw the plot with them (at once)."""
@@ -207,7 +199,7 @@ class TrainPane(PaneScreen):
         self._ruler(data, epoch)
         w = self.query_one("#train-cursor", TextView)
         if epoch < 0:
-            _paint(w, Text("waiting for the first epoch…", style="italic"))
+            set_text(w, Text("waiting for the first epoch…", style="italic"))
             return
         m = data.metrics
         i = epoch - data.first_epoch
@@ -215,7 +207,7 @@ class TrainPane(PaneScreen):
         ok = np.flatnonzero(np.isfinite(tl))
         test = float(tl[ok[-1]]) if len(ok) else None
         test_at = int(m.epoch[ok[-1]]) if len(ok) else None
-        _paint(
+        set_text(
             w,
             Text.assemble(
                 ("at epoch ", "dim"),
@@ -236,13 +228,13 @@ class TrainPane(PaneScreen):
         ruler = self.query_one("#train-ruler", TextView)
         if epoch < 0 or width < 2:
             self._ruler_shown = None
-            _paint(ruler, "")
+            set_text(ruler, "")
             return
         col = bucket_of(epoch, *self.grutui.epoch_axis(), width)
         if (col, width) == self._ruler_shown:
             return  # following a live run: the ▲ stays at the right end
         self._ruler_shown = (col, width)
-        _paint(
+        set_text(
             ruler,
             Text.assemble(
                 ("─" * col, "dim"), ("▲", "bold yellow"), ("─" * (width - 1 - col), "dim")
@@ -267,7 +259,7 @@ class TrainPane(PaneScreen):
             f"task {task_label(cfg.task)}  seed {cfg.seed}  epochs {cfg.epochs}",
             style="dim",
         )
-        _paint(self.query_one("#train-run", TextView), t)
+        set_text(self.query_one("#train-run", TextView), t)
 
     @staticmethod
     def _log_stamp(data: RunData) -> tuple[int, int] | None:
@@ -303,4 +295,4 @@ class TrainPane(PaneScreen):
             )
             t.append(f"{e['kind']}", style="bold")
             t.append(f" @ {e.get('epoch')}  {more}\n", style="dim")
-        _paint(self.query_one("#train-events", TextView), t)
+        set_text(self.query_one("#train-events", TextView), t)

@@ -97,10 +97,6 @@ class TextView(Widget):
     def text(self) -> Text:
         return self._text
 
-    @property
-    def plain(self) -> str:
-        return self._text.plain
-
     def update(self, text: Text | str) -> None:
         text = text if isinstance(text, Text) else Text(text)
         if text == self._text and text.no_wrap == self._text.no_wrap:
