@@ -50,7 +50,9 @@ class CursorPlot(PlotextPlot):
             return
         self._ensure_base()
         regions = changed_regions(old, self._strips, self.size.width)
-        self._refresh_columns(regions, old_col, self.cursor_column())
+        new_col = self.cursor_column()
+        # the cursor's column: repainted by the diff where the figure changed under it
+        self._refresh_columns(regions, *((old_col, new_col) if new_col != old_col else ()))
 
     def set_cursor(self, x: float | None) -> None:
         if x != self.cursor_x:
