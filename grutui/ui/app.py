@@ -258,7 +258,7 @@ class GrutuiApp(SessionApp):
             except GrutuiError as exc:
                 self.exit(return_code=2, message=f"grutui: error: {exc}")
                 return
-            self.switch_mode(self._start_pane)
+            self.switch_mode(self.available_pane(self._start_pane))
             return
         if self.data is None and self.session_path is not None:
             from grutui.core.session import open_growing
@@ -280,7 +280,7 @@ class GrutuiApp(SessionApp):
             self.data = RunData(cfg, name=out.name, directory=out)
         if self.data is not None and self.data.n_epochs:
             self.epoch = self.data.last_epoch
-        self.switch_mode(self._start_pane)
+        self.switch_mode(self.available_pane(self._start_pane))
         if self.new_run is not None:
             cfg, out, overwrite = self.new_run
             self.start_training(cfg, out, overwrite)
@@ -322,6 +322,7 @@ class GrutuiApp(SessionApp):
         tabs = [
             (str(i), spec.title, spec.mode == self.current_mode)
             for i, spec in enumerate(PANES, start=1)
+            if self.pane_unavailable(spec.mode) is None
         ]
         last = d.last_epoch if d is not None else -1
         members = d.members if d is not None else 1
@@ -383,8 +384,26 @@ class GrutuiApp(SessionApp):
         dialog = GotoDialog(d.resolve_member, 0, d.members - 1, prompt=prompt, placeholder="member")
         self.push_screen(dialog, done)
 
+    def pane_unavailable(self, mode: str) -> str | None:
+        """Why pane ``mode`` does not apply to the session shown (None: it does, or no
+        session is known yet)."""
+        config = self.data.config if self.data is not None else None
+        spec = next((s for s in PANES if s.mode == mode), None)
+        if config is None or spec is None:
+            return None
+        return spec.screen.unavailable(config)
+
+    def available_pane(self, mode: str) -> str:
+        """``mode``, or the first pane when ``mode`` does not apply to the session."""
+        return PANES[0].mode if self.pane_unavailable(mode) is not None else mode
+
     def action_pane(self, mode: str) -> None:
         if mode == self.current_mode:
+            return
+        reason = self.pane_unavailable(mode)
+        if reason is not None:
+            title = next(s.title for s in PANES if s.mode == mode)
+            self.notify(f"{title}: {reason}", severity="warning")
             return
         self.record("pane", pane=mode, epoch=self.epoch)
         self.switch_mode(mode)

@@ -22,6 +22,15 @@ class KeyedApp(Protocol):
 
     def get_key_display(self, binding: Binding) -> str: ...
 
+    def pane_unavailable(self, mode: str) -> str | None: ...
+
+
+def pane_applies(app: KeyedApp, action: str) -> bool:
+    """False for a pane switch (``pane('ood')``) to a pane the session has not."""
+    if not action.startswith("pane("):
+        return True
+    return app.pane_unavailable(action[len("pane(") :].strip("')\"")) is None
+
 
 class GrutuiCommands(Provider):
     """Global actions and the current pane's, titled by their descriptions; the pane
@@ -40,7 +49,7 @@ class GrutuiCommands(Provider):
         seen: set[str] = set()
         for namespace, bindings in sections:
             for b in bindings:
-                if b.action in seen:
+                if b.action in seen or not pane_applies(app, b.action):
                     continue
                 seen.add(b.action)
                 entry = (b.tooltip or b.description, app.get_key_display(b), b.action, namespace)

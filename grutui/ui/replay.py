@@ -143,7 +143,7 @@ class Replayer:
             done["pane"] = st.pane
             mode = pane_mode(st.pane)  # a recording may use a pane's former name
             if mode is not None and mode != app.current_mode:
-                app.switch_mode(mode)
+                app.switch_mode(app.available_pane(mode))
         if st.member is not None and st.member != done.get("member"):
             done["member"] = st.member
             if app.data is not None and 0 <= st.member < app.data.members:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.screen import Screen
 
+from grutui.core.config import TrainConfig
 from grutui.core.rundata import RunData
 
 if TYPE_CHECKING:
@@ -29,6 +30,14 @@ class PaneScreen(Screen[None]):
 
     PANE_MODE: ClassVar[str] = "pane"  # the Textual mode, named like the module and class
     PANE_TITLE: ClassVar[str] = "pane"  # its tab, help section and palette entries
+
+    @classmethod
+    def unavailable(cls, config: TrainConfig) -> str | None:
+        """Why this pane does not apply to a run of ``config`` (one line), or None
+        when it does. The app hides the tab of a pane that does not apply and says
+        the reason when its key is pressed (a task without generalisation axes has no
+        OOD grid)."""
+        return None
 
     def __init__(self) -> None:
         super().__init__()
