@@ -170,6 +170,31 @@ def gru_trace(
     )
 
 
+def gru_step_jacobian(
+    weights: GRUWeights, x: np.ndarray, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One step from states ``h`` (B, H) with input ``x`` (D,) or (B, D), and its
+    Jacobian ∂h'/∂h (B, H, H), from the same step function as ``gru_trace``. Computes
+    in the weights' dtype (float64 weights give float64: fixed points need it)::
+
+        ∂r = r(1−r) W_hr,  ∂z = z(1−z) W_hz
+        ∂n = (1−n²) (r W_hn + (W_hn h + b_hn) ∂r)
+        ∂h' = (1−z) ∂n + (h − n) ∂z + diag(z)
+    """
+    hs = weights.hidden_size
+    h = np.asarray(h, weights.w_hh.dtype)
+    gi = np.asarray(x, weights.w_ih.dtype) @ weights.w_ih.T + weights.b_ih
+    gi = np.broadcast_to(gi, (h.shape[0], 3 * hs))
+    _ir, _hr, _iz, _hz, _in, h_n, r, z, _npre, n, h_next = _cell(weights, gi, h)
+    w_r, w_z, w_n = (weights.w_hh[k * hs : (k + 1) * hs] for k in range(3))
+    d_r = (r * (1 - r))[:, :, None] * w_r
+    d_z = (z * (1 - z))[:, :, None] * w_z
+    d_n = (1 - n * n)[:, :, None] * (r[:, :, None] * w_n + h_n[:, :, None] * d_r)
+    jac = (1 - z)[:, :, None] * d_n + (h - n)[:, :, None] * d_z
+    jac[:, np.arange(hs), np.arange(hs)] += z
+    return h_next, jac
+
+
 def gru_output(weights: GRUWeights, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
     """Only the read-out (B, O), through the same step function as ``gru_trace``.
 
