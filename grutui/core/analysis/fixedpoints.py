@@ -5,11 +5,10 @@ states are stable points of the zero-input map, the adding problem's accumulator
 line of slow points. They are found as in Sussillo & Barak (2013): minimise
 ``q(h) = ½‖F(h, x) − h‖²`` from many starts (the typed sequence's states and seeded
 random states in (−1, 1)^H, where a GRU's states live), here by Levenberg–Marquardt on
-the residual, batched
-over starts, in float64 through the one gate function. Converged points are merged
-and classified by the eigenvalues of the map's Jacobian ∂F/∂h: stable when every
-|λ| < 1, unstable when every |λ| > 1, else a saddle (with that many unstable
-directions). Numpy only: it runs in the debugger's worker at the cursor epoch.
+the residual, batched over starts, in float64 through the one gate function. Converged
+points are merged and classified by the eigenvalues of the map's Jacobian ∂F/∂h:
+stable when every |λ| < 1, unstable when every |λ| > 1, else a saddle (with that many
+unstable directions). Numpy only: it runs in the debugger's worker at the cursor epoch.
 """
 
 from __future__ import annotations
@@ -170,7 +169,8 @@ def _levenberg_marquardt(w: GRUWeights, x: np.ndarray, h: np.ndarray, max_iter: 
             better = q_t < q[active]
             idx = np.flatnonzero(active)
             take = idx[better]
-            h[take], g[take], q[take], jac[take] = trial[better], g_t[better], q_t[better], jac_t[better]
+            h[take], g[take], q[take] = trial[better], g_t[better], q_t[better]
+            jac[take] = jac_t[better]
             mu[take] *= 0.3
             mu[idx[~better]] *= 4.0
     return h
