@@ -203,6 +203,7 @@ class GrutuiApp(SessionApp):
         trainer: Trainer | None = None,
         start_pane: str | None = None,
         replay_clock: Callable[[], float] | None = None,
+        form: dict[str, str] | None = None,
     ) -> None:
         # without colour, Textual's own choice is greys (NO_COLOR) or truecolour (a
         # dumb terminal); the terminal's default colours are what such a user asked for
@@ -210,6 +211,7 @@ class GrutuiApp(SessionApp):
         colours.use(colours.colour_mode(self))  # the heat maps' look for this terminal
         self.session_path = session
         self.new_run = new
+        self.form = form  # not None: ask for the new run in a form first (its prefill)
         self.replay_speed = replay  # not None: replay mode (grutui.ui.replay)
         self._replay_clock = replay_clock  # tests drive the replay with a fake clock
         self.data: RunData | None = data
@@ -275,12 +277,33 @@ class GrutuiApp(SessionApp):
                 self.start_recording(self.session_path)
             self._watched = session
             self._watch()
+        if self.form is not None and self.new_run is None:
+            from grutui.ui.newrun import NewRunForm
+
+            self.switch_mode(self._start_pane)
+            self.push_screen(NewRunForm(self.form), self._form_done)
+            return
+        self._start_new_run()
+
+    def _form_done(self, run: tuple[TrainConfig, Path, bool] | None) -> None:
+        if run is None:  # left the form: nothing to show
+            self.exit()
+            return
+        self.new_run = run
+        self._start_new_run()
+
+    def _start_new_run(self) -> None:
+        """Show the run asked for (``grutui new``) and start training it."""
         if self.new_run is not None and self.data is None:
             cfg, out, _overwrite = self.new_run
             self.data = RunData(cfg, name=out.name, directory=out)
         if self.data is not None and self.data.n_epochs:
             self.epoch = self.data.last_epoch
-        self.switch_mode(self.available_pane(self._start_pane))
+        mode = self.available_pane(self._start_pane)
+        if mode != self.current_mode:
+            self.switch_mode(mode)
+        else:  # the form was over this pane: it shows the new run now
+            self.call_after_refresh(self._refresh_bar)
         if self.new_run is not None:
             cfg, out, overwrite = self.new_run
             self.start_training(cfg, out, overwrite)
@@ -801,11 +824,13 @@ def run_app(
     session: Path | None = None,
     new: tuple[TrainConfig, Path, bool] | None = None,
     replay: float | None = None,
+    form: dict[str, str] | None = None,
 ) -> int:
-    """Run the app (``grutui``, ``grutui open``, ``grutui new``); the exit status."""
+    """Run the app (``grutui``, ``grutui open``, ``grutui new [--form]``); the exit
+    status."""
     if colourless():
         os.environ.setdefault("NO_COLOR", "1")  # Textual drops colour only for NO_COLOR
-    app = GrutuiApp(session=session, new=new, replay=replay)
+    app = GrutuiApp(session=session, new=new, replay=replay, form=form)
     app.quit_on_signals = True
     app.run()
     return app.return_code or 0
