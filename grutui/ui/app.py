@@ -280,7 +280,6 @@ class GrutuiApp(SessionApp):
         if self.form is not None and self.new_run is None:
             from grutui.ui.newrun import NewRunForm
 
-            self.switch_mode(self._start_pane)
             self.push_screen(NewRunForm(self.form), self._form_done)
             return
         self._start_new_run()
@@ -299,11 +298,7 @@ class GrutuiApp(SessionApp):
             self.data = RunData(cfg, name=out.name, directory=out)
         if self.data is not None and self.data.n_epochs:
             self.epoch = self.data.last_epoch
-        mode = self.available_pane(self._start_pane)
-        if mode != self.current_mode:
-            self.switch_mode(mode)
-        else:  # the form was over this pane: it shows the new run now
-            self.call_after_refresh(self._refresh_bar)
+        self.switch_mode(self.available_pane(self._start_pane))
         if self.new_run is not None:
             cfg, out, overwrite = self.new_run
             self.start_training(cfg, out, overwrite)

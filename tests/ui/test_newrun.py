@@ -98,3 +98,13 @@ def test_the_command_line_fills_the_form(monkeypatch: pytest.MonkeyPatch) -> Non
         "task-option": "p=7",
         "force": "yes",
     }
+
+
+def test_form_layout(snap_compare: Any) -> None:
+    app = GrutuiApp(form={"preset": "grokking", "hidden": "32", "task-option": "p=23"})
+
+    async def shown_form(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, NewRunForm))
+        await until(pilot, lambda: "grutui new" in shown(app, "#newrun-command"))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=shown_form)
