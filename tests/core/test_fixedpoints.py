@@ -107,3 +107,19 @@ def test_diverged_weights_find_nothing(bad: float) -> None:
     assert fp.points == () and fp.unconverged == fp.starts
     assert fp.summary() == "none found"
     assert fp.nearest(np.zeros(2)) == (-1, float("inf"))
+
+
+def test_the_projection_keeps_the_picture_of_a_plane() -> None:
+    # the nine points of two bistable units lie in their own plane: the projection is
+    # that plane up to rotation, so distances are kept
+    fp = find_fixed_points(bistable(2), np.zeros(1), random_starts=100)
+    states = np.array([[0.1, 0.2], [0.5, 0.6]])
+    traj, pts = fp.projection(states)
+    assert traj.shape == (2, 2) and pts.shape == (9, 2)
+    both = np.concatenate([states, np.stack([p.h for p in fp.points])])
+    flat = np.concatenate([traj, pts])
+    d = lambda a: np.linalg.norm(a[:, None] - a[None], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(d(flat), d(both), atol=1e-12)
+    one = find_fixed_points(bistable(1, gain=1.0), np.zeros(1))
+    t1, p1 = one.projection(np.array([[0.3], [0.2]]))
+    assert np.all(t1[:, 1] == 0) and p1.shape == (1, 2)

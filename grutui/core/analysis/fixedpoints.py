@@ -72,6 +72,7 @@ class FixedPoints:
     points: tuple[FixedPoint, ...]
     starts: int  # starts tried
     unconverged: int  # starts that ended on no fixed point (slow points, divergence)
+    hidden: int
 
     def count(self, kind: str) -> int:
         return sum(p.kind == kind for p in self.points)
@@ -84,6 +85,22 @@ class FixedPoints:
         d = np.linalg.norm(np.stack([p.h for p in self.points]) - np.asarray(h, np.float64), axis=1)
         i = int(np.argmin(d))
         return i, float(d[i])
+
+    def projection(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """2-D coordinates of ``states`` (T, H) and of the fixed points, on the two
+        principal axes of both together (what a flat picture of the dynamics shows):
+        (T, 2) and (P, 2). One dimension or one point: the second axis is zero."""
+        states = np.asarray(states, np.float64).reshape(-1, self.hidden)
+        pts = np.stack([p.h for p in self.points]) if self.points else states[:0]
+        both = np.concatenate([states, pts])
+        if not len(both):
+            return np.zeros((0, 2)), np.zeros((0, 2))
+        centred = both - both.mean(axis=0)
+        _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
+        axes = np.zeros((2, both.shape[1]))
+        axes[: min(2, len(vt))] = vt[:2]
+        xy = centred @ axes.T
+        return xy[: len(states)], xy[len(states) :]
 
     def summary(self) -> str:
         """One line: how many of each kind."""
@@ -125,7 +142,7 @@ def find_fixed_points(
     h = np.concatenate(starts)
     n_starts = len(h)
     if not all(np.isfinite(getattr(w, f.name)).all() for f in fields(GRUWeights)):
-        return FixedPoints(x64, (), n_starts, n_starts)
+        return FixedPoints(x64, (), n_starts, n_starts, hs)
     h = _levenberg_marquardt(w, x64, h, max_iter)
     found = h[np.isfinite(h).all(axis=1)]
     if len(found):
@@ -133,7 +150,7 @@ def find_fixed_points(
         ok = np.abs(f - found).max(axis=1) < TOLERANCE
         found = found[ok & (np.abs(found).max(axis=1) < 1.0)]
     points = _merge(w, x64, found)
-    return FixedPoints(x64, points, n_starts, n_starts - len(found))
+    return FixedPoints(x64, points, n_starts, n_starts - len(found), hs)
 
 
 def _levenberg_marquardt(w: GRUWeights, x: np.ndarray, h: np.ndarray, max_iter: int) -> np.ndarray:
