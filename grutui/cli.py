@@ -227,33 +227,31 @@ def _history(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from grutui.core.debug import check_trace_json_size, trace_sequence
-    from grutui.core.sequence import parse_sequence
+    from grutui.core.debug import check_trace_json_size, read_sequence, trace_typed
     from grutui.core.session import Session
-    from grutui.core.tasks import AddingTask, task_label
+    from grutui.core.tasks import task_label
 
     with Session(args.session) as s:
-        if not isinstance(s.config.task, AddingTask):
-            label = task_label(s.config.task)
-            raise ConfigError(f"trace reads the adding problem's sequences, not task {label!r}")
-        steps = parse_sequence(args.sequence, s.config.task)  # the task's value range
+        task = s.config.task
+        seq = read_sequence(task, args.sequence)  # the task's syntax and vocabulary
         if args.json:
-            check_trace_json_size(len(steps), s.config.hidden)
+            inputs = 0 if seq.steps is not None else int(seq.typed.x.shape[-1])
+            check_trace_json_size(len(seq), s.config.hidden, inputs)
         epoch = s.resolve_epoch(args.epoch)
-        params = s.weights(epoch, args.member)
-        st = trace_sequence(params, steps, s.high)
+        st = trace_typed(s.weights(epoch, args.member), task, seq)
         name = str(s.dir)
     if args.json:
-        print(
-            json.dumps(
-                {"session": name, "epoch": epoch, "member": args.member, **st.to_json()}, indent=2
-            )
-        )
+        head: dict[str, Any] = {"session": name, "epoch": epoch, "member": args.member}
+        if not st.adding:
+            head["task"] = task_label(task)
+        print(json.dumps({**head, **st.to_json()}, indent=2))
         return 0
-    print(f"{name}  epoch {epoch}  high={st.high}")
+    print(f"{name}  epoch {epoch}  " + (f"high={st.high}" if st.adding else task_label(task)))
     for t in range(len(st)):
         d = st.step_terms(t)
-        print(f"t={t}  x=({d['value']:g}, {d['flag']})  h_prev={_vec(d['h_prev'])}")
+        print(f"t={t}  x=({st.inputs_text(t)})  h_prev={_vec(d['h_prev'])}")
+        if st.token_columns(t):  # a one-hot input's term is the weight column it selects
+            print(f"  input terms: {st.input_term_label(t)}")
         for g in ("r", "z"):
             print(
                 f"  {g}: input {_vec(d[g]['input'])} + hidden {_vec(d[g]['hidden'])}"
@@ -265,10 +263,17 @@ def cmd_trace(args: argparse.Namespace) -> int:
             f" (hidden {_vec(n['hidden'])}) = {_vec(n['pre'])} -> tanh = {_vec(n['act'])}"
         )
         print(f"  h = (1-z)⊙n + z⊙h_prev = {_vec(d['h'])}")
-    print(
-        f"output × {st.high} = {st.output_x_high:.6f}   expected {st.expected:g}   "
-        f"error {st.output_x_high - st.expected:+.6f}"
-    )
+    if st.classification:
+        top = ", ".join(f"{c} {p:.4f}" for c, p in st.top())
+        print(
+            f"predicted {st.predicted}   expected {int(st.expected)}   top {len(st.top())}: {top}"
+        )
+        return 0
+    for k, (v, e) in enumerate(zip(st.scaled, st.expected_all, strict=True)):
+        what = "output" if len(st.scaled) == 1 else f"output {k + 1}"
+        if st.adding or st.out.scale != 1:
+            what += f" × {st.high if st.adding else f'{st.out.scale:g}'}"
+        print(f"{what} = {float(v):.6f}   expected {e:g}   error {float(v) - e:+.6f}")
     return 0
 
 
@@ -362,11 +367,16 @@ def _positive(name: str, v: int) -> None:
 
 
 def cmd_ood(args: argparse.Namespace) -> int:
-    from grutui.core.analysis.ood import format_grid, ood_at
+    from grutui.core.analysis.ood import format_grid, ood_at, ood_unavailable
+    from grutui.core.errors import ConfigError
     from grutui.core.session import Session
 
     _positive("--samples", args.samples)
     _positive("--stride", args.stride)
+    with Session(args.session) as s:
+        reason = ood_unavailable(s.config.task)
+    if reason is not None:
+        raise ConfigError(f"no out-of-distribution grid: {reason}")
     if args.history:
         from grutui.core.analysis.history import format_history, ood_history
 
@@ -394,6 +404,7 @@ def cmd_transitions(args: argparse.Namespace) -> int:
     import math
 
     from grutui.core.analysis.history import ood_history
+    from grutui.core.analysis.ood import ood_unavailable
     from grutui.core.analysis.transitions import find_transitions
     from grutui.core.errors import ConfigError
     from grutui.core.session import Session
@@ -404,7 +415,9 @@ def cmd_transitions(args: argparse.Namespace) -> int:
     _positive("--samples", args.samples)
     with Session(args.session) as s:
         hist = None
-        if not args.no_ood and len(s.snapshot_epochs) > 1:
+        # a task without generalisation axes has no OOD grid to watch
+        ood = not args.no_ood and ood_unavailable(s.config.task) is None
+        if ood and len(s.snapshot_epochs) > 1:
             stride = args.ood_stride or max(1, math.ceil(len(s.snapshot_epochs) / 100))
             _positive("--ood-stride", stride)
             hist = ood_history(s, args.member, args.samples, 0, stride)
@@ -535,7 +548,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("trace", help="gate-by-gate trace of a sequence at an epoch")
     tr.add_argument("session", type=Path)
-    tr.add_argument("sequence", help='e.g. "12:0 37:1 12:0 21:1"')
+    tr.add_argument(
+        "sequence",
+        help='in the task\'s syntax: "12:0 37:1 12:0 21:1" (adding), "3 5" (modadd), '
+        '"+1 0 -1; 0 0 0" (flipflop)',
+    )
     tr.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
     tr.add_argument("--member", type=int, default=0, help="ensemble member")
     tr.add_argument("--json", action="store_true")

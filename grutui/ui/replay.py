@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.css.query import NoMatches
-from textual.widgets import Input
 
-from grutui.core.errors import SequenceError
 from grutui.core.numfmt import hms
 from grutui.core.recording import USER_ACTIONS, Bookmark, Bookmarks
 from grutui.core.replay import ReplayClock, ReplayState, Timeline
 from grutui.core.rundata import RunData
-from grutui.core.sequence import parse_sequence
 from grutui.ui.panes.registry import pane_mode
 
 if TYPE_CHECKING:
@@ -167,14 +164,8 @@ class Replayer:
         try:
             if st.sequence is not None and st.sequence != done.get("sequence"):
                 done["sequence"] = st.sequence
-                try:
-                    steps = parse_sequence(st.sequence)
-                except SequenceError:
+                if not pane.set_sequence(st.sequence):
                     return
-                pane.query_one("#debug-input", Input).value = st.sequence
-                pane.steps = steps
-                pane.t = 0
-                pane.sync()
             if st.step is not None and st.step != done.get("step"):
                 done["step"] = st.step
                 pane.action_step(st.step - pane.t)

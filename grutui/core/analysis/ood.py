@@ -1,7 +1,9 @@
 """Out-of-distribution generalisation grid: one epoch, and every epoch ("strategy").
 
-The grid is the blog's: sequence length 1–8 × flag count 1–4, values 10–89, a fixed
-seeded sample per cell (``tasks.ood_grid``), success = relative error below 10 %.
+The grid's axes are the task's (``Task.ood_axes``); the adding problem's are the blog's:
+sequence length 1–8 × flag count 1–4, values 10–89, a fixed seeded sample per cell
+(``tasks.ood_grid``), success = relative error below 10 %. A task without axes has no
+grid (``ood_unavailable`` says why, for the pane and the CLI alike).
 All cells go through one ``gru_output`` call (the one gate function), so a cursor move
 costs one batched forward pass. Stacking several epochs' weights into one call was
 measured and does not help on CPU (the work per epoch is already vectorised over
@@ -23,17 +25,39 @@ import numpy as np
 from grutui.core.errors import ConfigError
 from grutui.core.gru import GRUWeights, gru_output
 from grutui.core.runview import RunView
-from grutui.core.tasks import AddingTask, OODGrid, Task, ood_grid
+from grutui.core.tasks import AddingTask, OODGrid, Task, ood_grid, task_label
 
 SUCCESS_THRESHOLD = 0.1  # the blog's: relative error < 10 %
 DEFAULT_SAMPLES = 200
-LENGTHS = (1, 2, 3, 4, 5, 6, 7, 8)
-FLAGS = (1, 2, 3, 4)
+# the adding problem's axes: the grid's rows and columns as the pane and text show them
+_ADDING_AXES = AddingTask().ood_axes()
+LENGTHS = _ADDING_AXES.rows
+FLAGS = _ADDING_AXES.cols
+
+
+def ood_unavailable(task: Task) -> str | None:
+    """Why ``task`` has no OOD grid (one line), or None when it has one."""
+    label = task_label(task)
+    try:
+        axes = task.ood_axes()
+    except Exception as exc:  # a third-party task's failure is its own
+        return f"the {label} task's ood_axes() failed: {type(exc).__name__}: {exc}"
+    if axes is None:
+        return f"the {label} task has no generalisation axes"
+    if not isinstance(task, AddingTask) or axes != _ADDING_AXES:
+        # cells are drawn by the adding problem's generator; no other task says how
+        return (
+            f"the {label} task's axes ({axes.row_name} × {axes.col_name}) have no sampler: "
+            "the grid draws only the adding problem's sequences"
+        )
+    return None
 
 
 @functools.lru_cache(maxsize=8)
 def _grid(samples: int, seed: int, scale: int) -> tuple[OODGrid, np.ndarray]:
-    g = ood_grid(range(1, 9), range(1, 5), n_per_cell=samples, seed=seed, scale=scale)
+    lengths = range(LENGTHS[0], LENGTHS[-1] + 1)
+    flags = range(FLAGS[0], FLAGS[-1] + 1)
+    g = ood_grid(lengths, flags, n_per_cell=samples, seed=seed, scale=scale)
     x = g.data.model_input()
     x.setflags(write=False)
     return g, x
@@ -105,10 +129,9 @@ class OODEvaluator:
     """Holds one seeded grid sample; ``evaluate(params)`` scores a set of weights."""
 
     def __init__(self, task: Task, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> None:
-        if not isinstance(task, AddingTask):  # the grid's sequences are the adding problem's
-            raise ConfigError(
-                f"the out-of-distribution grid is for the adding problem, not {task.name!r}"
-            )
+        reason = ood_unavailable(task)
+        if reason is not None or not isinstance(task, AddingTask):
+            raise ConfigError(f"no out-of-distribution grid: {reason}")
         self.task = task
         self.samples = samples
         self.seed = seed

@@ -1,7 +1,9 @@
 """Debug pane: a typed sequence through the gate function, one time step at a time.
 
-The whole trace is computed once per (epoch's snapshot, member, sequence) by
-``grutui.core.debug.trace_sequence``; stepping only re-renders. A wide model shows a
+The sequence is typed in the session's task's syntax (``12:0 37:1`` for the adding
+problem, ``3 5`` for modular addition, ``+1 0 -1; 0 0 0`` for a flip-flop) and read by
+its parser. The whole trace is computed once per (epoch's snapshot, member, sequence) by
+``grutui.core.debug.trace_typed``; stepping only re-renders. A wide model shows a
 window of hidden units, as many as the pane's height fits with all three gates in
 view; ↑/↓ (j/k) move it a unit, shift+↑/↓ (K/J) a window. Only the window is rendered,
 so a key costs the same at hidden 64 as at hidden 4.
@@ -18,22 +20,31 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input
 
-from grutui.core.debug import SequenceTrace, trace_sequence
-from grutui.core.errors import SequenceError
+from grutui.core.debug import (
+    SequenceTrace,
+    TypedSequence,
+    default_text,
+    read_sequence,
+    trace_typed,
+)
+from grutui.core.errors import GrutuiError, SequenceError
 from grutui.core.gru import GATES
 from grutui.core.numfmt import signed
 from grutui.core.rundata import RunData
-from grutui.core.sequence import Step, format_sequence, parse_sequence
-from grutui.core.tasks import AddingTask, task_label
+from grutui.core.sequence import Step
+from grutui.core.tasks import Task
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
 from grutui.ui.widgets.textview import TextView
 
-DEFAULT_SEQUENCE = "12:0 37:1 12:0 21:1"
+DEFAULT_SEQUENCE = "12:0 37:1 12:0 21:1"  # the adding problem's (``default_text``)
 MAX_UNITS_SHOWN = 16  # hidden units listed per gate at most (every one: `grutui trace --json`)
 # lines of the step view besides the gate rows: step, columns, h_prev, h
 FIXED_LINES = 4
+INPUT_WIDTH = 16  # the gate input column at least ("W_i·x+b_i"; a token's column is wider)
+STEP_LABEL_WIDTH = 10  # the trajectory's input column at least (``12:0``)
+MAX_STEP_LABEL = 24  # ... and at most (a wide flip-flop's step is cut)
 
 
 class DebugPane(PaneScreen):
@@ -87,16 +98,25 @@ class DebugPane(PaneScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.steps: list[Step] = parse_sequence(DEFAULT_SEQUENCE)
+        self.seq_task: Task | None = None  # the session's task, once known
+        self.seq: TypedSequence | None = None  # the sequence traced, read by that task
         self.t = 0
         self.trace: SequenceTrace | None = None
         self._cache_key: tuple[Any, ...] | None = None
         self.unit0 = 0  # the first hidden unit shown
-        self._unsupported = ""  # the session's task, when the debugger cannot read it
+        self._problem = ""  # why nothing can be traced (a task whose parser broke)
+
+    @property
+    def steps(self) -> list[Step]:
+        """The adding problem's pairs traced (empty for another task)."""
+        return list(self.seq.steps or ()) if self.seq is not None else []
 
     def compose(self) -> ComposeResult:
+        data = self.grutui.data
+        text = default_text(data.config.task) if data is not None else DEFAULT_SEQUENCE
+        syntax = data.config.task.syntax() if data is not None else DEFAULT_SEQUENCE
         yield CursorBar(id="cursor-bar")
-        yield Input(value=DEFAULT_SEQUENCE, id="debug-input", placeholder="12:0 37:1 12:0 21:1")
+        yield Input(value=text, id="debug-input", placeholder=syntax)
         yield TextView("", id="debug-error")
         yield TextView("", id="debug-steps")
         with VerticalScroll(id="debug-body"):
@@ -106,25 +126,54 @@ class DebugPane(PaneScreen):
 
     # -- the pane interface ----------------------------------------------------------
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
-        if not isinstance(data.config.task, AddingTask):
-            # its gate maths are the same, but the sequence syntax, the output and the
-            # expected value here are the adding problem's (as `grutui trace`'s)
-            self.trace = None
-            self._unsupported = task_label(data.config.task)
-            self._redraw()
-            return
-        self._unsupported = ""
-        if epoch < 0 or not len(data.snapshot_epochs):
+        task = data.config.task
+        if task != self.seq_task:
+            self._use_task(task)
+        if self.seq is None or epoch < 0 or not len(data.snapshot_epochs):
             self.trace = None
             self._redraw()
             return
         row = data.snapshot_index(epoch)
-        key = (data, row, int(data.snapshot_epochs[row]), member, tuple(self.steps))
+        key = (data, row, int(data.snapshot_epochs[row]), member, self.seq)
         if key != self._cache_key:
             self._cache_key = key
-            self.trace = trace_sequence(data.weights(epoch, member), self.steps, data.high)
-            self.t = min(self.t, len(self.steps) - 1)
+            try:
+                self.trace = trace_typed(data.weights(epoch, member), task, self.seq)
+            except GrutuiError as exc:  # weights that do not fit the task's input
+                self.trace, self._problem = None, str(exc)
+            self.t = min(self.t, len(self.seq) - 1)
         self._redraw()
+
+    def _use_task(self, task: Task) -> None:
+        """A session of another task (or the first one): its syntax and example."""
+        self.seq_task = task
+        self.trace, self._cache_key, self.t, self._problem = None, None, 0, ""
+        text = default_text(task)
+        inp = self.query_one("#debug-input", Input)
+        inp.placeholder = task.syntax()
+        inp.value = text
+        self._show_error(None)
+        try:
+            self.seq = read_sequence(task, text)
+        except GrutuiError as exc:  # a task whose parser refuses its own example
+            self.seq, self._problem = None, str(exc)
+
+    def set_sequence(self, text: str) -> bool:
+        """Trace ``text`` (what a replay applies): False, showing why, when the
+        session's task cannot read it."""
+        self.query_one("#debug-input", Input).value = text
+        if self.seq_task is None:  # no session shown yet
+            return False
+        try:
+            seq = read_sequence(self.seq_task, text)
+        except GrutuiError as exc:
+            self._show_error(exc)
+            return False
+        self._show_error(None)
+        self.seq = seq
+        self.t = 0
+        self.sync()
+        return True
 
     # -- actions ---------------------------------------------------------------
     def action_step(self, delta: int) -> None:
@@ -171,25 +220,33 @@ class DebugPane(PaneScreen):
 
     @on(Input.Submitted, "#debug-input")
     def _submitted(self, event: Input.Submitted) -> None:
-        err = self.query_one("#debug-error", TextView)
-        if self._unsupported:
-            return  # said in the pane: nothing to trace
+        if self.seq_task is None:
+            return  # no session yet: nothing to read the sequence by
         try:
-            data = self.grutui.data  # its task's value range bounds the values typed
-            steps = parse_sequence(event.value, data.config.task if data else None)
-        except SequenceError as exc:
-            # say what and where; keep every character the user typed
-            pad = " " * (exc.column + 1)  # the input's left padding
-            err.update(Text.assemble((f"{pad}^\n", "bold red"), (str(exc), "red")))
-            err.add_class("-error")
+            seq = read_sequence(self.seq_task, event.value)
+        except GrutuiError as exc:
+            self._show_error(exc)  # keep every character the user typed
             return
-        err.update("")
-        err.remove_class("-error")
-        self.steps = steps
+        self._show_error(None)
+        self.seq = seq
         self.t = 0
         self.set_focus(None)
-        self.grutui.record("sequence", text=format_sequence(steps))
+        self.grutui.record("sequence", text=seq.canonical)
         self.sync()
+
+    def _show_error(self, exc: GrutuiError | None) -> None:
+        """Say what and where (a caret under the column at fault), or clear it."""
+        err = self.query_one("#debug-error", TextView)
+        if exc is None:
+            err.update("")
+            err.remove_class("-error")
+            return
+        if isinstance(exc, SequenceError):
+            pad = " " * (exc.column + 1)  # the input's left padding
+            err.update(Text.assemble((f"{pad}^\n", "bold red"), (str(exc), "red")))
+        else:  # the task's parser broke, not the text
+            err.update(Text(str(exc), style="red"))
+        err.add_class("-error")
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and isinstance(self.focused, Input):
@@ -200,9 +257,9 @@ class DebugPane(PaneScreen):
     def _redraw(self) -> None:
         tr = self.trace
         strip = Text("t ", style="dim")
-        for i, s in enumerate(self.steps):
-            label = f"{s.value:g}:{s.flag}"
-            strip.append(f" {label} ", style="reverse bold" if i == self.t else "")
+        if tr is not None:
+            for i in range(len(tr)):
+                strip.append(f" {tr.step_label(i)} ", style="reverse bold" if i == self.t else "")
         strip.append("   n/. next  p/, prev  i edit", style="dim")
         units = self.units_shown()
         if tr is not None and len(units) < tr.trace.h.shape[-1]:
@@ -212,27 +269,13 @@ class DebugPane(PaneScreen):
         out = self.query_one("#debug-output", TextView)
         if tr is None:
             body.update(
-                f"the step-through debugger reads the adding problem's (value, flag) "
-                f"sequences; it cannot trace a {self._unsupported} session yet"
-                if self._unsupported
-                else "no weights recorded yet"
+                Text(self._problem, style="red") if self._problem else "no weights recorded yet"
             )
             out.update("")
             return
         self.unit0 = units.start  # clamped: a narrower model or a taller pane
         set_text(body, self._step_view(tr, self.t, units))
-        err = tr.output_x_high - tr.expected
-        set_text(
-            out,
-            Text.assemble(
-                ("output × high ", "dim"),
-                (f"{tr.output_x_high:.4f}", "bold"),
-                ("   expected ", "dim"),
-                (f"{tr.expected:g}", "bold"),
-                ("   error ", "dim"),
-                (f"{err:+.4f}", "bold red" if abs(err) > 0.5 else "bold green"),
-            ),
-        )
+        set_text(out, output_text(tr, max(self.size.width, 40)))
 
     @staticmethod
     def _step_view(tr: SequenceTrace, t: int, units: range) -> Text:
@@ -241,20 +284,22 @@ class DebugPane(PaneScreen):
         g_ = tr.trace
         h = g_.h.shape[-1]
         u = slice(units.start, units.stop)
-        step = tr.steps[t]
-        x = tr.x[t]
         h_prev = (g_.h0[0] if t == 0 else g_.h[0, t - 1])[u]
         out = Text(no_wrap=True)
         out.append(f"step {t + 1}/{len(tr)}  ", style="bold")
-        out.append(f"x = ({step.value:g}, {step.flag}) → [{x[0]:.4f}, {x[1]:g}]")
+        out.append(f"x = ({tr.inputs_text(t)}) → {tr.model_input_text(t)}")
         if len(units) < h:
             last = units.stop - 1
             span = f"unit {units.start}" if last == units.start else f"units {units.start}–{last}"
             out.append(f"   {span} of {h}", style="bold")
         out.append("\n")
         unit = "unit " if h > 1 else ""
+        label = tr.input_term_label(t)
+        # the widest step's label sets the column, so it stays put while stepping
+        width = max(INPUT_WIDTH, *(len(tr.input_term_label(k)) for k in range(len(tr))))
+        label = "input " + label if len(label) < INPUT_WIDTH - 6 else label
         out.append(
-            f"gate {unit}{'input W_i·x+b_i':>16} {'hidden W_h·h+b_h':>22} {'pre':>8} {'act':>13}",
+            f"gate {unit}{label:>{width}} {'hidden W_h·h+b_h':>22} {'pre':>8} {'act':>13}",
             style="dim",
         )
         for g in GATES:
@@ -270,21 +315,83 @@ class DebugPane(PaneScreen):
                 out.append(f"{g if i == 0 else '':<5}", style="bold")
                 if h > 1:
                     out.append(f"{j:>4} ")
-                out.append(f"{signed(float(inp[i])):>16} {hidden:>22} {signed(float(pre[i])):>8} ")
+                out.append(
+                    f"{signed(float(inp[i])):>{width}} {hidden:>22} {signed(float(pre[i])):>8} "
+                )
                 out.append(f"{fn:>4} {signed(float(act[i]))}", style="bold")
         out.append("\nh_prev ", style="dim")
         out.append(" ".join(signed(float(v)) for v in h_prev))
         out.append("\nh = (1−z)⊙n + z⊙h_prev = ", style="dim")
         out.append(" ".join(signed(float(v)) for v in g_.h[0, t, u]), style="bold")
-        # every step at a glance (activations of the first unit shown), the current marked
-        j0 = units.start
-        which = f" (unit {j0})" if h > 1 else ""
-        out.append(f"\n\nall steps{which}", style="dim")
-        out.append(f"\n{'t':>3} {'x':>10} {'r':>8} {'z':>8} {'n':>8} {'h':>8}", style="dim")
-        for k, s in enumerate(tr.steps):
-            acts = (g_.r.act[0, k, j0], g_.z.act[0, k, j0], g_.n.act[0, k, j0], g_.h[0, k, j0])
-            row = f"\n{k + 1:>3} {f'{s.value:g}:{s.flag}':>10} " + " ".join(
-                f"{signed(float(a)):>8}" for a in acts
-            )
-            out.append(row, style="reverse" if k == t else "")
+        out.append("\n\n")
+        out.append_text(trajectory(tr, t, units.start))
         return out
+
+
+def trajectory(tr: SequenceTrace, t: int, unit: int) -> Text:
+    """Every step at a glance: the activations of hidden unit ``unit``, step ``t``
+    marked (the step view's last section)."""
+    g_ = tr.trace
+    h = g_.h.shape[-1]
+    labels = [tr.step_label(k)[:MAX_STEP_LABEL] for k in range(len(tr))]
+    w = max(STEP_LABEL_WIDTH, *map(len, labels))
+    which = f" (unit {unit})" if h > 1 else ""
+    out = Text(no_wrap=True)
+    out.append(f"all steps{which}", style="dim")
+    out.append(f"\n{'t':>3} {'x':>{w}} {'r':>8} {'z':>8} {'n':>8} {'h':>8}", style="dim")
+    for k, label in enumerate(labels):
+        acts = (g_.r.act[0, k, unit], g_.z.act[0, k, unit], g_.n.act[0, k, unit], g_.h[0, k, unit])
+        row = f"\n{k + 1:>3} {label:>{w}} " + " ".join(f"{signed(float(a)):>8}" for a in acts)
+        out.append(row, style="reverse" if k == t else "")
+    return out
+
+
+def _error_style(err: float) -> str:
+    return "bold red" if not abs(err) <= 0.5 else "bold green"
+
+
+def output_text(tr: SequenceTrace, width: int) -> Text:
+    """The read-out against what the task expects, in ``width`` columns: the adding
+    problem's sum, a class with the most probable ones, or each output of a regression."""
+    if tr.classification:
+        want = int(tr.expected)
+        hit = tr.predicted == want
+        out = Text.assemble(
+            ("predicted ", "dim"),
+            (f"{tr.predicted}", "bold green" if hit else "bold red"),
+            ("   expected ", "dim"),
+            (f"{want}", "bold"),
+            (f"   top {len(tr.top())} ", "dim"),
+        )
+        for i, (c, p) in enumerate(tr.top()):
+            out.append("  " if i else "")
+            out.append(f"{c}", style="bold" if c == want else "")
+            out.append(f" {p:.3f}", style="dim")
+        return out
+    scaled, expected = tr.scaled, tr.expected_all
+    if len(scaled) == 1:
+        err = float(scaled[0]) - expected[0]
+        what = "output × high " if tr.adding else "output "
+        if not tr.adding and tr.out.scale != 1:
+            what = f"output × {tr.out.scale:g} "
+        return Text.assemble(
+            (what, "dim"),
+            (f"{float(scaled[0]):.4f}", "bold"),
+            ("   expected ", "dim"),
+            (f"{expected[0]:g}", "bold"),
+            ("   error ", "dim"),
+            (f"{err:+.4f}", _error_style(err)),
+        )
+    # several outputs: "k value/expected" items, as many lines as they need
+    out = Text("output/expected", style="dim")
+    col = len(out)
+    for k, (v, e) in enumerate(zip(scaled, expected, strict=True)):
+        item = f"  {k + 1} {float(v):+.3f}/{e:g}"
+        if col + len(item) > width:
+            out.append("\n" + " " * len("output/expected"))
+            col = len("output/expected")
+        out.append(f"  {k + 1} ", style="dim")
+        out.append(f"{float(v):+.3f}", style=_error_style(float(v) - e))
+        out.append(f"/{e:g}")
+        col += len(item)
+    return out

@@ -1,5 +1,6 @@
-"""OOD pane: the generalization grid (sequence length 1–8 × flags 1–4) at the cursor
-epoch, and the strategy view (every cell over the epochs, cursor column marked).
+"""OOD pane: the generalization grid over the task's axes (the adding problem's
+sequence length 1–8 × flags 1–4) at the cursor epoch, and the strategy view (every cell
+over the epochs, cursor column marked). A task without axes has no OOD pane.
 
 The grid comes from ``grutui.core.analysis.ood.OODView`` in the pane's job thread
 (``AnalysisPane``; about 10 ms a grid at hidden 1 here, more for wider nets). The
@@ -27,8 +28,10 @@ from grutui.core.analysis.ood import (
     SUCCESS_THRESHOLD,
     OODResult,
     OODView,
+    ood_unavailable,
     snapshot_epoch,
 )
+from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
 from grutui.ui.colours import current, error_colour, error_fraction, on_colour, success_colour
@@ -64,6 +67,10 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
             tooltip="Compute the strategy history (again, e.g. after the run grew)",
         ),
     ]
+
+    @classmethod
+    def unavailable(cls, config: TrainConfig) -> str | None:
+        return ood_unavailable(config.task)
 
     def __init__(self) -> None:
         super().__init__()
