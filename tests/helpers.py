@@ -153,6 +153,35 @@ def synthetic_session(
     return path
 
 
+def random_task_session(path: Path, cfg: TrainConfig, epochs: int = 3, seed: int = 0) -> Path:
+    """A session of ``cfg``'s task (its input and output sizes) holding seeded random
+    weights, a snapshot every epoch: fixed numbers without training."""
+    from grutui.core.tasks import input_size
+    from grutui.core.tasks.registry import describe
+
+    features, out = describe(cfg.task)
+    shapes = param_shapes(cfg.hidden, input_size(features), out.size)
+    rng = np.random.default_rng(seed)
+    cfg = cfg.replace(epochs=epochs, snapshot_every=1, eval_every=1)
+    with SessionWriter(path, cfg) as w:
+        for e in range(epochs):
+            weights = {
+                n: rng.normal(scale=0.7, size=(1, *shapes[n])).astype(np.float32)
+                for n in PARAM_NAMES
+            }
+            w.append(
+                EpochRecord(
+                    epoch=e,
+                    train_loss=np.array([1.0 / (e + 1)]),
+                    test_loss=None,
+                    lr=np.full(1, 1e-3),
+                    wall_time=float(e),
+                    weights=weights,
+                )
+            )
+    return path
+
+
 # -- git -------------------------------------------------------------------------------
 
 
