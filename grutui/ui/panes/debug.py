@@ -156,7 +156,8 @@ class DebugPane(PaneScreen):
         try:
             self.seq = read_sequence(task, text)
         except GrutuiError as exc:  # a task whose parser refuses its own example
-            self.seq, self._problem = None, str(exc)
+            self.seq = None
+            self._show_error(exc)
 
     def set_sequence(self, text: str) -> bool:
         """Trace ``text`` (what a replay applies): False, showing why, when the
@@ -267,6 +268,11 @@ class DebugPane(PaneScreen):
         set_text(self.query_one("#debug-steps", TextView), strip)
         body = self.query_one("#debug-trace", TextView)
         out = self.query_one("#debug-output", TextView)
+        if tr is None and self.seq is None and not self._problem:
+            syntax = self.seq_task.syntax() if self.seq_task is not None else ""
+            body.update(f"nothing traced yet: type a sequence such as {syntax} (i edits)")
+            out.update("")
+            return
         if tr is None:
             body.update(
                 Text(self._problem, style="red") if self._problem else "no weights recorded yet"
