@@ -10,6 +10,7 @@ and JSON are what they have always been.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,16 @@ class TypedSequence:
 
     def __len__(self) -> int:
         return int(self.typed.values.shape[0])
+
+    def labels(self, features: tuple[Feature, ...]) -> tuple[str, ...]:
+        """Each step in a few characters: the adding problem's ``12:0``, else the raw
+        values separated by spaces (what the task's syntax reads back)."""
+        if self.steps is not None:
+            return tuple(f"{s.value:g}:{s.flag}" for s in self.steps)
+        return tuple(
+            " ".join(f"{_raw(f, v):g}" for f, v in zip(features, row, strict=True))
+            for row in self.typed.values
+        )
 
     @property
     def canonical(self) -> str:
@@ -150,14 +161,17 @@ class SequenceTrace:
         return len(self.seq)
 
     def step_label(self, t: int) -> str:
-        """Step ``t`` in a few characters: the adding problem's ``12:0``, else the raw
-        values separated by spaces (what the task's syntax reads back)."""
-        if self.seq.steps is not None:
-            s = self.seq.steps[t]
-            return f"{s.value:g}:{s.flag}"
-        return " ".join(
-            f"{_raw(f, v):g}" for f, v in zip(self.features, self.values[t], strict=True)
-        )
+        return self.step_labels[t]
+
+    @functools.cached_property
+    def step_labels(self) -> tuple[str, ...]:
+        """Every step's label (computed once: every key redraws them all)."""
+        return self.seq.labels(self.features)
+
+    @functools.cached_property
+    def input_label_width(self) -> int:
+        """The longest ``input_term_label`` over the steps (a column that stays put)."""
+        return max(len(self.input_term_label(t)) for t in range(len(self)))
 
     def inputs_text(self, t: int) -> str:
         """Each feature's raw value at step ``t``: ``12, 0`` for the adding problem,

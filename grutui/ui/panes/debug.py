@@ -33,6 +33,7 @@ from grutui.core.numfmt import signed
 from grutui.core.rundata import RunData
 from grutui.core.sequence import Step
 from grutui.core.tasks import Task
+from grutui.core.tasks.registry import describe
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
@@ -258,9 +259,13 @@ class DebugPane(PaneScreen):
     def _redraw(self) -> None:
         tr = self.trace
         strip = Text("t ", style="dim")
+        labels: tuple[str, ...] = ()
         if tr is not None:
-            for i in range(len(tr)):
-                strip.append(f" {tr.step_label(i)} ", style="reverse bold" if i == self.t else "")
+            labels = tr.step_labels
+        elif self.seq is not None and self.seq_task is not None:  # no weights yet
+            labels = self.seq.labels(describe(self.seq_task)[0])
+        for i, label in enumerate(labels):
+            strip.append(f" {label} ", style="reverse bold" if i == self.t else "")
         strip.append("   n/. next  p/, prev  i edit", style="dim")
         units = self.units_shown()
         if tr is not None and len(units) < tr.trace.h.shape[-1]:
@@ -302,7 +307,7 @@ class DebugPane(PaneScreen):
         unit = "unit " if h > 1 else ""
         label = tr.input_term_label(t)
         # the widest step's label sets the column, so it stays put while stepping
-        width = max(INPUT_WIDTH, *(len(tr.input_term_label(k)) for k in range(len(tr))))
+        width = max(INPUT_WIDTH, tr.input_label_width)
         label = "input " + label if len(label) < INPUT_WIDTH - 6 else label
         out.append(
             f"gate {unit}{label:>{width}} {'hidden W_h·h+b_h':>22} {'pre':>8} {'act':>13}",
@@ -339,7 +344,7 @@ def trajectory(tr: SequenceTrace, t: int, unit: int) -> Text:
     marked (the step view's last section)."""
     g_ = tr.trace
     h = g_.h.shape[-1]
-    labels = [tr.step_label(k)[:MAX_STEP_LABEL] for k in range(len(tr))]
+    labels = [label[:MAX_STEP_LABEL] for label in tr.step_labels]
     w = max(STEP_LABEL_WIDTH, *map(len, labels))
     which = f" (unit {unit})" if h > 1 else ""
     out = Text(no_wrap=True)
