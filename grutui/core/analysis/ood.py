@@ -16,9 +16,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -36,21 +36,35 @@ FLAGS = _ADDING_AXES.cols
 
 
 def ood_unavailable(task: Task) -> str | None:
-    """Why ``task`` has no OOD grid (one line), or None when it has one."""
-    label = task_label(task)
+    """Why ``task`` has no OOD grid (one line), or None when it has one. Asked on every
+    cursor-bar update (which tabs to show): a task's answer is kept (naming a
+    third-party task reads the installed packages' entry points, ~5 ms)."""
+    try:
+        hash(task)
+    except TypeError:  # a task that is not a frozen dataclass: asked afresh
+        return _ood_unavailable(task)
+    return _ood_unavailable_kept(cast(Hashable, task))
+
+
+def _ood_unavailable(task: Task) -> str | None:
     try:
         axes = task.ood_axes()
     except Exception as exc:  # a third-party task's failure is its own
-        return f"the {label} task's ood_axes() failed: {type(exc).__name__}: {exc}"
+        return f"the {task_label(task)} task's ood_axes() failed: {type(exc).__name__}: {exc}"
     if axes is None:
-        return f"the {label} task has no generalisation axes"
+        return f"the {task_label(task)} task has no generalisation axes"
     if not isinstance(task, AddingTask) or axes != _ADDING_AXES:
         # cells are drawn by the adding problem's generator; no other task says how
         return (
-            f"the {label} task's axes ({axes.row_name} × {axes.col_name}) have no sampler: "
-            "the grid draws only the adding problem's sequences"
+            f"the {task_label(task)} task's axes ({axes.row_name} × {axes.col_name}) have "
+            "no sampler: the grid draws only the adding problem's sequences"
         )
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _ood_unavailable_kept(task: Hashable) -> str | None:
+    return _ood_unavailable(cast(Task, task))
 
 
 @functools.lru_cache(maxsize=8)
