@@ -140,6 +140,7 @@ class DebugPane(PaneScreen):
             self._cache_key = key
             try:
                 self.trace = trace_typed(data.weights(epoch, member), task, self.seq)
+                self._problem = ""
             except GrutuiError as exc:  # weights that do not fit the task's input
                 self.trace, self._problem = None, str(exc)
             self.t = min(self.t, len(self.seq) - 1)
