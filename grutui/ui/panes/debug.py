@@ -11,8 +11,10 @@ so a key costs the same at hidden 64 as at hidden 4.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input
 
+from grutui.core.analysis.fixedpoints import FixedPoints, find_fixed_points
 from grutui.core.debug import (
     SequenceTrace,
     TypedSequence,
@@ -28,12 +31,13 @@ from grutui.core.debug import (
     trace_typed,
 )
 from grutui.core.errors import GrutuiError, SequenceError
-from grutui.core.gru import GATES
+from grutui.core.gru import GATES, GRUWeights
 from grutui.core.numfmt import signed
 from grutui.core.rundata import RunData
 from grutui.core.sequence import Step
 from grutui.core.tasks import Task
 from grutui.core.tasks.registry import describe
+from grutui.ui.jobs import CachedResults, LatestJob
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
@@ -46,6 +50,24 @@ FIXED_LINES = 4
 INPUT_WIDTH = 16  # the gate input column at least ("W_i·x+b_i"; a token's column is wider)
 STEP_LABEL_WIDTH = 10  # the trajectory's input column at least (``12:0``)
 MAX_STEP_LABEL = 24  # ... and at most (a wide flip-flop's step is cut)
+FIXED_LIST_WIDTH = 38  # the fixed points' table; the picture takes the rest of the line
+MAX_FIXED_ROWS = 12  # fixed points listed at most (the picture shows every one)
+KIND_MARK = {"stable": "●", "saddle": "◆", "unstable": "○"}
+
+
+@dataclass(frozen=True)
+class FixedPointQuery:
+    """The fixed points wanted: of a trace's weights with one step's input held,
+    started from its trajectory. Equal (and cached) by ``ident`` alone."""
+
+    ident: tuple[Any, ...]  # (snapshot, member, sequence, held input)
+    weights: GRUWeights = field(compare=False, hash=False)
+    x: np.ndarray = field(compare=False, hash=False)
+    states: np.ndarray = field(compare=False, hash=False)
+
+
+def compute_fixed_points(q: FixedPointQuery) -> FixedPoints:
+    return find_fixed_points(q.weights, q.x, states=q.states)
 
 
 class DebugPane(PaneScreen):
@@ -95,6 +117,15 @@ class DebugPane(PaneScreen):
             tooltip="Show the previous window of hidden units",
             show=False,
         ),
+        Binding(
+            "f",
+            "fixed_points",
+            "Fixed pts",
+            id="debug.fixed_points",
+            tooltip="Show the fixed points for the step's input held, beside the trajectory "
+            "(f again: the gate terms)",
+            show=False,
+        ),
     ]
 
     def __init__(self) -> None:
@@ -106,6 +137,15 @@ class DebugPane(PaneScreen):
         self._cache_key: tuple[Any, ...] | None = None
         self.unit0 = 0  # the first hidden unit shown
         self._problem = ""  # why nothing can be traced (a task whose parser broke)
+        self._weights: GRUWeights | None = None  # the weights traced
+        self.fixed_view = False  # f: the fixed points instead of the gate terms
+        self.fixed: CachedResults[FixedPointQuery, FixedPoints] = CachedResults(64)
+        self.fixed_job: LatestJob[FixedPointQuery, FixedPoints] | None = None
+
+    def on_mount(self) -> None:
+        self.fixed_job = LatestJob(
+            self.grutui, "fixed-points", compute_fixed_points, self._fixed_computed
+        )
 
     @property
     def steps(self) -> list[Step]:
@@ -139,7 +179,9 @@ class DebugPane(PaneScreen):
         if key != self._cache_key:
             self._cache_key = key
             try:
-                self.trace = trace_typed(data.weights(epoch, member), task, self.seq)
+                params = data.weights(epoch, member)
+                self.trace = trace_typed(params, task, self.seq)
+                self._weights = GRUWeights.from_params(params)
                 self._problem = ""
             except GrutuiError as exc:  # weights that do not fit the task's input
                 self.trace, self._problem = None, str(exc)
@@ -218,6 +260,25 @@ class DebugPane(PaneScreen):
     def action_unit_page(self, direction: int) -> None:
         self.action_units(direction * max(len(self.units_shown()), 1))
 
+    def action_fixed_points(self) -> None:
+        self.fixed_view = not self.fixed_view
+        self._redraw()
+
+    def fixed_query(self) -> FixedPointQuery | None:
+        """The fixed points the view wants now: step ``t``'s input held."""
+        tr, w = self.trace, self._weights
+        if tr is None or w is None or self._cache_key is None:
+            return None
+        x = np.asarray(tr.x[self.t], np.float64)
+        _data, _row, snap, member, seq = self._cache_key
+        ident = (id(_data), snap, member, seq.canonical, x.tobytes())
+        return FixedPointQuery(ident, w, x, np.asarray(tr.trace.h[0], np.float64))
+
+    def _fixed_computed(self, key: FixedPointQuery, res: FixedPoints | Exception) -> None:
+        self.fixed.store(key, res)
+        if self.app.screen is self and self.fixed_view:
+            self._redraw()
+
     def action_edit(self) -> None:
         self.query_one(Input).focus()
 
@@ -267,7 +328,7 @@ class DebugPane(PaneScreen):
             labels = self.seq.labels(describe(self.seq_task)[0])
         for i, label in enumerate(labels):
             strip.append(f" {label} ", style="reverse bold" if i == self.t else "")
-        strip.append("   n/. next  p/, prev  i edit", style="dim")
+        strip.append("   n/. next  p/, prev  i edit  f fixed pts", style="dim")
         units = self.units_shown()
         if tr is not None and len(units) < tr.trace.h.shape[-1]:
             strip.append("  ↑↓ units", style="dim")
@@ -286,8 +347,46 @@ class DebugPane(PaneScreen):
             out.update("")
             return
         self.unit0 = units.start  # clamped: a narrower model or a taller pane
-        set_text(body, self._step_view(tr, self.t, units))
+        if self.fixed_view:
+            set_text(body, self._fixed_view(tr))
+        else:
+            set_text(body, self._step_view(tr, self.t, units))
         set_text(out, output_text(tr, max(self.size.width, 40)))
+
+    def _fixed_view(self, tr: SequenceTrace) -> Text:
+        """The fixed points for this step's input held, listed, and a picture of
+        them with the trajectory (computed in a worker: the last result stays, marked,
+        until the wanted one arrives)."""
+        q = self.fixed_query()
+        assert q is not None and self.fixed_job is not None
+        self.fixed.want(q, self.fixed_job.request)
+        fps = self.fixed.shown
+        t = self.t
+        out = Text(no_wrap=True)
+        out.append(f"step {t + 1}/{len(tr)}  ", style="bold")
+        out.append(f"fixed points of h ↦ F(h, x), x = ({tr.inputs_text(t)}) held")
+        if fps is None or self.fixed.wanted != q:
+            out.append("  computing…", style="italic")
+        if self.fixed.error:
+            out.append(f"\n{self.fixed.error}", style="red")
+        if fps is None:
+            return out
+        h_t = tr.trace.h[0, t]
+        near, _dist = fps.nearest(h_t)
+        out.append(f"\n{fps.summary()}", style="bold")
+        out.append(f"  ({fps.starts} starts, {fps.unconverged} found none)", style="dim")
+        table = fixed_table(fps, h_t, t, near)
+        height = max(self.query_one("#debug-body").size.height - 2, 6)
+        width = max(self.size.width - FIXED_LIST_WIDTH - 4, 10)
+        picture = fixed_picture(fps, tr, t, width, min(height, 14))
+        for i in range(max(len(table), len(picture))):
+            left = table[i] if i < len(table) else Text()
+            left.pad_right(FIXED_LIST_WIDTH - left.cell_len)
+            out.append("\n")
+            out.append_text(left)
+            if i < len(picture):
+                out.append_text(picture[i])
+        return out
 
     @staticmethod
     def _step_view(tr: SequenceTrace, t: int, units: range) -> Text:
@@ -356,6 +455,51 @@ def trajectory(tr: SequenceTrace, t: int, unit: int) -> Text:
         row = f"\n{k + 1:>3} {label:>{w}} " + " ".join(f"{signed(float(a)):>8}" for a in acts)
         out.append(row, style="reverse" if k == t else "")
     return out
+
+
+def fixed_table(fps: FixedPoints, h_t: np.ndarray, t: int, near: int) -> list[Text]:
+    """One line per fixed point: its mark, kind, slowest |λ|, unstable directions and
+    distance from the state after step ``t`` (the nearest marked)."""
+    rows = [Text(f"{'#':>3} {'kind':<8} {'|λ|max':>7} {'unst':>4} {f'‖h−h{t + 1}‖':>8}", "dim")]
+    for i, p in enumerate(fps.points[:MAX_FIXED_ROWS]):
+        dist = float(np.linalg.norm(p.h - h_t))
+        row = Text(f"{KIND_MARK[p.kind]}{i + 1:>2} ", style="bold")
+        row.append(f"{p.kind:<8} {p.max_modulus:>7.3f} {p.unstable_dims:>4} {dist:>8.3f}")
+        if i == near:
+            row.append(" ◀", style="bold")
+        rows.append(row)
+    if len(fps.points) > MAX_FIXED_ROWS:
+        rows.append(Text(f"… {len(fps.points) - MAX_FIXED_ROWS} more", style="dim"))
+    return rows
+
+
+def fixed_picture(
+    fps: FixedPoints, tr: SequenceTrace, t: int, width: int, height: int
+) -> list[Text]:
+    """The trajectory (h0, then each step by its number's last digit, step ``t``
+    highlighted) and the fixed points (marked by kind) in their common principal
+    plane, as ``height`` lines of ``width`` cells."""
+    states = np.concatenate([tr.trace.h0[:1], tr.trace.h[0]]).astype(np.float64)
+    traj, pts = fps.projection(states)
+    both = np.concatenate([traj, pts])
+    lo, hi = both.min(axis=0), both.max(axis=0)
+    span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    cols = np.rint((both[:, 0] - lo[0]) / span[0] * (width - 1)).astype(int)
+    rows = np.rint((hi[1] - both[:, 1]) / span[1] * (height - 1)).astype(int)
+    grid: list[list[tuple[str, str]]] = [[(" ", "")] * width for _ in range(height)]
+    for k in range(len(traj)):  # later steps over earlier ones; fixed points on top
+        mark = "0" if k == 0 else str(k % 10)
+        grid[rows[k]][cols[k]] = (mark, "reverse bold" if k == t + 1 else "dim")
+    for i, p in enumerate(fps.points):
+        j = len(traj) + i
+        grid[rows[j]][cols[j]] = (KIND_MARK[p.kind], "bold")
+    lines = []
+    for cells in grid:
+        line = Text("│", style="dim")
+        for ch, style in cells:
+            line.append(ch, style=style)
+        lines.append(line)
+    return lines
 
 
 def _error_style(err: float) -> str:
