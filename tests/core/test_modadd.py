@@ -191,3 +191,10 @@ def test_info_names_the_loss_and_shows_accuracy(
     out = capsys.readouterr().out
     assert "(cross-entropy)" in out and "target/high" not in out
     assert "accuracy  train " in out and "(last evaluated epoch)" in out
+
+
+@pytest.mark.parametrize("p", [2, 3, 5, 6, 97])
+def test_the_example_parses_for_every_p(p: int) -> None:
+    task = ModAddTask(p=p)
+    typed = task.parse(task.syntax())
+    assert typed.values.max() < p

@@ -75,7 +75,7 @@ class ModAddTask(DataclassOptions):
         return data.subset(slice(0, cut)), data.subset(slice(cut, None))
 
     def syntax(self) -> str:
-        return "3 5"
+        return f"{min(3, self.p - 1)} {min(5, self.p - 1)}"  # in the vocabulary of any p
 
     def parse(self, text: str) -> Typed:
         """Two numbers in ``[0, p)``, separated by spaces (or ``+``, ``,``, ``;``)."""
