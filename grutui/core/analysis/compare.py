@@ -123,6 +123,46 @@ def _best_signs(
     return signs, best
 
 
+def assign_units(a: Params, b: Params) -> tuple[np.ndarray, np.ndarray]:
+    """(π, s) from a linear assignment of ``b``'s units to ``a``'s on per-unit features
+    (the sign of each pair the closer of ±): one quick candidate, no search over the
+    exact objective."""
+    return _assign(_unit_features(a), _unit_features(b))
+
+
+def _assign(
+    fa: tuple[np.ndarray, np.ndarray], fb: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.optimize import linear_sum_assignment
+
+    (inv_a, cov_a), (inv_b, cov_b) = fa, fb
+    hs = len(inv_a)
+    # squared distances by ‖u‖² + ‖v‖² − 2u·v; of ±v the closer is the sign of u·v
+    d_inv = (inv_a**2).sum(1)[:, None] + (inv_b**2).sum(1)[None] - 2 * inv_a @ inv_b.T
+    dot = cov_a @ cov_b.T
+    cost = d_inv + (cov_a**2).sum(1)[:, None] + (cov_b**2).sum(1)[None] - 2 * np.abs(dot)
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(hs, np.int64)
+    perm[rows] = cols
+    signs = np.where(dot[np.arange(hs), perm] < 0, -1.0, 1.0)
+    return perm, signs
+
+
+def assigned_distances(params: Sequence[Params]) -> np.ndarray:
+    """(K, K) distance of every pair after ``assign_units``'s alignment (each member's
+    unit features computed once): an upper bound on the minimum over the symmetries,
+    quick enough for every pair of a large ensemble; ``align`` searches further."""
+    k = len(params)
+    feats = [_unit_features(p) for p in params]
+    pw = PairwiseDistances(params)
+    out = np.zeros((k, k))
+    for i, j in itertools.combinations(range(k), 2):
+        with np.errstate(all="ignore"):
+            perm, signs = _assign(feats[i], feats[j])
+        out[i, j] = out[j, i] = pw.pair(i, j, perm, signs)
+    return out
+
+
 def align(
     a: Params, b: Params, *, exhaustive_max: int = EXHAUSTIVE_MAX, seed: int = 0
 ) -> Alignment:
@@ -140,18 +180,9 @@ def align(
                 if d < best[0]:
                     best = (d, pa, sa)
         return Alignment(best[1], best[2], best[0], "exhaustive")
-    from scipy.optimize import linear_sum_assignment, quadratic_assignment
+    from scipy.optimize import quadratic_assignment
 
-    inv_a, cov_a = _unit_features(a)
-    inv_b, cov_b = _unit_features(b)
-    d_inv = ((inv_a[:, None] - inv_b[None]) ** 2).sum(-1)
-    d_pos = ((cov_a[:, None] - cov_b[None]) ** 2).sum(-1)
-    d_neg = ((cov_a[:, None] + cov_b[None]) ** 2).sum(-1)
-    cost = d_inv + np.minimum(d_pos, d_neg)
-    rows, cols = linear_sum_assignment(cost)
-    lap = np.empty(hs, np.int64)
-    lap[rows] = cols
-    lap_signs = np.where(d_neg[np.arange(hs), lap] < d_pos[np.arange(hs), lap], -1.0, 1.0)
+    lap, lap_signs = assign_units(a, b)
 
     def conn(p: Params) -> np.ndarray:
         w = np.abs(np.asarray(p["gru.weight_hh_l0"], np.float64))
@@ -402,6 +433,11 @@ class PairwiseDistances:
     def _blocks(self, per_row: int) -> list[tuple[int, int]]:
         step = max(1, self.BLOCK // max(1, per_row))
         return [(i, min(self.k, i + step)) for i in range(0, self.k, step)]
+
+    def pair(self, i: int, j: int, perm: np.ndarray, signs: np.ndarray) -> float:
+        """``distance(θ_i, g·θ_j)`` for one pair and one symmetry g = (perm, signs)."""
+        idx, sgn = self._gather(perm, signs)
+        return float(np.sqrt(self._sq(self.theta[i] - self.theta[j, idx] * sgn)))
 
     def raw(self) -> np.ndarray:
         """(K, K) distances with no symmetry applied."""
