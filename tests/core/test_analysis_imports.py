@@ -15,6 +15,7 @@ MODULES = [
     "grutui.core.analysis.history",
     "grutui.core.analysis.transitions",
     "grutui.core.analysis.compare",
+    "grutui.core.analysis.degeneracy",
     "grutui.core.analysis.spread",
     "grutui.core.interop",
 ]
