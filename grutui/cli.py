@@ -467,6 +467,59 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_degeneracy(args: argparse.Namespace) -> int:
+    from grutui.core.analysis.degeneracy import (
+        LEVELS,
+        DegeneracyAnalysis,
+        degeneracy_history,
+    )
+    from grutui.core.session import Session
+
+    _positive("--stride", args.stride)
+    with Session(args.session) as s:
+        an = DegeneracyAnalysis(s)
+        name = str(s.dir)
+        if args.history:
+            hist = degeneracy_history(s, args.stride, analysis=an)
+            if args.json:
+                print(json.dumps({"session": name, **hist.to_json()}))
+                return 0
+            print(f"{name}  {s.members} members  each level's mean over epochs (× random)")
+            print(f"{'epoch':>7}  " + "  ".join(f"{n:>16}" for n in LEVELS))
+            for e, m, b in zip(hist.epochs, hist.means, hist.baselines, strict=True):
+                cells = [
+                    f"{sig(float(v), 4, NA):>8} ×{float(v / r):<6.2f}"
+                    for v, r in zip(m, b, strict=True)
+                ]
+                print(f"{int(e):>7}  " + "  ".join(cells))
+            return 0
+        res = an.at(args.epoch)
+    if args.json:
+        print(json.dumps({"session": name, **res.to_json()}, indent=2))
+        return 0
+    print(f"{name}  epoch {res.epoch}  {res.members} members")
+    for lv in res.levels.values():
+        print(f"{lv.summary()}  [{lv.measure}]")
+    return 0
+
+
+def _degeneracy_parser(sub: Any) -> None:
+    dg = sub.add_parser(
+        "degeneracy",
+        help="how alike an ensemble's members are: behaviour, dynamics (DSA), weights",
+    )
+    dg.add_argument("session", type=Path)
+    dg.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+    dg.add_argument(
+        "--history",
+        action="store_true",
+        help="each level's mean at every snapshot (cached in SESSION/analysis.h5)",
+    )
+    dg.add_argument("--stride", type=int, default=1, help="with --history: every Nth snapshot")
+    dg.add_argument("--json", action="store_true")
+    dg.set_defaults(func=cmd_degeneracy)
+
+
 def cmd_import_blog(args: argparse.Namespace) -> int:
     from grutui.core.interop import import_blog
 
@@ -598,6 +651,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--samples", type=int, default=200, help="OOD sequences per cell")
     cp.add_argument("--json", action="store_true")
     cp.set_defaults(func=cmd_compare)
+
+    _degeneracy_parser(sub)
 
     ib = sub.add_parser("import-blog", help="turn the blog's output files into a session")
     ib.add_argument("dir", type=Path, help="directory with train_losses.json etc.")
