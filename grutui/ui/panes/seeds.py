@@ -5,9 +5,21 @@ over hidden-unit permutations and sign flips, against a random-symmetry baseline
 
 All of it is ``grutui.core.analysis.compare.compare_members`` at the cursor epoch, run
 in the pane's job thread (``AnalysisPane``).
+
+``d`` switches to the degeneracy view (``grutui.core.analysis.degeneracy``): a one-line
+summary per level (behaviour, dynamics, weights) against its random baseline, each
+level's mean over the epochs as a strip with the cursor's column marked, and one
+level's K×K matrix (``l`` picks the level). The epoch's levels are computed in their
+own latest-key-wins job, the curves in another that fills in as it goes (cached in
+``analysis.h5`` for a session opened from disk).
 """
 
 from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import ClassVar
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -16,11 +28,19 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Footer, Static
 
 from grutui.core.analysis.compare import SeedComparison, compare_members
+from grutui.core.analysis.degeneracy import (
+    LEVELS,
+    Degeneracy,
+    DegeneracyAnalysis,
+    DegeneracyHistory,
+    degeneracy_history,
+)
 from grutui.core.analysis.history import BARS
 from grutui.core.analysis.ood import DEFAULT_SAMPLES, snapshot_epoch
 from grutui.core.analysis.spread import Spread, spread
@@ -28,6 +48,7 @@ from grutui.core.errors import SessionError
 from grutui.core.numfmt import sig
 from grutui.core.rundata import RunData
 from grutui.ui.colours import success_colour
+from grutui.ui.jobs import CachedResults, LatestJob
 from grutui.ui.panes.analysis_base import AnalysisPane
 from grutui.ui.widgets.cursorbar import CursorBar
 
@@ -41,6 +62,8 @@ SINGLE = (
 
 # (samples, snapshot epoch)
 SeedsKey = tuple[int, int]
+HISTORY_ROWS = 100  # the curves: about this many snapshots (a stride beyond)
+PROGRESS_INTERVAL = 0.5  # seconds between partial curves posted by the worker
 
 
 class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
@@ -50,9 +73,30 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
     MAX_RESULTS = 256
     TITLE_ID = "cmp-title"
     BODY_ID = "cmp-content"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "d",
+            "toggle_view",
+            "Degeneracy",
+            id="seeds.degeneracy",
+            tooltip="Degeneracy at every level (behaviour, dynamics, weights), or the members",
+            show=False,
+        ),
+        Binding(
+            "l",
+            "next_level",
+            "Level",
+            id="seeds.level",
+            tooltip="The degeneracy view's matrix: the next level",
+            show=False,
+        ),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
+        self.view = "members"  # or "degeneracy"
+        self.level = "dynamics"
+        self.degen = DegeneracyView(self)
         self.samples = DEFAULT_SAMPLES
         self.member = 0  # the app's, as of the last show_epoch
         self._body_shows: tuple[object, ...] | None = None  # what the body was built for
@@ -66,8 +110,15 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
             yield Static("", id="cmp-content")
         yield Footer()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.degen.mount()
+
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         self.member = member
+        if self.view == "degeneracy" and data.members >= 2:
+            self.degen.show_epoch(data, epoch)
+            return
         if data.members < 2:
             self._body_shows = self._body_shape = None
             self.show_title(Text("seed comparison", style="bold"))
@@ -85,6 +136,17 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
 
     def data_grew(self, data: RunData) -> None:
         self.cache.clear()  # final losses moved
+        self.degen.data_grew(data)
+
+    def action_toggle_view(self) -> None:
+        self.view = "degeneracy" if self.view == "members" else "members"
+        self._body_shows = self._body_shape = None  # the body shows the other view now
+        self.sync()
+
+    def action_next_level(self) -> None:
+        self.level = LEVELS[(LEVELS.index(self.level) + 1) % len(LEVELS)]
+        if self.view == "degeneracy":
+            self.degen.draw()
 
     def compute(self, key: SeedsKey) -> SeedComparison:
         samples, epoch = key
@@ -93,6 +155,8 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         return compare_members(data, epoch, samples=samples)
 
     def draw(self) -> None:
+        if self.view == "degeneracy":
+            return  # a comparison arriving late: the members view draws it when shown
         res = self.cache.shown
         t = Text()
         t.append("seed comparison ", style="bold")
@@ -168,7 +232,9 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         return max(self.app.size.width - 2, 1), max(self.app.size.height - 4, 1)
 
     def on_resize(self) -> None:
-        if self.cache.shown is not None:
+        if self.view == "degeneracy":
+            self.degen.draw()
+        elif self.cache.shown is not None:
             self.draw()
 
 
@@ -387,3 +453,226 @@ def distance_table(res: SeedComparison, shown: int = 0) -> Table | Text:
     g.add_row(t)
     g.add_row(_distance_note(res))
     return g
+
+
+# -- the degeneracy view --------------------------------------------------------------
+
+
+class DegeneracyView:
+    """The Seeds pane's degeneracy view: the levels at the cursor (one job, latest key
+    wins) and the curves over the epochs (another job, partial curves as it goes)."""
+
+    def __init__(self, pane: SeedsPane) -> None:
+        self.pane = pane
+        self.cache: CachedResults[int, Degeneracy] = CachedResults(256)
+        self.job: LatestJob[int, Degeneracy] | None = None
+        self.hist_job: LatestJob[tuple[int, int], DegeneracyHistory] | None = None
+        self.history: DegeneracyHistory | None = None
+        self.history_error: str | None = None
+        self.history_for: tuple[int, int] | None = None  # (snapshots, stride) wanted
+        self._analysis: tuple[RunData, DegeneracyAnalysis] | None = None
+        self._lock = threading.Lock()
+        self.epoch = -1
+
+    def mount(self) -> None:
+        app = self.pane.grutui
+        self.job = LatestJob(app, "seeds-degeneracy", self._compute, self._computed)
+        self.hist_job = LatestJob(app, "seeds-degeneracy-history", self._curves, self._curved)
+
+    def analysis(self) -> DegeneracyAnalysis:
+        """One per run (the probe and baselines are made once; worker threads share it)."""
+        data = self.pane.grutui.data
+        assert data is not None
+        with self._lock:
+            if self._analysis is None or self._analysis[0] is not data:
+                self._analysis = (data, DegeneracyAnalysis(data))
+            return self._analysis[1]
+
+    def show_epoch(self, data: RunData, epoch: int) -> None:
+        self.epoch = epoch
+        if epoch < 0 or not len(data.snapshot_epochs):
+            self.pane.no_result("degeneracy: no weights recorded yet")
+            return
+        try:
+            e = snapshot_epoch(data, epoch)
+        except SessionError as exc:
+            self.pane.no_result(str(exc))
+            return
+        self._want_curves(data)
+        assert self.job is not None
+        self.cache.want(e, self.job.request)
+        self.draw()
+
+    def data_grew(self, data: RunData) -> None:
+        if self.pane.view == "degeneracy" and data.members >= 2:
+            self._want_curves(data)
+
+    def _want_curves(self, data: RunData) -> None:
+        n = len(data.snapshot_epochs)
+        key = (n, max(1, -(-n // HISTORY_ROWS)))
+        if key != self.history_for and n:
+            self.history_for = key
+            assert self.hist_job is not None
+            self.hist_job.request(key)
+
+    # -- the workers -------------------------------------------------------------------
+    def _compute(self, epoch: int) -> Degeneracy:
+        return self.analysis().at(epoch)
+
+    def _computed(self, epoch: int, res: Degeneracy | Exception) -> None:
+        self.cache.store(epoch, res)
+        if self.pane.app.screen is self.pane and self.pane.view == "degeneracy":
+            self.draw()
+
+    def _curves(self, key: tuple[int, int]) -> DegeneracyHistory:
+        app = self.pane.grutui
+        an = app.analyses
+        last = 0.0
+
+        def progress(h: DegeneracyHistory) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL:
+                last = now
+                app.call_later(self._curved, key, h)
+
+        def stop() -> bool:
+            return app.closing.is_set() or self.history_for != key
+
+        return degeneracy_history(
+            self.analysis().session,
+            key[1],
+            analysis=self.analysis(),
+            use_cache=an.use_cache,
+            should_stop=stop,
+            on_progress=progress,
+        )
+
+    def _curved(self, key: tuple[int, int], res: DegeneracyHistory | Exception) -> None:
+        if isinstance(res, Exception):
+            self.history_error = f"{type(res).__name__}: {res}"
+        else:
+            self.history, self.history_error = res, None
+        if self.pane.app.screen is self.pane and self.pane.view == "degeneracy":
+            self.draw()
+
+    # -- drawing -------------------------------------------------------------------------
+    def draw(self) -> None:
+        pane = self.pane
+        res = self.cache.shown
+        want = self.cache.wanted
+        fresh = res is not None and res.epoch == want
+        t = Text()
+        t.append("degeneracy ", style="bold")
+        if res is None:
+            t.append("computing…", style="dim italic")
+        else:
+            t.append(
+                f"{res.members} members at epoch {res.epoch}", style="bold" if fresh else "dim"
+            )
+            if not fresh:
+                t.append(" (updating…)", style="dim italic")
+        t.append("  d: members  l: level", style="dim")
+        pane.show_title(t)
+        width, _height = pane.room()
+        body = Text()
+        if res is None:
+            body.append(self.cache.error or "", style="red")
+        else:
+            body.append_text(render_degeneracy(res, self.level_name(), width))
+            if self.cache.error:
+                body.append(f"\n{self.cache.error}", style="red")
+        body.append("\n")
+        body.append_text(render_curves(self.history, self.epoch, width, self.history_error))
+        if res is not None:
+            body.append("\n\n")
+            body.append_text(render_matrix(res, self.level_name(), pane.member, width))
+        pane.query_one("#cmp-content", Static).update(body)
+
+    def level_name(self) -> str:
+        return self.pane.level
+
+
+def render_degeneracy(res: Degeneracy, selected: str, width: int) -> Text:
+    """One line per level: its mean distance against the random baseline (the selected
+    level, whose matrix is shown below, marked)."""
+    t = Text()
+    for name in LEVELS:
+        lv = res.level(name)
+        mark = MARK if name == selected else " "
+        line = Text(f"{mark}{lv.summary()}"[:width], style="bold" if name == selected else "")
+        r = lv.ratio
+        if math.isfinite(r):
+            line.stylize(success_colour(1 - min(r, 1.0)), len(line) - 7, len(line))
+        t.append_text(line)
+        t.append("\n")
+    t.append("×: the mean over the pairs / the same for random networks", style="dim")
+    return t
+
+
+def render_curves(
+    hist: DegeneracyHistory | None, epoch: int, width: int, error: str | None = None
+) -> Text:
+    """Each level's mean over the evaluated epochs as a bar strip (its own min..max),
+    the column at the cursor's epoch in reverse."""
+    t = Text()
+    if hist is None or not len(hist):
+        t.append(error or "over epochs: computing…", style="red" if error else "dim italic")
+        return t
+    n = len(hist)
+    cols = max(1, min(n, width - 12))
+    idx = np.unique(np.linspace(0, n - 1, cols).round().astype(int))
+    at = int(np.searchsorted(hist.epochs, epoch, side="right")) - 1
+    cur = int(np.argmin(np.abs(idx - at))) if at >= 0 else -1
+    head = f"over epochs {hist.epochs[0]}..{hist.epochs[-1]}, {n} snapshots"
+    if not hist.complete:
+        head += " (computing…)"
+    t.append(head[:width], style="dim")
+    for i, name in enumerate(LEVELS):
+        vals = hist.means[idx, i]
+        ok = np.isfinite(vals)
+        lo = float(vals[ok].min()) if ok.any() else 0.0
+        hi = float(vals[ok].max()) if ok.any() else 1.0
+        t.append(f"\n{name:<10}", style="dim")
+        for c, v in enumerate(vals):
+            frac = (v - lo) / (hi - lo) if hi > lo and np.isfinite(v) else 0.5
+            bar = BARS[int(frac * (len(BARS) - 2) + 0.5) + 1] if np.isfinite(v) else "·"
+            t.append(bar, style="reverse" if c == cur else "")
+    return t
+
+
+def render_matrix(res: Degeneracy, level: str, shown: int, width: int) -> Text:
+    """The level's K×K distances: numbers when K columns of them fit, else one coloured
+    block a cell; colour: the distance against the level's random baseline."""
+    lv = res.level(level)
+    m = lv.matrix
+    k = len(m)
+    t = Text()
+    t.append(f"{level}: {lv.measure}"[:width], style="bold")
+    label = len(str(k - 1)) + len(MARK)
+    off = m[~np.eye(k, dtype=bool)]
+    wide = 1 + max((len(f"{v:.3g}") for v in off), default=1)  # a space between numbers
+    wide = max(wide, 1 + len(str(k - 1)))
+    numbers = label + k * wide <= width
+    cell = wide if numbers else 2 if label + 2 * k <= width else 1
+    t.append("\n" + " " * label)
+    if cell > 1:
+        for j in range(k):
+            t.append(f"{j:>{cell}}", style="dim")
+    base = lv.baseline
+    for i in range(k):
+        t.append("\n")
+        t.append(
+            f"{MARK if i == shown else ''}{i}".rjust(label), style="bold" if i == shown else "dim"
+        )
+        for j in range(k):
+            v = float(m[i, j])
+            ratio = v / base if base > 0 else math.nan
+            colour = success_colour(1 - ratio) if math.isfinite(ratio) else ""
+            if i == j:
+                t.append(f"{'·':>{cell}}", style="dim")
+            elif numbers:
+                t.append(f"{v:>{cell}.3g}" if math.isfinite(v) else f"{'—':>{cell}}", style=colour)
+            else:
+                t.append(" " * (cell - 1) + "█", style=colour)
+    return t
