@@ -4,14 +4,19 @@ marked, and one level's matrix (``l`` picks it); every number is the core's."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grutui.core.analysis.degeneracy import LEVELS, DegeneracyAnalysis
+from grutui.core.analysis.degeneracy import LEVELS, DegeneracyAnalysis, DegeneracyHistory
+from grutui.core.analysis.history import BARS
+from grutui.core.rundata import RunData
+from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
-from grutui.ui.panes.seeds import MARK, SeedsPane
+from grutui.ui.panes.seeds import MARK, SeedsPane, render_curves
+from tests.core.test_degeneracy import flipflop_session
 from tests.ui.test_panes_analysis import ensemble_data
 
 SIZE = (80, 24)
@@ -89,3 +94,41 @@ def test_degeneracy_snapshot(snap_compare: object, tmp_path: Path, size: tuple[i
 
     app = GrutuiApp(data=data, start_pane="seeds")
     assert snap_compare(app, terminal_size=size, run_before=run_before)  # type: ignore[operator]
+
+
+def test_curves_mark_the_cursors_column() -> None:
+    hist = DegeneracyHistory(
+        np.arange(0, 20, 2),
+        np.column_stack([np.linspace(1, 0, 10), np.linspace(0, 1, 10), np.ones(10)]),
+        np.ones((10, 3)),
+        stride=1,
+    )
+    t = render_curves(hist, epoch=7, width=80)  # epoch 7: the row of epoch 6, column 3
+    lines = t.plain.split("\n")
+    assert lines[0].startswith("over epochs 0..18, 10 snapshots")
+    starts = [len("\n".join(lines[: i + 1])) + 1 for i in range(len(LEVELS))]
+    for i, name in enumerate(LEVELS):
+        row = lines[i + 1]
+        assert row.startswith(name) and len(row) == 10 + 10
+        col = starts[i] + 10 + 3
+        assert any(s.style == "reverse" and (s.start, s.end) == (col, col + 1) for s in t.spans)
+    falling = [BARS.index(c) for c in lines[1][10:]]  # scaled to its own min..max
+    assert falling[0] == len(BARS) - 1 and falling[-1] == 1
+    assert all(a >= b for a, b in itertools.pairwise(falling))
+    assert lines[3][10:] == "▅" * 10  # flat
+
+
+async def test_flipflop_ensemble_gets_the_degeneracy_view(tmp_path: Path) -> None:
+    with Session(flipflop_session(tmp_path / "ff", members=3, epochs=3)) as s:
+        data = RunData.from_session(s)
+    app = GrutuiApp(data=data, start_pane="seeds")
+    async with app.run_test(size=SIZE) as pilot:
+        await _degeneracy_view(app, pilot)
+        body = "\n".join(_lines(app, "#cmp-content"))
+        res = DegeneracyAnalysis(data).at(app.epoch)
+        assert res.level("behaviour").summary() in body
+        assert "DSA" in body  # the dynamics level's matrix, then behaviour's
+        await pilot.press("l", "l")
+        await settle(app, pilot)
+        body = "\n".join(_lines(app, "#cmp-content"))
+        assert "behaviour: |Δ test loss| on 16 probe sequences" in body
