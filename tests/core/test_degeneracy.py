@@ -175,3 +175,15 @@ def test_a_diverged_member_leaves_gaps_not_errors(tmp_path: Path) -> None:
     vecs, traj = an.run_members(params)
     for m in (an.behaviour_matrix(vecs), an.dynamics_matrix(traj)):
         assert np.isnan(m[2, :2]).all() and np.isfinite(m[0, 1])
+
+
+def test_history_grows_from_known_rows_without_a_cache(tmp_path: Path) -> None:
+    path = flipflop_session(tmp_path / "ff", members=3, epochs=5)
+    with Session(path) as s:
+        full = degeneracy_history(s, use_cache=False)
+        calls = iter(range(100))
+        part = degeneracy_history(s, use_cache=False, should_stop=lambda: next(calls) >= 3)
+        assert len(part) == 3 and not (path / ANALYSIS_NAME).exists()
+        grown = degeneracy_history(s, use_cache=False, known=part)
+    assert grown.computed == 2 and grown.complete
+    np.testing.assert_allclose(grown.means, full.means, rtol=1e-12)

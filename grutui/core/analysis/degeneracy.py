@@ -416,13 +416,15 @@ def degeneracy_history(
     *,
     use_cache: bool = True,
     analysis: DegeneracyAnalysis | None = None,
+    known: DegeneracyHistory | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[DegeneracyHistory], None] | None = None,
 ) -> DegeneracyHistory:
     """Each level's mean at snapshot rows 0, stride, 2·stride, … (rows by snapshot
-    index, so the choice is stable as a live run grows; a cached prefix is reused and
-    only new rows are computed). ``should_stop`` is polled between epochs (a stopped
-    call returns, and caches, what it has); ``on_progress`` gets the history so far."""
+    index, so the choice is stable as a live run grows; a prefix cached on disk, or
+    ``known`` from an earlier call, is reused and only new rows are computed).
+    ``should_stop`` is polled between epochs (a stopped call returns, and caches, what
+    it has); ``on_progress`` gets the history so far."""
     if stride < 1:
         raise ConfigError(f"stride must be at least 1, got {stride}")
     an = analysis or DegeneracyAnalysis(session, probe)
@@ -432,11 +434,12 @@ def degeneracy_history(
     fp = fingerprint(session) if use_cache else ""
     ep0, me0, ba0 = np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3))
     cached = _read_cache(path, key, fp) if use_cache else None
-    if cached is not None:
-        c_ep, c_me, c_ba = cached
-        r = len(c_ep)
-        if r <= len(wanted) and np.array_equal(c_ep, wanted[:r]):
-            ep0, me0, ba0 = c_ep, c_me, c_ba
+    if cached is not None and _is_prefix(cached[0], wanted):
+        ep0, me0, ba0 = cached
+    on_disk = len(ep0)  # rows the cache file holds already
+    longer = known is not None and known.stride == stride and len(known) > len(ep0)
+    if known is not None and longer and _is_prefix(known.epochs, wanted):
+        ep0, me0, ba0 = known.epochs, known.means, known.baselines
     todo = wanted[len(ep0) :]
     stop = should_stop or (lambda: False)
     eps: list[int] = [int(e) for e in ep0]
@@ -453,13 +456,18 @@ def degeneracy_history(
         if on_progress is not None:
             on_progress(_hist(eps, mes, bas, stride, False, done))
     hist = _hist(eps, mes, bas, stride, done == len(todo), done)
-    if use_cache and done:
+    if use_cache and len(hist) > on_disk:
         try:  # a read-only session's store directory may not exist yet
             store_dir(session.dir, create=True)
         except OSError:
             return hist
-        _write_cache(path, key, fp, hist, len(ep0))
+        _write_cache(path, key, fp, hist, on_disk)
     return hist
+
+
+def _is_prefix(epochs: np.ndarray, wanted: np.ndarray) -> bool:
+    r = len(epochs)
+    return r <= len(wanted) and np.array_equal(epochs, wanted[:r])
 
 
 def _hist(

@@ -504,6 +504,12 @@ class DegeneracyView:
         self.draw()
 
     def data_grew(self, data: RunData) -> None:
+        with self._lock:
+            other = self._analysis is not None and self._analysis[0] is not data
+        if other:  # another run (a replay rebuilds its own): nothing computed applies
+            self.cache.clear()
+            self.cache.shown = None
+            self.history = self.history_for = None
         if self.pane.view == "degeneracy" and data.members >= 2:
             self._want_curves(data)
 
@@ -539,10 +545,13 @@ class DegeneracyView:
         def stop() -> bool:
             return app.closing.is_set() or self.history_for != key
 
+        analysis = self.analysis()
+        known = self.history  # a growing run: only its new snapshots are computed
         return degeneracy_history(
-            self.analysis().session,
+            analysis.session,
             key[1],
-            analysis=self.analysis(),
+            analysis=analysis,
+            known=known if known is not None and known.stride == key[1] else None,
             use_cache=an.use_cache,
             should_stop=stop,
             on_progress=progress,
