@@ -20,8 +20,10 @@ DSA, as published: delay-embed each network's states (a Hankel matrix), project 
 its leading ``rank`` singular directions (the eigen-time-delay coordinates), fit the
 linear operator A with v(t+1) ≈ A v(t) there (HAVOK DMD), and compare two operators
 up to a change of basis. The comparison is the ``dsa-metric`` package's default score
-(2.0): the optimal-transport distance between the operators' eigenvalues, exactly
-invariant under every change of basis and cheap for 2,016 pairs. (The original score,
+(2.0): the optimal-transport distance between the operators' eigenvalues in the
+complex plane (uniform weights; the package reports the squared Wasserstein-2 cost,
+here its square root, in the eigenvalues' units), exactly invariant under every change
+of basis and cheap for 2,016 pairs. (The original score,
 the angle between A and C B Cᵀ minimised over orthogonal C by gradient descent, was
 tried here batched over the pairs: from the identity and a reflection it stalled in
 local optima on random conjugates and took seconds; the package itself is not used:
