@@ -405,20 +405,18 @@ class PairwiseDistances:
         sizes = [int(np.prod(self.shapes[n])) for n in PARAM_NAMES]
         ends = np.cumsum(sizes)
         self.segments = [(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True)]
-        index = np.arange(int(ends[-1]), dtype=np.float64)
+        # index + 1, so that one ``transform`` carries both the gather and the sign
+        index = np.arange(1, int(ends[-1]) + 1, dtype=np.float64)
         self._index = {
             n: index[a:b].reshape(self.shapes[n])
             for n, (a, b) in zip(PARAM_NAMES, self.segments, strict=True)
         }
-        self._ones = {n: np.ones(self.shapes[n], np.float32) for n in PARAM_NAMES}
 
     def _gather(self, perm: np.ndarray, signs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index, sign) with g·θ = θ[index] · sign for g = (perm, signs)."""
-        hs = self.hidden
-        idx = transform(self._index, perm, np.ones(hs))
-        sgn = transform(self._ones, perm, signs)
-        flat = np.concatenate([idx[n].ravel() for n in PARAM_NAMES]).astype(np.int64)
-        return flat, np.concatenate([sgn[n].ravel() for n in PARAM_NAMES]).astype(np.float64)
+        moved = transform(self._index, perm, signs)
+        flat = np.concatenate([moved[n].ravel() for n in PARAM_NAMES])
+        return np.abs(flat).astype(np.int64) - 1, np.sign(flat)
 
     def _sq(self, diff: np.ndarray) -> np.ndarray:
         """Squared distance over the last axis, summed as ``distance`` sums it (each
