@@ -10,12 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grutui.core.analysis.degeneracy import LEVELS, DegeneracyAnalysis, DegeneracyHistory
+from grutui.core.analysis.degeneracy import (
+    LEVELS,
+    Degeneracy,
+    DegeneracyAnalysis,
+    DegeneracyHistory,
+    Level,
+)
 from grutui.core.analysis.history import BARS
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
-from grutui.ui.panes.seeds import MARK, SeedsPane, render_curves
+from grutui.ui.panes.seeds import MARK, SeedsPane, render_curves, render_matrix
 from tests.core.test_degeneracy import flipflop_session
 from tests.ui.test_panes_analysis import ensemble_data
 
@@ -132,3 +138,19 @@ async def test_flipflop_ensemble_gets_the_degeneracy_view(tmp_path: Path) -> Non
         await settle(app, pilot)
         body = "\n".join(_lines(app, "#cmp-content"))
         assert "behaviour: |Δ test loss| on 16 probe sequences" in body
+
+
+def test_a_large_ensembles_matrix_is_one_block_a_pair() -> None:
+    k = 40
+    rng = np.random.default_rng(0)
+    up = np.triu(rng.random((k, k)), 1)
+    res = Degeneracy(7, k)
+    for name in LEVELS:
+        res.levels[name] = Level(name, up + up.T, 0.5, "a distance")
+    t = render_matrix(res, "weights", shown=17, width=78)
+    lines = t.plain.split("\n")
+    assert lines[0] == "weights: a distance"
+    rows = lines[2:]
+    assert len(rows) == k and all(len(r) <= 78 for r in rows)
+    assert rows[17].startswith(f"{MARK}17") and rows[17].count("·") == 1
+    assert all(r.count("█") == k - 1 for r in rows)
