@@ -453,14 +453,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps({"session": name, **comp.to_json()}, indent=2))
         return 0
     print(f"{name}  epoch {comp.epoch}  {comp.members} members")
-    for m, (fl, res) in enumerate(zip(comp.final_losses, comp.ood, strict=True)):
+    for m, fl in enumerate(comp.final_losses):
+        ood = f"  OOD mean success {float(comp.ood[m].success.mean()):.2f}" if comp.ood else ""
         print(
             f"member {m}: train loss {sig(fl['train_loss'], 6, NA)}"
-            f"  test loss {sig(fl['test_loss'], 6, NA)}"
-            f"  OOD mean success {float(res.success.mean()):.2f}"
+            f"  test loss {sig(fl['test_loss'], 6, NA)}{ood}"
         )
-    spread = comp.ood_spread()
-    print(f"OOD success spread across members: mean std {float(spread.mean()):.3f}")
+    if comp.ood:
+        spread = comp.ood_spread()
+        print(f"OOD success spread across members: mean std {float(spread.mean()):.3f}")
+    else:
+        print(f"no OOD comparison: {comp.no_ood}")
     print("weight distance  (raw / aligned over permutations and sign flips / random baseline)")
     for p in comp.pairs:
         print(f"  {p.a} vs {p.b}: {p.raw:.4g} / {p.aligned:.4g} / {p.baseline:.4g}  ({p.method})")

@@ -36,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from grutui.core.analysis.ood import DEFAULT_SAMPLES, OODEvaluator, OODResult, snapshot_epoch
+from grutui.core.analysis.ood import (
+    DEFAULT_SAMPLES,
+    OODEvaluator,
+    OODResult,
+    ood_unavailable,
+    snapshot_epoch,
+)
 from grutui.core.errors import SessionError
 from grutui.core.layout import PARAM_NAMES
 from grutui.core.runview import RunView
@@ -254,8 +260,9 @@ class SeedComparison:
     epoch: int
     members: int
     final_losses: list[dict[str, float | None]]
-    ood: list[OODResult]
+    ood: list[OODResult]  # empty where the task has no OOD grid (``no_ood`` says why)
     pairs: list[PairDistance] = field(default_factory=list)
+    no_ood: str | None = None
     # built once per result: a pane draws from them on every key
     _matrices: dict[str, np.ndarray] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -284,6 +291,8 @@ class SeedComparison:
         """Each member's mean OOD success inside and outside the training distribution
         (None where the grid has no such cell), for all members at once."""
         got = self._means
+        if got is None and not self.ood:
+            got = self._means = ([None] * self.members, [None] * self.members)
         if got is None:
             succ = np.stack([r.success for r in self.ood])  # (K, C)
             ind = self.ood[0].in_distribution
@@ -302,7 +311,10 @@ class SeedComparison:
         return sorted({p.method for p in self.pairs})
 
     def ood_spread(self) -> np.ndarray:
-        """Per-cell standard deviation of the success rate across members (C,)."""
+        """Per-cell standard deviation of the success rate across members (C,); empty
+        without a grid."""
+        if not self.ood:
+            return np.zeros(0)
         return np.std(np.stack([r.success for r in self.ood]), axis=0)
 
     def to_json(self) -> dict[str, Any]:
@@ -310,11 +322,14 @@ class SeedComparison:
             "epoch": self.epoch,
             "members": self.members,
             "final_losses": self.final_losses,
-            "ood": [r.to_json() for r in self.ood],
+            "ood": [r.to_json() for r in self.ood] if self.ood else None,
             "ood_success_spread": [
                 {"length": n, "flags": k, "std": float(v)}
                 for (n, k), v in zip(self.ood[0].cells, self.ood_spread(), strict=True)
-            ],
+            ]
+            if self.ood
+            else None,
+            **({"no_ood": self.no_ood} if self.no_ood else {}),
             "pairs": [p.to_json() for p in self.pairs],
         }
 
@@ -335,13 +350,13 @@ def compare_members(
         raise SessionError(f"{session.name} has a single member: nothing to compare")
     e = snapshot_epoch(session, epoch)
     params = [session.weights(e, m) for m in range(k)]
-    ev = OODEvaluator(session.config.task, samples, seed)
-    comp = SeedComparison(
-        e,
-        k,
-        [session.final_losses(m) for m in range(k)],
-        [ev.evaluate(p, e, m) for m, p in enumerate(params)],
-    )
+    task = session.config.task
+    no_ood = ood_unavailable(task)
+    ood = []
+    if no_ood is None:
+        ev = OODEvaluator(task, samples, seed)
+        ood = [ev.evaluate(p, e, m) for m, p in enumerate(params)]
+    comp = SeedComparison(e, k, [session.final_losses(m) for m in range(k)], ood, no_ood=no_ood)
     pw = PairwiseDistances(params)
     raw_arr = pw.raw()
     rng = np.random.default_rng(seed)  # random_baseline's draws: the same for every pair

@@ -266,11 +266,13 @@ def _table() -> Table:
 
 
 def _add_member_row(t: Table, res: SeedComparison, m: int, shown: int) -> None:
-    fl, ood = res.final_losses[m], res.ood[m]
+    fl = res.final_losses[m]
     ins, outs = res.ood_in_out()
     in_v, out_v = ins[m], outs[m]
     strip = Text(no_wrap=True)
-    for v in ood.success:
+    if res.no_ood:
+        strip.append("no grid for this task", style="dim")
+    for v in res.ood[m].success if res.ood else ():
         bar = BARS[int(float(v) * (len(BARS) - 1) + 0.5)]
         strip.append(bar if bar != " " else "▁", style=success_colour(v))
     t.add_row(
