@@ -2,6 +2,12 @@
 the previous epoch on a colour scale, and trajectories of the selected weights and of
 the loss over all epochs with a vertical line at the cursor.
 
+The grid follows the session's task: one input column per feature, named after it (a
+token feature's column is the token selected in its map), one read-out row per output.
+A token input (one-hot, ``vocab`` columns of ``W_i``) also has a map of its own, tokens
+× gate units (the token's column of ``W_ir``/``W_iz``/``W_in``), with the selected
+token's numbers beneath; ``t`` switches between the gate rows and the token maps.
+
 Scrubbing stays cheap at any model size: an epoch's grid (values, changes, colour
 levels) is computed with numpy once and kept for the last few epochs visited; the grid
 widget draws only the rows and columns in view; the plotted series are downsampled once
@@ -26,6 +32,7 @@ from textual.widgets import Footer
 from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
 from grutui.core.rundata import RunData
+from grutui.core.tasks import AddingTask, Feature
 from grutui.ui.analyses import marker_key
 from grutui.ui.colours import Mode, current, levels, magnitude_scale, text_style
 from grutui.ui.panes.base import PaneScreen
@@ -39,66 +46,150 @@ TABLE_MAX_HIDDEN = 4  # above this the weights are a heat map plus the selected 
 PLOT_POINTS = 160  # points per series: ~2 per column (braille) of a wide plot
 BLOCKS = 8  # per-epoch grids kept (scrubbing back and forth, row keys at one epoch)
 ROW_LINES = 3  # lines of numbers in the selected row's box (below its title line)
+FIXED_INPUTS = 16  # heat map: up to this many input columns stay put, more scroll too
 
 
 @dataclass(frozen=True)
 class Row:
-    """One row of the weight grid: a gate's unit (or the read-out)."""
+    """One row of the weight grid: a gate's unit, an output, or a token."""
 
-    label: str  # e.g. "r0" or "out"
+    label: str  # e.g. "r0", "out" or "3" (a token)
     cells: tuple[tuple[str, str, tuple[int, ...]], ...]  # (column name, param, index)
     cols: tuple[int, ...]  # each cell's column in the grid
+    name: str = ""  # what the row box and the plot call it, if not ``label``
+
+    @property
+    def title(self) -> str:
+        return self.name or self.label
 
 
-def grid_rows(hidden: int, input_size: int = 2) -> list[Row]:
-    """Rows r0..r{H-1}, z…, n…, then the read-out; columns W_i (per input), W_h (per
-    hidden unit), b_i, b_h, indexing PyTorch's stacked parameters (gate order r, z, n).
-    The read-out's weights sit under W_h and its bias under b_i."""
+InputColumn = tuple[str, int]  # (name, its column of W_i)
+
+
+def feature_labels(features: tuple[Feature, ...]) -> list[str]:
+    """Each feature's shortest name prefix no other feature's name starts with (the
+    adding task's value and flag → v, f; in1, in2 stay whole): a narrow column head."""
+    names = [f.name for f in features]
+    out = []
+    for i, nm in enumerate(names):
+        others = names[:i] + names[i + 1 :]
+        prefixes = (nm[:n] for n in range(1, len(nm)))
+        out.append(next((p for p in prefixes if not any(o.startswith(p) for o in others)), nm))
+    return out
+
+
+def input_columns(
+    features: tuple[Feature, ...], tokens: Mapping[int, int] | None = None
+) -> list[InputColumn]:
+    """One grid column per feature: a continuous feature's input unit, a token
+    feature's unit of the token ``tokens[i]`` (feature index → token; 0 by default)."""
+    out, unit = [], 0
+    for i, (f, lab) in enumerate(zip(features, feature_labels(features), strict=True)):
+        if f.kind == "token":
+            t = (tokens or {}).get(i, 0)
+            out.append((f"{lab}={t}", unit + t))
+        else:
+            out.append((lab, unit))
+        unit += f.size
+    return out
+
+
+ADDING_COLUMNS = input_columns(AddingTask().features())
+
+
+def grid_rows(hidden: int, inputs: list[InputColumn] | None = None, outputs: int = 1) -> list[Row]:
+    """Rows r0..r{H-1}, z…, n…, then the read-out (a row per output); columns W_i
+    (``inputs``: the adding task's by default), W_h (per hidden unit), b_i, b_h,
+    indexing PyTorch's stacked parameters (gate order r, z, n). The read-out's weights
+    sit under W_h and its bias under b_i."""
     w_ih, w_hh, b_ih, b_hh, w_o, b_o = PARAM_NAMES
     rows = []
-    inputs = input_names(input_size)
+    inputs = ADDING_COLUMNS if inputs is None else inputs
+    n_in = len(inputs)
     for k, g in enumerate(GATES):
         for j in range(hidden):
             i = k * hidden + j
             cells: list[tuple[str, str, tuple[int, ...]]] = [
-                (f"W_i{g}·{nm}", w_ih, (i, c)) for c, nm in enumerate(inputs)
+                (f"W_i{g}·{nm}", w_ih, (i, unit)) for nm, unit in inputs
             ]
             cells += [(f"W_h{g}·h{c}", w_hh, (i, c)) for c in range(hidden)]
             cells += [(f"b_i{g}", b_ih, (i,)), (f"b_h{g}", b_hh, (i,))]
             label = f"{g}{j}" if hidden > 1 else g
             rows.append(Row(label, tuple(cells), tuple(range(len(cells)))))
-    out: list[tuple[str, str, tuple[int, ...]]] = [
-        (f"W_o·h{c}", w_o, (0, c)) for c in range(hidden)
-    ]
-    out.append(("b_o", b_o, (0,)))
-    rows.append(Row("out", tuple(out), tuple(range(input_size, input_size + hidden + 1))))
+    for o in range(outputs):
+        on = "" if outputs == 1 else str(o)
+        out: list[tuple[str, str, tuple[int, ...]]] = [
+            (f"W_o{on}·h{c}", w_o, (o, c)) for c in range(hidden)
+        ]
+        out.append((f"b_o{on}", b_o, (o,)))
+        cols = tuple(range(n_in, n_in + hidden + 1))
+        rows.append(Row("out" if outputs == 1 else f"o{o}", tuple(out), cols))
     return rows
 
 
-def input_names(input_size: int) -> list[str]:
-    return ["v", "f"] if input_size == 2 else [str(i) for i in range(input_size)]
-
-
-def weight_matrix(w: Mapping[str, np.ndarray], hidden: int) -> np.ndarray:
-    """The grid of ``grid_rows`` as one (3H+1, inputs+H+2) array; NaN where a row has
-    no cell (the read-out's)."""
+def weight_matrix(
+    w: Mapping[str, np.ndarray], hidden: int, units: list[int] | None = None
+) -> np.ndarray:
+    """The grid of ``grid_rows`` as one (3H+O, inputs+H+2) array, the input columns
+    ``units`` of W_i (all by default); NaN where a row has no cell (the read-out's)."""
     w_ih, w_hh, b_ih, b_hh, w_o, b_o = (np.asarray(w[p], np.float64) for p in PARAM_NAMES)
-    g, n_in = 3 * hidden, w_ih.shape[1]
-    m = np.full((g + 1, n_in + hidden + 2), np.nan)
+    if units is not None:
+        w_ih = w_ih[:, units]
+    g, n_in, n_out = 3 * hidden, w_ih.shape[1], w_o.shape[0]
+    m = np.full((g + n_out, n_in + hidden + 2), np.nan)
     m[:g, :n_in] = w_ih
     m[:g, n_in : n_in + hidden] = w_hh
     m[:g, -2] = b_ih
     m[:g, -1] = b_hh
-    m[g, n_in : n_in + hidden] = w_o[0]
-    m[g, n_in + hidden] = b_o[0]
+    m[g:, n_in : n_in + hidden] = w_o
+    m[g:, n_in + hidden] = b_o
     return m
 
 
+@dataclass(frozen=True)
+class TokenMap:
+    """A token feature's block of W_i: its ``vocab`` input units from ``first``."""
+
+    name: str
+    vocab: int
+    first: int
+
+
+def token_maps(features: tuple[Feature, ...]) -> list[TokenMap]:
+    out, unit = [], 0
+    for f in features:
+        if f.kind == "token":
+            out.append(TokenMap(f.name, f.vocab, unit))
+        unit += f.size
+    return out
+
+
+def token_rows(hidden: int, tm: TokenMap) -> list[Row]:
+    """A row per token: its column of W_ir, W_iz, W_in, one cell per hidden unit."""
+    w_ih = PARAM_NAMES[0]
+    cols = tuple(range(3 * hidden))
+    rows = []
+    for t in range(tm.vocab):
+        cells = tuple(
+            (f"W_i{g}·{g}{j}", w_ih, (k * hidden + j, tm.first + t))
+            for k, g in enumerate(GATES)
+            for j in range(hidden)
+        )
+        rows.append(Row(str(t), cells, cols, name=f"{tm.name}={t}"))
+    return rows
+
+
+def token_matrix(w: Mapping[str, np.ndarray], tm: TokenMap) -> np.ndarray:
+    """``token_rows``' grid: (vocab, 3H), W_i's columns of the tokens transposed."""
+    w_ih = np.asarray(w[PARAM_NAMES[0]], np.float64)
+    return w_ih[:, tm.first : tm.first + tm.vocab].T.copy()
+
+
 def short_name(name: str) -> str:
-    """A cell's name within its row: "W_hr·h5" → "h5", "b_ir" → "b_i", "b_o" → "b"."""
+    """A cell's name within its row: "W_hr·h5" → "h5", "b_ir" → "b_i", "b_o2" → "b"."""
     if "·" in name:
         return name.split("·", 1)[1]
-    return "b" if name == "b_o" else name[:3]
+    return "b" if name.startswith("b_o") else name[:3]
 
 
 def downsample(
@@ -136,7 +227,7 @@ class BrowsePane(PaneScreen):
             "select_gate(-1)",
             "Gate up",
             id="browse.gate_up",
-            tooltip="Previous gate block",
+            tooltip="Previous gate block (token map: a page of tokens up)",
             show=False,
         ),
         Binding(
@@ -144,7 +235,7 @@ class BrowsePane(PaneScreen):
             "select_gate(1)",
             "Gate down",
             id="browse.gate_down",
-            tooltip="Next gate block",
+            tooltip="Next gate block (token map: a page of tokens down)",
             show=False,
         ),
         Binding(
@@ -179,15 +270,28 @@ class BrowsePane(PaneScreen):
             tooltip="Heat map: the next page of the selected row's numbers",
             show=False,
         ),
+        Binding(
+            "t",
+            "view",
+            "Tokens",
+            id="browse.tokens",
+            tooltip="Token inputs: a token feature's W_i columns as tokens × gate units, "
+            "then the next token feature, then back to the gate rows",
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.sel = 0
-        self.col = 0  # the selected cell's grid column (heat map)
+        self.col = 0  # the selected cell's grid column (heat map, a scrolled table)
         self.rows: list[Row] = []
+        self.view = 0  # 0: the gate rows; k: the k-th token feature's map
+        self._where: dict[int, tuple[int, int]] = {}  # another view's (sel, col)
+        self._shape: tuple[object, ...] = ()  # (hidden, features, outputs) of ``rows``
         self._hidden = -1
-        self._inputs = -1  # the model's input size D (the task's features)
+        self._features: tuple[Feature, ...] = ()
+        self._outputs = 1
+        self._maps: list[TokenMap] = []
         self._blocks: OrderedDict[tuple[object, ...], GridData] = OrderedDict()
         self._page: tuple[int, ...] = ()  # the selected row's cells in its box
         self._plotted: tuple[int, ...] = ()  # the cells whose trajectories are drawn
@@ -222,20 +326,56 @@ class BrowsePane(PaneScreen):
         if epoch < 0 or not len(data.snapshot_epochs):
             set_text(self.query_one("#browse-title", TextView), "no weights recorded yet")
             return
-        hidden, inputs = data.config.hidden, data.config.input_size
-        if (hidden, inputs) != (self._hidden, self._inputs):
-            self._hidden, self._inputs = hidden, inputs
-            self.rows = grid_rows(hidden, inputs)
-            self.sel = min(self.sel, len(self.rows) - 1)
-            self._blocks.clear()
+        cfg = data.config
+        features = cfg.task.features()
+        shape = (cfg.hidden, features, cfg.output_size)
+        if shape != self._shape:
+            self._shape = shape
+            self._hidden, self._features, self._outputs = shape
+            self._maps = token_maps(features)
+            # a token task's inputs are its token maps: they are what Browse opens on
+            self.view = 1 if self._maps else 0
+            self._where = {}
+            self.sel = self.col = 0
+            self._set_rows()
         self._grid(data, epoch, member)
         self._plots(data, epoch, member)
 
+    def _set_rows(self) -> None:
+        if self.view:
+            self.rows = token_rows(self._hidden, self._maps[self.view - 1])
+        else:
+            self.rows = grid_rows(self._hidden, self._input_columns(), self._outputs)
+        self.sel = min(self.sel, len(self.rows) - 1)
+
+    def _input_columns(self) -> list[InputColumn]:
+        """The gate rows' input columns: a token feature's is its map's selected token."""
+        chosen, k = {}, 0
+        for i, f in enumerate(self._features):
+            if f.kind == "token":
+                k += 1
+                chosen[i] = self.sel if self.view == k else self._where.get(k, (0, 0))[0]
+        return input_columns(self._features, chosen)
+
     @property
     def table(self) -> bool:
-        return self._hidden <= TABLE_MAX_HIDDEN
+        return self.view == 0 and self._hidden <= TABLE_MAX_HIDDEN
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the token key is for tasks with token inputs only (off the footer otherwise)
+        return bool(self._maps) if action == "view" else True
 
     # -- actions ------------------------------------------------------------------
+    def action_view(self) -> None:
+        if not self._maps:
+            return
+        self._where[self.view] = (self.sel, self.col)
+        self.view = (self.view + 1) % (len(self._maps) + 1)
+        self.sel, self.col = self._where.get(self.view, (0, 0))
+        self._set_rows()
+        self.refresh_bindings()
+        self._refresh_all()
+
     def action_select(self, delta: int) -> None:
         if not self.rows:
             return
@@ -246,13 +386,20 @@ class BrowsePane(PaneScreen):
         h = max(self._hidden, 1)
         if not self.rows:
             return
-        block = min(self.sel // h, 3) + delta
-        self.sel = min(max(block, 0), 3) * h if block < 3 else len(self.rows) - 1
-        self.sel = min(self.sel, len(self.rows) - 1)
+        if self.view:  # a token map: a page of tokens
+            page = max(1, len(self.query_one(WeightGrid).rows_in_view()))
+            self.sel = min(max(self.sel + delta * page, 0), len(self.rows) - 1)
+        else:  # the gate blocks, then the read-out's first row
+            block = min(max(min(self.sel // h, 3) + delta, 0), 3)
+            self.sel = min(block * h, len(self.rows) - 1)
         self._refresh_all()
 
+    def _cells_scroll(self) -> bool:
+        """Whether h/l select a cell: in a heat map, or a table too wide to fit."""
+        return not self.table or not self.query_one(WeightGrid).table_fits()
+
     def action_cell(self, delta: int) -> None:
-        if not self.rows or self.table:
+        if not self.rows or not self._cells_scroll():
             return
         cols = self.rows[self.sel].cols
         i = min(max(self._cell_index() + delta, 0), len(cols) - 1)
@@ -260,10 +407,13 @@ class BrowsePane(PaneScreen):
         self._refresh_all()
 
     def action_cell_page(self, delta: int) -> None:
-        if not self.rows or self.table or not self._page:
+        if not self.rows or not self._cells_scroll() or not self._page:
             return
         cols = self.rows[self.sel].cols
-        i = min(max(self._cell_index() + delta * len(self._page), 0), len(cols) - 1)
+        page = len(self._page)
+        if self.table:  # a scrolled table: the columns in view
+            page = sum(isinstance(c, int) for c in self.query_one(WeightGrid).columns_in_view())
+        i = min(max(self._cell_index() + delta * max(page, 1), 0), len(cols) - 1)
         self.col = cols[i]
         self._refresh_all()
 
@@ -281,31 +431,50 @@ class BrowsePane(PaneScreen):
     def _block(self, data: RunData, row_i: int, member: int) -> GridData:
         """The grid at snapshot row ``row_i``: values, changes and their colour levels,
         computed with numpy once and kept for the last few rows visited."""
-        key = (data, row_i, member, self._hidden)
+        h = self._hidden
+        units: list[int] | None = None
+        if self.view:
+            tm = self._maps[self.view - 1]
+            key: tuple[object, ...] = (data, row_i, member, self._shape, tm)
+        else:
+            inputs = self._input_columns()
+            units = [u for _nm, u in inputs]
+            key = (data, row_i, member, self._shape, tuple(units))
         got = self._blocks.get(key)
         if got is not None:
             self._blocks.move_to_end(key)
             return got
-        h = self._hidden
-        vals = weight_matrix(data.weights_at_row(row_i, member), h)
+
+        def matrix(w: Mapping[str, np.ndarray]) -> np.ndarray:
+            return token_matrix(w, tm) if self.view else weight_matrix(w, h, units)
+
+        vals = matrix(data.weights_at_row(row_i, member))
         prev = data.weights_at_row(row_i - 1, member) if row_i > 0 else None
         if prev is None:
             prev = data.initial_weights(member)
-        deltas = vals - weight_matrix(prev, h) if prev is not None else np.full_like(vals, np.nan)
+        deltas = vals - matrix(prev) if prev is not None else np.full_like(vals, np.nan)
+        if self.view:
+            columns: tuple[str, ...] = tuple(f"W_i{g}·{g}{j}" for g in GATES for j in range(h))
+            groups = tuple((k * h, f"W_i{g}") for k, g in enumerate(GATES))
+            scroll = (0, 3 * h)
+        else:
+            n_in = len(inputs)
+            columns = (
+                *(f"W_i·{nm}" for nm, _u in inputs),
+                *(f"W_h·h{c}" if h > 1 else "W_h" for c in range(h)),
+                "b_i",
+                "b_h",
+            )
+            groups = ((0, "W_i"), (n_in, "W_h"), (n_in + h, "b"))
+            # a few inputs stay beside the labels; many scroll with W_h
+            scroll = (n_in if n_in <= FIXED_INPUTS else 0, n_in + h)
         scale = magnitude_scale(vals)
         dscale = magnitude_scale(deltas)
-        n_in = vals.shape[1] - h - 2
-        columns = (
-            *(f"W_i·{nm}" for nm in input_names(n_in)),
-            *(f"W_h·h{c}" if h > 1 else "W_h" for c in range(h)),
-            "b_i",
-            "b_h",
-        )
         got = GridData(
             labels=tuple(r.label for r in self.rows),
             columns=columns,
-            groups=((0, "W_i"), (n_in, "W_h"), (n_in + h, "b")),
-            scroll=(n_in, n_in + h),
+            groups=groups,
+            scroll=scroll,
             vals=vals,
             deltas=deltas,
             vlev=levels(vals, scale),
@@ -324,16 +493,26 @@ class BrowsePane(PaneScreen):
         g = self._block(data, row_i, member)
         mode = current()  # the terminal's, set by the app
         since = "initial weights" if row_i == 0 else f"epoch {int(data.snapshot_epochs[row_i - 1])}"
+        grid = self.query_one("#browse-weights", WeightGrid)
+        if self.view:
+            what = f"{self._maps[self.view - 1].name} × W_i at epoch "
+            keys = "  ↑↓ token  h/l unit  t rows"
+        else:
+            what = "weights at epoch "
+            if not self.table:
+                keys = "  ↑↓ row  h/l cell  " + ("t tokens" if self._maps else "H/L page")
+            elif grid.size.width and not grid.table_fits():
+                keys = "  ↑↓ row  h/l column" + ("  t tokens" if self._maps else "")
+            else:
+                keys = "  ↑↓ row" + ("  t tokens" if self._maps else "")
         title = Text.assemble(
-            ("weights at epoch ", "dim"),
+            (what, "dim"),
             (f"{snap_epoch}", "bold"),
             (f"  Δ since {since}", "dim"),
-            ("  ↑↓ row" if self.table else "  ↑↓ row  h/l cell  H/L page", "dim"),
+            (keys, "dim"),
         )
         set_text(self.query_one("#browse-title", TextView), title)
-        self.query_one("#browse-weights", WeightGrid).show(
-            g, self.sel, self.col, table=self.table, mode=mode
-        )
+        grid.show(g, self.sel, self.col, table=self.table, mode=mode)
         box = self.query_one("#browse-row", TextView)
         line = self._row_full(g, mode) if self.table else self._row_paged(g, mode, box)
         set_text(box, line)
@@ -344,7 +523,7 @@ class BrowsePane(PaneScreen):
         sel = self.rows[self.sel]
         self._page = self._plotted = sel.cols
         line = Text(no_wrap=False)
-        line.append(f"{sel.label}: ", style="bold")
+        line.append(f"{sel.title}: ", style="bold")
         line.append("  ".join(name for name, _p, _ix in sel.cells))
         line.append("  (plotted below)", style="dim")
         return line
@@ -368,7 +547,7 @@ class BrowsePane(PaneScreen):
         c = sel.cols[si]
         v, d = g.vals[r, c], g.deltas[r, c]
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(f"{sel.label}: ", style="bold")
+        t.append(f"{sel.title}: ", style="bold")
         t.append(f"{sel.cells[si][0]} ")
         t.append(f"{v:+.4f}", style=text_style(int(g.vlev[r, c]), mode))
         if np.isfinite(d):
@@ -395,7 +574,7 @@ class BrowsePane(PaneScreen):
         n_snap = len(data.snapshot_epochs)
         # the run itself (not its id: a replay's rebuilt run is another object)
         points = min(PLOT_POINTS, max(40, 2 * traj.size.width))  # ~2 per column
-        key = (data, self.sel, self._plotted, points, member, marks, n_snap)
+        key = (data, self.view, self.sel, self._plotted, points, member, marks, n_snap)
         if key != self._traj_key and self.rebuild_due("traj", key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]
@@ -409,7 +588,7 @@ class BrowsePane(PaneScreen):
                 y = hist[p][(slice(None), *ix)]  # type: ignore[arg-type]
                 xs, ys = downsample(x, np.asarray(y, np.float64), points)
                 self._traj.append((name, xs, ys))
-            self._draw(traj, f"{sel.label} over epochs", self._traj, data)
+            self._draw(traj, f"{sel.title} over epochs", self._traj, data)
         lkey = (data, member, marks, data.n_epochs)
         if lkey != self._loss_key and self.rebuild_due("loss", lkey, self._loss_key):
             self._loss_key = lkey

@@ -4,12 +4,14 @@ and its change per cell), with a fixed header and legend, drawn with the line AP
 Only the rows and columns in view are drawn, from arrays computed once per epoch, so
 a key costs the same at hidden 1 and hidden 128. Only lines that changed are repainted
 (Textual sends a changed line of a widget whole). The selected row and column stay in
-view: the rows scroll under the header, the middle columns under the fixed ones.
+view: the rows scroll under the header, the middle columns under the fixed ones (a
+table too wide for the terminal scrolls all its columns under the row labels).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from rich.segment import Segment
@@ -93,16 +95,22 @@ class WeightGrid(Widget):
         self.top = min(max(self.top, 0), max(0, n - fit))
         return range(self.top, min(n, self.top + fit))
 
-    def columns_in_view(self) -> list[int | None]:
-        """The columns drawn left to right (``None``: a one-cell gap or ellipsis)."""
+    def table_fits(self) -> bool:
+        """Whether every column of the table fits the width (else it scrolls sideways)."""
+        g = self.grid
+        return g is None or LABEL_W + g.vals.shape[1] * TABLE_CW <= self.size.width
+
+    def columns_in_view(self) -> list[int | str]:
+        """The columns drawn left to right; a string is a one-cell mark between them:
+        a gap before a group, or ``‹``/``›`` where scrolled-off columns hide."""
         g = self.grid
         if g is None:
             return []
         ncol = g.vals.shape[1]
-        a, b = g.scroll
-        starts = {s for s, _name in g.groups}
         if self.table:
-            return list(range(ncol))
+            return self._table_columns(ncol)
+        a, b = g.scroll
+        starts = {s for s, _name in g.groups if s}
         fixed = (ncol - (b - a)) + len(starts)  # fixed cells and one gap per group
         room = max(1, self.size.width - LABEL_W - fixed - 2)  # 2: the ‹ › marks
         if b - a <= room + 2:
@@ -113,16 +121,32 @@ class WeightGrid(Widget):
             elif self.col >= a + self.left + room:
                 self.left = self.col - a - room + 1
         self.left = min(max(self.left, 0), max(0, b - a - room))
-        out: list[int | None] = []
+        lo, hi = a + self.left, a + self.left + room
+        out: list[int | str] = []
         for c in range(ncol):
-            if a <= c < b and not a + self.left <= c < a + self.left + room:
-                if c in (a + self.left - 1, a + self.left + room):
-                    out.append(None)  # the ‹ or › marking hidden columns
+            if a <= c < b and not lo <= c < hi:
+                if c == lo - 1:
+                    out.append("‹")
+                elif c == hi:
+                    out.append("›")
                 continue
-            if c in starts and c:
-                out.append(None)
+            if c in starts:
+                out.append(" ")
             out.append(c)
         return out
+
+    def _table_columns(self, ncol: int) -> list[int | str]:
+        """The table's columns: all of them, or a window holding the selected one (with
+        a cell kept for the ``›`` mark)."""
+        if self.table_fits():
+            return list(range(ncol))
+        fit = max(1, (self.size.width - LABEL_W - 1) // TABLE_CW)
+        if self.col < self.left:
+            self.left = self.col
+        elif self.col >= self.left + fit:
+            self.left = self.col - fit + 1
+        self.left = min(max(self.left, 0), max(0, ncol - fit))
+        return list(range(self.left, min(ncol, self.left + fit)))
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         g = self.grid
@@ -160,7 +184,7 @@ class WeightGrid(Widget):
         else:
             r = rows.start + (y - 1) // self.per_row
             second = (y - 1) % self.per_row == 1
-            segs = self._table_row(g, r, second) if self.table else self._heat_row(g, r, cols)
+            segs = self._table_row(g, r, second, cols) if self.table else self._heat_row(g, r, cols)
         # adjacent cells of one style as one segment: one style code, not one per cell
         return Strip(segs).apply_style(base).crop_extend(0, width, base).simplify()
 
@@ -170,50 +194,55 @@ class WeightGrid(Widget):
         style = SEL if r == self.sel else BOLD
         return Segment(f"{g.labels[r]:<{LABEL_W - 1}}", style)
 
-    def _header(self, g: GridData, cols: list[int | None]) -> list[Segment]:
+    def _header(self, g: GridData, cols: list[int | str]) -> list[Segment]:
         if self.table:
-            heads = "".join(f"{g.columns[c]:>{TABLE_CW}}" for c in range(len(g.columns)))
-            return [Segment(" " * LABEL_W + heads, DIM)]
+            shown = [c for c in cols if isinstance(c, int)]
+            # a long feature name is cut rather than pushing the columns out of line
+            heads = "".join(f"{g.columns[c][: TABLE_CW - 1]:>{TABLE_CW}}" for c in shown)
+            if len(shown) == len(g.columns):
+                return [Segment(" " * LABEL_W + heads, DIM)]
+            left = "‹" if shown[0] > 0 else " "
+            right = "›" if shown[-1] < len(g.columns) - 1 else ""
+            return [Segment(" " * (LABEL_W - 1) + left + heads + right, DIM)]
         names = dict(g.groups)
         a, b = g.scroll
-        shown = [c for c in cols if c is not None and a <= c < b]
+        shown = [c for c in cols if isinstance(c, int) and a <= c < b]
         if shown and len(shown) < b - a:  # scrolled sideways: name the columns in view
-            first, last = (g.columns[c].split("·")[-1] for c in (shown[0], shown[-1]))
-            names[shown[0]] = f"{names.pop(a, '')} {first}–{last}"
+            bounds = [s for s, _name in g.groups] + [len(g.columns)]
+            for s, e in pairwise(bounds):
+                part = [c for c in shown if s <= c < e]
+                if part and len(part) < e - s:  # this group is cut: say which columns
+                    first, last = (g.columns[c].split("·")[-1] for c in (part[0], part[-1]))
+                    names[part[0]] = f"{names.pop(s, '')} {first}–{last}"
         line = [" "] * (LABEL_W + len(cols))
         free = 0  # labels don't overlap: each starts a space after the last
         for x, c in enumerate(cols):
-            if c in names:
+            if isinstance(c, int) and c in names:
                 at = max(LABEL_W + x, free)
                 line[at : at + len(names[c])] = names[c]
                 free = at + len(names[c]) + 1
         return [Segment("".join(line).rstrip(), DIM)]
 
-    def _heat_row(self, g: GridData, r: int, cols: list[int | None]) -> list[Segment]:
+    def _heat_row(self, g: GridData, r: int, cols: list[int | str]) -> list[Segment]:
         segs = [self._label(g, r), Segment(" ")]
         lev = g.vlev[r]
         here = r == self.sel  # the selected cell is drawn reversed
-        a, b = g.scroll
         mode = self.mode
-        for x, c in enumerate(cols):
-            if c is None:
-                nxt = cols[x + 1] if x + 1 < len(cols) else None
-                prv = cols[x - 1] if x else None
-                if nxt is not None and a < nxt < b:
-                    segs.append(Segment("‹", DIM))
-                elif prv is not None and a <= prv < b - 1:
-                    segs.append(Segment("›", DIM))
-                else:
-                    segs.append(Segment(" "))
+        for c in cols:
+            if isinstance(c, str):
+                segs.append(Segment(c, DIM if c.strip() else None))
                 continue
             ch, style = cell(int(lev[c]), mode)
             segs.append(Segment(ch, style + SEL if here and c == self.col else style))
         return segs
 
-    def _table_row(self, g: GridData, r: int, second: bool) -> list[Segment]:
+    def _table_row(self, g: GridData, r: int, second: bool, cols: list[int | str]) -> list[Segment]:
         segs = [self._label(g, r, second)] + ([] if second else [Segment(" ")])
         mode = self.mode
-        for c in range(g.vals.shape[1]):
+        # a table too wide to fit marks its selected cell, as the heat map does
+        mark = r == self.sel and not second and len(cols) < g.vals.shape[1]
+        for c in cols:
+            assert isinstance(c, int)
             v = g.vals[r, c]
             if not np.isfinite(v):
                 segs.append(Segment(" " * TABLE_CW))
@@ -226,5 +255,10 @@ class WeightGrid(Widget):
                 txt = f"{d:>+{TABLE_CW}.1e}" if lv != NO_LEVEL else " " * TABLE_CW
                 segs.append(Segment(txt, DIM))
             else:
-                segs.append(Segment(f"{v:>+{TABLE_CW}.4f}", text_style(int(g.vlev[r, c]), mode)))
+                style = text_style(int(g.vlev[r, c]), mode)
+                if mark and c == self.col:
+                    segs.append(Segment(" " * (TABLE_CW - 8)))
+                    segs.append(Segment(f"{v:>+8.4f}", style + SEL))
+                else:
+                    segs.append(Segment(f"{v:>+{TABLE_CW}.4f}", style))
         return segs
