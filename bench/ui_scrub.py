@@ -1,13 +1,16 @@
 """UI speed: epoch scrubbing per pane and session size (training in the app:
 ``bench/app_training.py``).
 
-    PYTHONPATH=. python bench/ui_scrub.py [--sizes demo,h64,h128,k64,k256]
-        [--panes train,ood,...] [--presses 200] [--size 80x24]
+    PYTHONPATH=. python bench/ui_scrub.py [--sizes demo,h64,h128,k64,k256,p97]
+        [--panes train,ood,...] [--presses 200] [--size 80x24] [--then KEYS]
 
 Sessions: ``demo`` is the shipped one (hidden 1, one member); the others are built in
 memory in a few seconds (training them for real on a small CPU takes hours), with the
 shapes a real run records: ``h64``/``h128`` the general preset at hidden 64/128, 400
-epochs; ``k64``/``k256`` the blog preset with 64/256 members, 1000 epochs. Every epoch
+epochs; ``k64``/``k256`` the blog preset with 64/256 members, 1000 epochs; ``p97`` the
+grokking preset (modular addition, p = 97: 97 one-hot inputs, 97 classes) at hidden 64,
+400 epochs. ``--then t`` presses keys after the pane switch (Browse: from a token map
+to the gate rows) before scrubbing. Every epoch
 is snapshotted (the presets' ``snapshot_every``). Weights drift from a random start to a
 random end, losses fall exponentially with noise: finite, so every analysis does its real
 work.
@@ -56,6 +59,7 @@ SIZES: dict[str, tuple[str, int, int, int, float]] = {
     "h128": ("general", 128, 1, 400, 150.0),
     "k64": ("blog", 1, 64, 1000, 50.0),
     "k256": ("blog", 1, 256, 1000, 150.0),
+    "p97": ("grokking", 64, 1, 400, 50.0),
 }
 
 
@@ -70,7 +74,7 @@ def synthetic_run(name: str, seed: int = 0) -> RunData:
     seeds = tuple(range(k)) if k > 1 else ()
     cfg = preset(pre).replace(hidden=hidden, epochs=epochs, seeds=seeds, device="cpu")
     rng = np.random.default_rng(seed)
-    shapes = param_shapes(hidden)
+    shapes = param_shapes(hidden, cfg.input_size, cfg.output_size)
     scale = {n: 0.7 / np.sqrt(max(1, shapes[n][-1])) for n in PARAM_NAMES}
     start = {n: rng.normal(0, scale[n], (k, *shapes[n])).astype(np.float32) for n in PARAM_NAMES}
     end = {n: rng.normal(0, 2 * scale[n], (k, *shapes[n])).astype(np.float32) for n in PARAM_NAMES}
@@ -171,7 +175,9 @@ class StoreClock:
         return await frames.frame_after(at)
 
 
-async def measure(pane: str, data: RunData, presses: int, size: tuple[int, int]) -> dict[str, Any]:
+async def measure(
+    pane: str, data: RunData, presses: int, size: tuple[int, int], then: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Scrub latencies, the switch to ``pane`` and, for analysis panes, new epochs."""
     other = "browse" if pane == "train" else "train"
     app = GrutuiApp(data=data, start_pane=other)
@@ -197,6 +203,7 @@ async def measure(pane: str, data: RunData, presses: int, size: tuple[int, int])
             out["switch_result"] = (
                 await results.result_frame(clock) - t0 if results and computes else None
             )
+            await pilot.press(*then)
             await pilot.pause()
             key = "right"
             for i in range(presses):
@@ -240,6 +247,7 @@ def main() -> None:
     ap.add_argument("--panes", default=",".join(s.mode for s in PANES))
     ap.add_argument("--presses", type=int, default=200)
     ap.add_argument("--size", default="80x24")
+    ap.add_argument("--then", default="", help="keys pressed after the switch, comma-separated")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     for name in args.sizes.split(","):
@@ -254,7 +262,8 @@ def main() -> None:
             f"{w}x{h}, {args.presses} presses; goal p95 < {goal:.0f} ms"
         )
         for mode in args.panes.split(","):
-            r = asyncio.run(measure(mode, data, args.presses, (w, h)))
+            then = tuple(k for k in args.then.split(",") if k)
+            r = asyncio.run(measure(mode, data, args.presses, (w, h), then))
             ms = [t * 1000 for t in r["scrub"]]
             p95 = pct(ms, 0.95)
             print(

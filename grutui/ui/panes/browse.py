@@ -519,12 +519,21 @@ class BrowsePane(PaneScreen):
 
     def _row_full(self, g: GridData, mode: Mode) -> Text:
         """Small models: the table shows every number, so the box names the selected
-        row's cells (their numbers again would cost their bytes twice per key)."""
+        row's cells (their numbers again would cost their bytes twice per key); a table
+        too wide to fit names and plots the cells in view, the selected one marked."""
         sel = self.rows[self.sel]
-        self._page = self._plotted = sel.cols
+        grid = self.query_one("#browse-weights", WeightGrid)
+        scrolled = bool(grid.size.width) and not grid.table_fits()
+        in_view = set(grid.columns_in_view()) if scrolled else set(sel.cols)
+        self._page = sel.cols
+        self._plotted = tuple(c for c in sel.cols if c in in_view)
         line = Text(no_wrap=False)
         line.append(f"{sel.title}: ", style="bold")
-        line.append("  ".join(name for name, _p, _ix in sel.cells))
+        for i, (c, (name, _p, _ix)) in enumerate(
+            (c, cell) for c, cell in zip(sel.cols, sel.cells, strict=True) if c in in_view
+        ):
+            line.append("  " if i else "")
+            line.append(name, style="reverse bold" if scrolled and c == self.col else "")
         line.append("  (plotted below)", style="dim")
         return line
 
