@@ -202,6 +202,16 @@ async def test_t_switches_to_the_gate_rows_with_the_selected_token_as_the_input(
         assert _box(app).startswith(f"o1: b_o1 {b:+.4f}")
         await pilot.press("t")  # back to the map, on the token left there
         assert _box(app).startswith("token=3:")
+        await pilot.press("down", "t")  # token 4, then the gate rows again
+        screen = app.screen
+        assert isinstance(screen, BrowsePane)
+        assert _box(app).startswith(f"o1: b_o1 {b:+.4f}")  # the row left there
+        await pilot.press("home", *["up"] * (3 * HIDDEN + 1), *["h"] * (HIDDEN + 2))
+        # r0's first cell, at epoch 0
+        assert _box(app).startswith(f"r0: W_ir·t=4 {_w_ih(modadd, 0)[0, 4]:+.4f}")
+        name, _xs, ys = screen._traj[0]  # the plotted trajectory is token 4's too
+        hist = modadd.weight_history("gru.weight_ih_l0")[:, 0, 4]
+        assert name == "W_ir·t=4" and ys == [float(v) for v in hist]
 
 
 async def test_the_token_key_is_shown_only_for_token_tasks(
@@ -312,6 +322,26 @@ async def test_ten_bits_stay_beside_the_labels_in_the_heat_map(tmp_path: Path) -
         assert row.startswith(" r0   ") and len(row.split()[1]) == 10  # the ten bits
         head = _lines(app, "#browse-weights")[0]
         assert head.split()[:2] == ["W_i", "W_h"]
+
+
+async def test_many_bits_scroll_with_the_hidden_units_in_the_heat_map() -> None:
+    cfg = preset("flipflop").replace(hidden=8, device="cpu", **{"task.bits": 64})
+    data = synthetic_run(cfg, epochs=2)
+    app = GrutuiApp(data=data, start_pane="browse")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end")
+        grid = app.screen.query_one(WeightGrid)
+        head = _lines(app, "#browse-weights")[0]
+        assert head.split()[:3] == ["W_i", "W_h", "h0–h2"]  # most of W_h is off to the right
+        assert "›" in _lines(app, "#browse-weights")[1]
+        await pilot.press(*["l"] * 71)  # W_hr·h7, the last hidden column
+        w = data.weights(data.last_epoch)
+        assert _box(app).startswith(f"r0: W_hr·h7 {float(w['gru.weight_hh_l0'][0, 7]):+.4f}")
+        strips = grid.render_lines(grid.region.reset_offset)
+        assert all(s.cell_length == grid.region.width for s in strips)
+        assert "‹" in strips[1].text  # the first bits scrolled off to the left
+        head = strips[0].text
+        assert "W_i in" in head and "W_h" in head and "b" in head.split()
 
 
 # -- snapshots ------------------------------------------------------------------------

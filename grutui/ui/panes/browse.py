@@ -338,6 +338,7 @@ class BrowsePane(PaneScreen):
             self._where = {}
             self.sel = self.col = 0
             self._set_rows()
+            self.refresh_bindings()  # the token key applies or not
         self._grid(data, epoch, member)
         self._plots(data, epoch, member)
 
@@ -373,7 +374,6 @@ class BrowsePane(PaneScreen):
         self.view = (self.view + 1) % (len(self._maps) + 1)
         self.sel, self.col = self._where.get(self.view, (0, 0))
         self._set_rows()
-        self.refresh_bindings()
         self._refresh_all()
 
     def action_select(self, delta: int) -> None:
@@ -501,7 +501,7 @@ class BrowsePane(PaneScreen):
             what = "weights at epoch "
             if not self.table:
                 keys = "  ↑↓ row  h/l cell  " + ("t tokens" if self._maps else "H/L page")
-            elif grid.size.width and not grid.table_fits():
+            elif not grid.table_fits():
                 keys = "  ↑↓ row  h/l column" + ("  t tokens" if self._maps else "")
             else:
                 keys = "  ↑↓ row" + ("  t tokens" if self._maps else "")
@@ -523,7 +523,7 @@ class BrowsePane(PaneScreen):
         too wide to fit names and plots the cells in view, the selected one marked."""
         sel = self.rows[self.sel]
         grid = self.query_one("#browse-weights", WeightGrid)
-        scrolled = bool(grid.size.width) and not grid.table_fits()
+        scrolled = not grid.table_fits()
         in_view = set(grid.columns_in_view()) if scrolled else set(sel.cols)
         self._page = sel.cols
         self._plotted = tuple(c for c in sel.cols if c in in_view)
@@ -583,7 +583,8 @@ class BrowsePane(PaneScreen):
         n_snap = len(data.snapshot_epochs)
         # the run itself (not its id: a replay's rebuilt run is another object)
         points = min(PLOT_POINTS, max(40, 2 * traj.size.width))  # ~2 per column
-        key = (data, self.view, self.sel, self._plotted, points, member, marks, n_snap)
+        # the row itself: a token input's column in the gate rows follows its map
+        key = (data, self.rows[self.sel], self._plotted, points, member, marks, n_snap)
         if key != self._traj_key and self.rebuild_due("traj", key, self._traj_key):
             self._traj_key = key
             sel = self.rows[self.sel]

@@ -96,9 +96,10 @@ class WeightGrid(Widget):
         return range(self.top, min(n, self.top + fit))
 
     def table_fits(self) -> bool:
-        """Whether every column of the table fits the width (else it scrolls sideways)."""
-        g = self.grid
-        return g is None or LABEL_W + g.vals.shape[1] * TABLE_CW <= self.size.width
+        """Whether every column of the table fits the width (else it scrolls sideways);
+        true until the widget is laid out."""
+        g, width = self.grid, self.size.width
+        return g is None or not width or LABEL_W + g.vals.shape[1] * TABLE_CW <= width
 
     def columns_in_view(self) -> list[int | str]:
         """The columns drawn left to right; a string is a one-cell mark between them:
@@ -218,7 +219,8 @@ class WeightGrid(Widget):
         free = 0  # labels don't overlap: each starts a space after the last
         for x, c in enumerate(cols):
             if isinstance(c, int) and c in names:
-                at = max(LABEL_W + x, free)
+                # at the right edge a label moves left rather than lose its end
+                at = max(min(LABEL_W + x, self.size.width - len(names[c])), free)
                 line[at : at + len(names[c])] = names[c]
                 free = at + len(names[c]) + 1
         return [Segment("".join(line).rstrip(), DIM)]
