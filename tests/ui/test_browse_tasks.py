@@ -348,12 +348,14 @@ async def test_many_bits_scroll_with_the_hidden_units_in_the_heat_map() -> None:
 
 
 @pytest.mark.parametrize(
-    ("task", "keys"),
+    ("task", "keys", "size"),
     [
-        ("modadd", ("end", "down", "down", "l")),  # token 2, unit r1
-        ("modadd-rows", ("end", "down", "down", "t")),  # the gate rows, token 2's column
-        ("flipflop", ("end", "down", "l", "l", "l")),  # r1, W_h·h0
+        ("modadd", ("end", "down", "down", "l"), (80, 24)),  # token 2, unit r1
+        ("modadd-rows", ("end", "down", "down", "t"), (80, 24)),  # token 2's column
+        ("flipflop", ("end", "down", "l", "l", "l"), (80, 24)),  # r1, W_h·h0
+        ("modadd", ("end", "down", "down", "l"), (160, 48)),
     ],
+    ids=["modadd-80x24", "modadd-rows-80x24", "flipflop-80x24", "modadd-160x48"],
 )
 def test_snapshot_tasks(
     snap_compare: Any,
@@ -361,7 +363,8 @@ def test_snapshot_tasks(
     flipflop: RunData,
     task: str,
     keys: tuple[str, ...],
+    size: tuple[int, int],
 ) -> None:
     data = flipflop if task == "flipflop" else modadd
     app = GrutuiApp(data=data, start_pane="browse")
-    assert snap_compare(app, press=keys, terminal_size=(80, 24))
+    assert snap_compare(app, press=keys, terminal_size=size)
