@@ -11,7 +11,7 @@ epochs; ``k64``/``k256`` the blog preset with 64/256 members, 1000 epochs; ``p97
 grokking preset (modular addition, p = 97: 97 one-hot inputs, 97 classes) at hidden 64,
 400 epochs. ``--then t`` presses keys after the pane switch (Browse: from a token map
 to the gate rows) before scrubbing. Every epoch
-is snapshotted (the presets' ``snapshot_every``). Weights drift from a random start to a
+is snapshotted (whatever the preset's ``snapshot_every``). Weights drift from a random start to a
 random end, losses fall exponentially with noise: finite, so every analysis does its real
 work.
 
@@ -69,10 +69,13 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def synthetic_run(name: str, seed: int = 0) -> RunData:
-    """A run of ``SIZES[name]``'s shape, recorded as the config's snapshot rule says."""
+    """A run of ``SIZES[name]``'s shape, with a snapshot every epoch."""
     pre, hidden, k, epochs, _goal = SIZES[name]
     seeds = tuple(range(k)) if k > 1 else ()
-    cfg = preset(pre).replace(hidden=hidden, epochs=epochs, seeds=seeds, device="cpu")
+    # the grokking preset keeps a snapshot per 50 epochs: one each makes every key a new grid
+    cfg = preset(pre).replace(
+        hidden=hidden, epochs=epochs, seeds=seeds, device="cpu", snapshot_every=1
+    )
     rng = np.random.default_rng(seed)
     shapes = param_shapes(hidden, cfg.input_size, cfg.output_size)
     scale = {n: 0.7 / np.sqrt(max(1, shapes[n][-1])) for n in PARAM_NAMES}
