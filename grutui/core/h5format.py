@@ -11,6 +11,7 @@ Layout (documented in the README; readable with plain h5py, no pickle anywhere):
       metrics/wall_time    float64 (E,)
       metrics/train_acc    float64 (E, K)   classification only; NaN where not evaluated
       metrics/test_acc     float64 (E, K)   (absent: NaN, as for regression and old files)
+      metrics/weight_norm  float64 (E, K)   L2 norm of all parameters (absent in older files: NaN)
       weights/epoch        int64   (S,)     epoch of each snapshot row
       weights/<param>      float32 (S, K, *shape)   by PyTorch name, e.g. gru.weight_ih_l0
       init/<param>         float32 (K, *shape)      weights before the first epoch
@@ -37,6 +38,10 @@ FORMAT_VERSION = 1
 METRICS = ("train_loss", "test_loss", "lr")
 # written for classification tasks only: a regression session's file is as it always was
 ACCURACY = ("train_acc", "test_acc")
+# written by every session since it was introduced; older files read as NaN
+WEIGHT_NORM = "weight_norm"
+# the per-member metrics a file may lack, read as NaN where absent
+OPTIONAL = (*ACCURACY, WEIGHT_NORM)
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 

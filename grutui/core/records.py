@@ -36,10 +36,23 @@ class EpochRecord:
     # after this epoch (K,); None otherwise
     train_acc: np.ndarray | None = None
     test_acc: np.ndarray | None = None
+    # (K,) L2 norm of all parameters after this epoch (``weight_norm``), every epoch;
+    # None where the producer does not know it (an import whose weights are sparse)
+    weight_norm: np.ndarray | None = None
 
     @property
     def members(self) -> int:
         return int(self.train_loss.shape[0])
+
+
+def weight_norm(weights: dict[str, np.ndarray]) -> np.ndarray:
+    """(K,) L2 norm of every parameter together, per member, summed in float64: the
+    quantity weight decay shrinks, which falls as a grokking network generalises."""
+    total: np.ndarray | float = 0.0
+    for w in weights.values():
+        flat = np.asarray(w, np.float64).reshape(len(w), -1)
+        total = total + np.einsum("ij,ij->i", flat, flat)
+    return np.sqrt(np.asarray(total, np.float64))
 
 
 def stack1(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

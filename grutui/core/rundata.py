@@ -50,6 +50,7 @@ class Chunk:
     # (n, K) accuracies; None: not recorded (NaN)
     train_acc: np.ndarray | None = None
     test_acc: np.ndarray | None = None
+    weight_norm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -77,6 +78,12 @@ class _Buffer:
     @property
     def view(self) -> np.ndarray:
         return self.data[: self.n]
+
+
+def _rows(recs: list[EpochRecord], name: str, k: int) -> np.ndarray:
+    """(n, K) of an optional per-member record field, NaN where a record lacks it."""
+    nan = np.full(k, np.nan)
+    return np.array([nan if (v := getattr(r, name)) is None else v for r in recs]).reshape(-1, k)
 
 
 class RunData(RunLookups):
@@ -108,6 +115,7 @@ class RunData(RunLookups):
         self._lr = _Buffer((k,), np.float64, np.nan)
         self._train_acc = _Buffer((k,), np.float64, np.nan)
         self._test_acc = _Buffer((k,), np.float64, np.nan)
+        self._weight_norm = _Buffer((k,), np.float64, np.nan)
         self._wall = _Buffer((), np.float64)
         self._snap = _Buffer((), np.int64)
         self._weights: dict[str, _Buffer] = {}
@@ -167,6 +175,7 @@ class RunData(RunLookups):
             weights,
             train_acc=np.asarray(m.train_acc[n:]),
             test_acc=np.asarray(m.test_acc[n:]),
+            weight_norm=np.asarray(m.weight_norm[n:]),
         )
 
     def apply(self, chunk: Chunk) -> int:
@@ -189,6 +198,7 @@ class RunData(RunLookups):
         nan = np.full(chunk.lr.shape, np.nan)
         self._train_acc.append(nan if chunk.train_acc is None else chunk.train_acc)
         self._test_acc.append(nan if chunk.test_acc is None else chunk.test_acc)
+        self._weight_norm.append(nan if chunk.weight_norm is None else chunk.weight_norm)
         self._wall.append(chunk.wall_time)
         self._epoch.append(chunk.epoch)  # last: the epoch count moves once rows are in
         self._metrics = None
@@ -221,12 +231,9 @@ class RunData(RunLookups):
             np.array([r.epoch for r in snaps], np.int64),
             {n: np.stack([r.weights[n] for r in snaps]) for n in recs[0].weights} if snaps else {},
             events,
-            train_acc=np.array([nan if r.train_acc is None else r.train_acc for r in recs]).reshape(
-                -1, k
-            ),
-            test_acc=np.array([nan if r.test_acc is None else r.test_acc for r in recs]).reshape(
-                -1, k
-            ),
+            train_acc=_rows(recs, "train_acc", k),
+            test_acc=_rows(recs, "test_acc", k),
+            weight_norm=_rows(recs, "weight_norm", k),
         )
         return self.apply(chunk)
 
@@ -242,6 +249,7 @@ class RunData(RunLookups):
                 self._wall.view,
                 self._train_acc.view,
                 self._test_acc.view,
+                self._weight_norm.view,
             )
         return self._metrics
 
@@ -309,6 +317,7 @@ class RunData(RunLookups):
             {k: b.view[s0:s1].copy() for k, b in self._weights.items()} if s1 > s0 else {},
             train_acc=m.train_acc[start:stop].copy(),
             test_acc=m.test_acc[start:stop].copy(),
+            weight_norm=m.weight_norm[start:stop].copy(),
         )
 
     def close(self) -> None:

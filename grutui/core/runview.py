@@ -31,6 +31,9 @@ class Metrics:
     # evaluated; all NaN for regression tasks and sessions written before accuracy was
     train_acc: np.ndarray
     test_acc: np.ndarray
+    # (E, K) L2 norm of all parameters after each epoch; NaN in sessions written
+    # before it was recorded
+    weight_norm: np.ndarray
 
 
 @runtime_checkable

@@ -19,10 +19,10 @@ from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, NoEpochError, SessionError
 from grutui.core.events import read_session_events
 from grutui.core.h5format import (
-    ACCURACY,
     FORMAT,
     FORMAT_VERSION,
     METRICS,
+    OPTIONAL,
     check_not_truncated,
     open_read,
 )
@@ -140,6 +140,7 @@ class Session(RunLookups):
                 np.zeros(0),
                 np.zeros((0, k)),
                 np.zeros((0, k)),
+                np.zeros((0, k)),
             )
             self.snapshot_epochs = np.zeros(0, np.int64)
             self.n_epochs = 0
@@ -147,9 +148,9 @@ class Session(RunLookups):
         try:
             eds = self._need("metrics/epoch")
             ds = {n: self._need(f"metrics/{n}") for n in (*METRICS, "wall_time")}
-            for a in ACCURACY:  # classification sessions only
-                if (acc := self._ds(f"metrics/{a}")) is not None:
-                    ds[a] = acc
+            for a in OPTIONAL:  # classification sessions, newer files
+                if (opt := self._ds(f"metrics/{a}")) is not None:
+                    ds[a] = opt
             names = [n for n in self._f["weights"] if n != "epoch"]
             wds = {n: self._need(f"weights/{n}") for n in names}
             wep = self._need("weights/epoch")
@@ -163,7 +164,7 @@ class Session(RunLookups):
                 ds["test_loss"][:n],
                 ds["lr"][:n],
                 ds["wall_time"][:n],
-                *(ds[a][:n] if a in ds else np.full((n, self.members), np.nan) for a in ACCURACY),
+                *(ds[a][:n] if a in ds else np.full((n, self.members), np.nan) for a in OPTIONAL),
             )
             snap = wep[:s]
         except (KeyError, OSError) as exc:

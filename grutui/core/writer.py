@@ -25,7 +25,15 @@ from grutui import __version__
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.events import EventLog
-from grutui.core.h5format import ACCURACY, FORMAT, FORMAT_VERSION, METRICS, open_read
+from grutui.core.h5format import (
+    ACCURACY,
+    FORMAT,
+    FORMAT_VERSION,
+    METRICS,
+    OPTIONAL,
+    WEIGHT_NORM,
+    open_read,
+)
 from grutui.core.paths import EVENTS_NAME, H5_NAME, PART_NAME
 from grutui.core.records import EpochRecord
 from grutui.core.state import StateSaver
@@ -269,7 +277,8 @@ class SessionWriter:
         m.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(_CHUNK,))
         m.create_dataset("wall_time", (0,), np.float64, maxshape=(None,), chunks=(_CHUNK,))
         classify = self.config.task.output().kind == "classification"
-        for name in (*METRICS, *ACCURACY) if classify else METRICS:
+        per_member = (*METRICS, *ACCURACY) if classify else METRICS
+        for name in (*per_member, WEIGHT_NORM):
             m.create_dataset(
                 name, (0, k), np.float64, maxshape=(None, k), chunks=(_CHUNK, k), fillvalue=np.nan
             )
@@ -353,10 +362,10 @@ class SessionWriter:
             np.stack([r.test_loss if r.test_loss is not None else nan for r in recs]),
         )
         self._extend(m["lr"], np.stack([r.lr for r in recs]))
-        for name in ACCURACY:
-            if name in m:
-                accs = [getattr(r, name) for r in recs]
-                self._extend(m[name], np.stack([nan if a is None else a for a in accs]))
+        for name in OPTIONAL:
+            if name in m:  # a session resumed from an older file lacks the newer ones
+                vals = [getattr(r, name) for r in recs]
+                self._extend(m[name], np.stack([nan if v is None else v for v in vals]))
         self._extend(m["wall_time"], np.array([r.wall_time for r in recs], np.float64))
         self._extend(m["epoch"], np.array([r.epoch for r in recs], np.int64))  # last: complete
         self.n_epochs += len(recs)
