@@ -405,7 +405,7 @@ def cmd_transitions(args: argparse.Namespace) -> int:
 
     from grutui.core.analysis.history import ood_history
     from grutui.core.analysis.ood import ood_unavailable
-    from grutui.core.analysis.transitions import find_transitions
+    from grutui.core.analysis.transitions import accuracy_gap, find_transitions
     from grutui.core.errors import ConfigError
     from grutui.core.session import Session
 
@@ -424,18 +424,23 @@ def cmd_transitions(args: argparse.Namespace) -> int:
         found = find_transitions(
             s, args.member, args.sigma, hist, args.top, min_score=args.min_score
         )
+        gap = accuracy_gap(s, args.member)  # classification only
         name = str(s.dir)
     if args.json:
-        out = {
+        out: dict[str, Any] = {
             "session": name,
             "member": args.member,
             "sigma": args.sigma,
             "ood_epochs_evaluated": len(hist) if hist is not None else 0,
             "transitions": [t.to_json() for t in found],
         }
+        if gap is not None:
+            out["accuracy_gap"] = gap.to_json()
         print(json.dumps(out, indent=2))
         return 0
     print(f"{name}  member {args.member}  σ={args.sigma:g}  {len(found)} candidates")
+    if gap is not None:
+        print(gap.describe())
     for t in found:
         print(f"{t.epoch:>7}  {t.kind:<16} {sig(t.score, 6, NA):>10}  {t.detail}")
     return 0

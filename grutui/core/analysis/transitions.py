@@ -17,10 +17,13 @@ Four detectors, each returning ``Transition(epoch, kind, score, detail)``:
   scores ~0 and a weight that really flipped scores high.
 * ``ood_jump``: any OOD grid cell whose success rate moves by at least a threshold
   between consecutive evaluated epochs (needs an ``OODHistory``).
+* ``train_accuracy`` / ``test_accuracy`` (classification): the first epoch at which
+  accuracy reaches a level (99 %). The epochs between the two are the grokking delay
+  (``accuracy_gap``): memorised, not yet generalised.
 
 Scores of the first two are ratios to the series' median (how exceptional a peak is;
 peaks under ``min_score`` are dropped); sign changes are in weight units and OOD jumps
-in success-rate units.
+in success-rate units; accuracy markers score the accuracy reached.
 """
 
 from __future__ import annotations
@@ -36,8 +39,16 @@ from grutui.core.analysis.history import OODHistory
 from grutui.core.gru import GATES
 from grutui.core.layout import PARAM_NAMES
 from grutui.core.runview import RunView
+from grutui.core.tasks import Feature
 
-KINDS = ("loss_curvature", "weight_velocity", "sign_change", "ood_jump")
+KINDS = (
+    "loss_curvature",
+    "weight_velocity",
+    "sign_change",
+    "ood_jump",
+    "train_accuracy",
+    "test_accuracy",
+)
 DEFAULT_SIGMA = 5.0
 DEFAULT_TOP = 8
 DEFAULT_OOD_JUMP = 0.25
@@ -45,6 +56,7 @@ DEFAULT_OOD_JUMP = 0.25
 # in weight space has velocity peaks of ~1.01–1.5× its median; SGD noise likewise)
 DEFAULT_MIN_SCORE = 2.0
 BLOCK_ELEMENTS = 4 << 20  # weights × snapshots processed at once (float64: 32 MB)
+ACCURACY_LEVEL = 0.99  # the accuracy markers' level: "memorised" and "generalised"
 
 
 @dataclass(frozen=True)
@@ -107,10 +119,22 @@ def _ratio(v: float, ref: np.ndarray) -> float:
     return v / med if med > 0 else math.inf
 
 
-def weight_labels(param_shapes: dict[str, tuple[int, ...]]) -> list[str]:
-    """A readable name per scalar weight, in flattening order (PARAM_NAMES first)."""
+def input_columns(features: Sequence[Feature]) -> list[str]:
+    """A name per input unit: a continuous feature's name, ``name=j`` for token j."""
+    cols: list[str] = []
+    for f in features:
+        cols += [f"{f.name}={j}" for j in range(f.vocab)] if f.kind == "token" else [f.name]
+    return cols
+
+
+def weight_labels(
+    param_shapes: dict[str, tuple[int, ...]], columns: Sequence[str] = ("value", "flag")
+) -> list[str]:
+    """A readable name per scalar weight, in flattening order (PARAM_NAMES first);
+    ``columns`` names the input units (``input_columns``; the adding problem's by
+    default)."""
     hs = param_shapes["gru.weight_hh_l0"][1] if "gru.weight_hh_l0" in param_shapes else 1
-    cols = ("value", "flag")
+    cols = columns
     labels = []
     for name in _ordered(param_shapes):
         shape = param_shapes[name]
@@ -118,7 +142,7 @@ def weight_labels(param_shapes: dict[str, tuple[int, ...]]) -> list[str]:
             g = GATES[idx[0] // hs] if name.startswith("gru.") and idx else ""
             i = idx[0] % hs if idx else 0
             if name == "gru.weight_ih_l0":
-                c = cols[idx[1]] if idx[1] < 2 else str(idx[1])
+                c = cols[idx[1]] if idx[1] < len(cols) else str(idx[1])
                 labels.append(f"W_i{g}[{i},{c}]")
             elif name == "gru.weight_hh_l0":
                 labels.append(f"W_h{g}[{i},{idx[1]}]")
@@ -127,9 +151,10 @@ def weight_labels(param_shapes: dict[str, tuple[int, ...]]) -> list[str]:
             elif name == "gru.bias_hh_l0":
                 labels.append(f"b_h{g}[{i}]")
             elif name == "linear.weight":
-                labels.append(f"w_out[{idx[1]}]")
+                several = shape[0] > 1  # one output unit: the adding problem's labels
+                labels.append(f"w_out[{idx[0]},{idx[1]}]" if several else f"w_out[{idx[1]}]")
             elif name == "linear.bias":
-                labels.append("b_out")
+                labels.append(f"b_out[{idx[0]}]" if shape[0] > 1 else "b_out")
             else:
                 labels.append(f"{name}{list(idx)}")
     return labels
@@ -327,6 +352,83 @@ def ood_transitions(history: OODHistory, threshold: float = DEFAULT_OOD_JUMP) ->
     return out
 
 
+def accuracy_transitions(
+    epochs: np.ndarray,
+    train_acc: np.ndarray,
+    test_acc: np.ndarray,
+    level: float = ACCURACY_LEVEL,
+) -> list[Transition]:
+    """The first epoch each of train and test accuracy reaches ``level`` (none for a
+    series that never does, or has no value: a regression task)."""
+    out = []
+    for which, acc in (("train", train_acc), ("test", test_acc)):
+        acc = np.asarray(acc, np.float64)
+        hit = np.flatnonzero(np.isfinite(acc) & (acc >= level))
+        if len(hit):
+            i = int(hit[0])
+            out.append(
+                Transition(
+                    int(epochs[i]),
+                    f"{which}_accuracy",
+                    float(acc[i]),
+                    f"{which} accuracy reaches {level:.0%} ({acc[i]:.2%})",
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class AccuracyGap:
+    """When train and test accuracy first reach ``level``; the epochs between are the
+    grokking delay (None where one never did)."""
+
+    level: float
+    train_epoch: int | None
+    test_epoch: int | None
+
+    @property
+    def delay(self) -> int | None:
+        if self.train_epoch is None or self.test_epoch is None:
+            return None
+        return self.test_epoch - self.train_epoch
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "train_epoch": self.train_epoch,
+            "test_epoch": self.test_epoch,
+            "delay": self.delay,
+        }
+
+    def describe(self) -> str:
+        """One line, e.g. ``train accuracy reached 99 % at epoch 582, test accuracy at
+        epoch 4921: a grokking delay of 4339 epochs``."""
+        lv = f"{self.level:.0%}"
+        if self.train_epoch is None and self.test_epoch is None:
+            return f"neither train nor test accuracy reached {lv}"
+        if self.test_epoch is None:
+            return f"train accuracy reached {lv} at epoch {self.train_epoch}, test accuracy not"
+        if self.train_epoch is None:
+            return f"test accuracy reached {lv} at epoch {self.test_epoch}, train accuracy not"
+        return (
+            f"train accuracy reached {lv} at epoch {self.train_epoch}, test accuracy at "
+            f"epoch {self.test_epoch}: a grokking delay of {self.delay} epochs"
+        )
+
+
+def accuracy_gap(
+    session: RunView, member: int = 0, level: float = ACCURACY_LEVEL
+) -> AccuracyGap | None:
+    """``AccuracyGap`` of one member; None when the run records no accuracy (a
+    regression task, or a session written before accuracy was)."""
+    m = session.metrics
+    train, test = m.train_acc[:, member], m.test_acc[:, member]
+    if not (np.isfinite(train).any() or np.isfinite(test).any()):
+        return None
+    found = {t.kind: t.epoch for t in accuracy_transitions(m.epoch, train, test, level)}
+    return AccuracyGap(level, found.get("train_accuracy"), found.get("test_accuracy"))
+
+
 def find_transitions(
     session: RunView,
     member: int = 0,
@@ -342,9 +444,10 @@ def find_transitions(
     m = session.metrics
     if session.n_epochs:
         out += loss_transitions(m.epoch, m.train_loss[:, member], sigma, top, min_score)
+        out += accuracy_transitions(m.epoch, m.train_acc[:, member], m.test_acc[:, member])
     if len(session.snapshot_epochs):
         flat, init = flat_weights(session, member)
-        labels = weight_labels(session.param_shapes)
+        labels = weight_labels(session.param_shapes, input_columns(session.config.task.features()))
         out += velocity_transitions(session.snapshot_epochs, flat, init, sigma, top, min_score)
         out += sign_change_transitions(session.snapshot_epochs, flat, labels, init, top)
     if ood is not None:

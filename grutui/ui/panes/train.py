@@ -43,6 +43,37 @@ RATE_WINDOW = 50  # epochs over which epochs/s is measured
 CURVES_EVERY = 1.0
 TRAIN_COLOUR = "#3fa7d6"
 TEST_COLOUR = "#e0a030"
+NORM_COLOUR = "#a0a0a0"
+TRAIN_TITLE = "train loss (log10)"
+
+
+def _pair_title(what: str) -> Text:
+    """A curve title with the colours of its two series: ``loss  ■ train ■ test``."""
+    return Text.assemble(
+        (what, ""), ("  ■", TRAIN_COLOUR), (" train", ""), (" ■", TEST_COLOUR), (" test", "")
+    )
+
+
+def _log10(arr: np.ndarray) -> np.ndarray:
+    """log10 of the positive finite values, NaN elsewhere."""
+    y = np.full(arr.shape, np.nan)
+    np.log10(arr, out=y, where=np.isfinite(arr) & (arr > 0))
+    return y
+
+
+def is_classification(data: RunData) -> bool:
+    return data.config.task.output().kind == "classification"
+
+
+def as_percent(v: float | None) -> str:
+    """An accuracy as a percentage (``—`` when not evaluated)."""
+    return "—" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def last_finite(arr: np.ndarray, upto: int | None = None) -> tuple[float | None, int | None]:
+    """The last finite value of ``arr[:upto]`` and its row (None, None: none)."""
+    ok = np.flatnonzero(np.isfinite(arr[:upto]))
+    return (float(arr[ok[-1]]), int(ok[-1])) if len(ok) else (None, None)
 
 
 class TrainPane(PaneScreen):
@@ -74,14 +105,29 @@ class TrainPane(PaneScreen):
                     yield ProgressBar(id="train-progress", show_eta=False, show_percentage=True)
                     yield TextView("", id="train-rate")
                 with Vertical(id="train-curves"):
-                    yield Label("train loss (log10)", classes="curve-title")
+                    yield Label(TRAIN_TITLE, id="train-title", classes="curve-title")
                     with Horizontal(classes="curve-row"):
                         yield Spark(style=TRAIN_COLOUR, id="spark-train", classes="spark")
                         yield TextView("", id="train-values", classes="curve-values")
-                    yield Label("test loss (log10)", classes="curve-title")
-                    with Horizontal(classes="curve-row"):
+                    yield Label("test loss (log10)", classes="curve-title regression")
+                    with Horizontal(classes="curve-row regression"):
                         yield Spark(style=TEST_COLOUR, id="spark-test", classes="spark")
                         yield TextView("", id="test-values", classes="curve-values")
+                    # classification: accuracy (train behind test) and the weight norm
+                    yield Label(_pair_title("accuracy"), classes="curve-title classify")
+                    with Horizontal(classes="curve-row classify"):
+                        yield Spark(
+                            style=TEST_COLOUR,
+                            behind_style=TRAIN_COLOUR,
+                            limits=(0.0, 1.0),
+                            id="spark-acc",
+                            classes="spark",
+                        )
+                        yield TextView("", id="acc-values", classes="curve-values")
+                    yield Label("weight norm ‖θ‖₂", classes="curve-title classify")
+                    with Horizontal(classes="curve-row classify"):
+                        yield Spark(style=NORM_COLOUR, id="spark-norm", classes="spark")
+                        yield TextView("", id="norm-values", classes="curve-values")
                     yield TextView("", id="train-ruler")  # the cursor under the curves
                 yield TextView("", id="train-cursor")
                 yield TextView("", id="train-events")
@@ -117,14 +163,21 @@ class TrainPane(PaneScreen):
         member = self.grutui.member
         now = time.monotonic()
         slow = force or not self.grutui.live or now - self._curves_drawn >= CURVES_EVERY
+        classify = is_classification(data)
         if slow:
             self._curves_drawn = now
+            self._mode(classify)
             lo, hi = self.grutui.epoch_axis()
-            for sel, arr in (("#spark-train", m.train_loss), ("#spark-test", m.test_loss)):
-                loss = arr[:, member]
-                y = np.full(loss.shape, np.nan)
-                np.log10(loss, out=y, where=np.isfinite(loss) & (loss > 0))
-                self.query_one(sel, Spark).show(m.epoch, y, lo, hi)
+            train_log, test_log = (_log10(arr[:, member]) for arr in (m.train_loss, m.test_loss))
+            if classify:  # both losses in one sparkline, the test loss behind
+                self.query_one("#spark-train", Spark).show(m.epoch, train_log, lo, hi, test_log)
+                self.query_one("#spark-acc", Spark).show(
+                    m.epoch, m.test_acc[:, member], lo, hi, m.train_acc[:, member]
+                )
+                self.query_one("#spark-norm", Spark).show(m.epoch, m.weight_norm[:, member], lo, hi)
+            else:
+                self.query_one("#spark-train", Spark).show(m.epoch, train_log, lo, hi)
+                self.query_one("#spark-test", Spark).show(m.epoch, test_log, lo, hi)
             self._events(data)
         total = data.config.epochs
         n = data.n_epochs
@@ -148,16 +201,34 @@ class TrainPane(PaneScreen):
             f" {n}/{total}  {rate_s}  ETA {duration(eta) if n < total else '0:00'}",
         )
         last_train = float(m.train_loss[-1, member]) if n else None
-        tl = m.test_loss[:, member]
-        ok = np.flatnonzero(np.isfinite(tl))
-        last_test = float(tl[ok[-1]]) if len(ok) else None
-        self._put("#train-values", f"last {finite_sig(last_train)}")
-        self._put("#test-values", f"last {finite_sig(last_test)}")
+        last_test, _ = last_finite(m.test_loss[:, member])
+        if classify:
+            self._put(
+                "#train-values", f"train {finite_sig(last_train)}\ntest  {finite_sig(last_test)}"
+            )
+            train_acc, _ = last_finite(m.train_acc[:, member])
+            test_acc, _ = last_finite(m.test_acc[:, member])
+            self._put("#acc-values", f"train {as_percent(train_acc)}\ntest  {as_percent(test_acc)}")
+            norm, _ = last_finite(m.weight_norm[:, member])
+            self._put("#norm-values", f"last {finite_sig(norm)}")
+        else:
+            self._put("#train-values", f"last {finite_sig(last_train)}")
+            self._put("#test-values", f"last {finite_sig(last_test)}")
         self._run_line(data)
         self._plot(data, member)
 
     def _put(self, selector: str, text: str) -> None:
         set_text(self.query_one(selector, TextView), text)
+
+    def _mode(self, classify: bool) -> None:
+        """Regression: the train and test losses, one sparkline each (as always).
+        Classification: the two losses in one, accuracy and the weight norm beneath."""
+        curves = self.query_one("#train-curves")
+        if curves.has_class("-classify") != classify:
+            curves.set_class(classify, "-classify")
+            title = _pair_title("loss (log10)") if classify else TRAIN_TITLE
+            self.query_one("#train-title", Label).update(title)
+            self.query_one("#spark-train", Spark).behind_style = TEST_COLOUR if classify else ""
 
     def analysis_changed(self) -> None:
         """Transition markers were found: redraw the plot with them (at once)."""
@@ -181,14 +252,19 @@ class TrainPane(PaneScreen):
         found = self.grutui.analyses.markers_for(member)
         self._plot_marks = marker_key(found)
         m = data.metrics
+        classify = is_classification(data)
         series = []
-        for name, arr in (("train", m.train_loss[:, member]), ("test", m.test_loss[:, member])):
-            ok = np.isfinite(arr) & (arr > 0)
-            xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
+        if classify:  # the grokking picture: accuracy, and the markers where it crosses 99 %
+            pairs = (("train", m.train_acc[:, member]), ("test", m.test_acc[:, member]))
+        else:
+            pairs = (("train", m.train_loss[:, member]), ("test", m.test_loss[:, member]))
+        for name, arr in pairs:
+            ok = np.isfinite(arr) & (classify or arr > 0)
+            xs, ys = downsample(m.epoch[ok], arr[ok] if classify else np.log10(arr[ok]))
             series.append((name, xs, ys))
         marks = sorted({t.epoch for t in found or ()})
         lo, hi = self.grutui.epoch_axis()
-        draw_series(plot, "log10 loss", series, lo, hi, markers=marks)
+        draw_series(plot, "accuracy" if classify else "log10 loss", series, lo, hi, markers=marks)
 
     def show_epoch(self, data: RunData, epoch: int, member: int) -> None:
         if member != self._member_shown:
@@ -203,24 +279,32 @@ class TrainPane(PaneScreen):
             return
         m = data.metrics
         i = epoch - data.first_epoch
-        tl = m.test_loss[: i + 1, member]
-        ok = np.flatnonzero(np.isfinite(tl))
-        test = float(tl[ok[-1]]) if len(ok) else None
-        test_at = int(m.epoch[ok[-1]]) if len(ok) else None
-        set_text(
-            w,
-            Text.assemble(
-                ("at epoch ", "dim"),
-                (f"{epoch}", "bold"),
-                ("  train ", "dim"),
-                finite_sig(float(m.train_loss[i, member])),
-                ("  test ", "dim"),
-                finite_sig(test),
-                (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
-                ("  lr ", "dim"),
-                f"{float(m.lr[i, member]):.3g}",
-            ),
-        )
+        test, row = last_finite(m.test_loss[:, member], i + 1)
+        test_at = None if row is None else int(m.epoch[row])
+        parts: list[tuple[str, str] | str] = [
+            ("at epoch ", "dim"),
+            (f"{epoch}", "bold"),
+            ("  train ", "dim"),
+            finite_sig(float(m.train_loss[i, member])),
+            ("  test ", "dim"),
+            finite_sig(test),
+            (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
+        ]
+        lr = m.lr[: i + 1, member]
+        if is_classification(data):  # accuracy (last evaluated) and the norm
+            train_acc, _ = last_finite(m.train_acc[:, member], i + 1)
+            test_acc, _ = last_finite(m.test_acc[:, member], i + 1)
+            norm = float(m.weight_norm[i, member])
+            parts += [
+                ("  acc ", "dim"),
+                f"{as_percent(train_acc)}/{as_percent(test_acc)}",
+                ("  ‖θ‖ ", "dim"),
+                finite_sig(norm if math.isfinite(norm) else None),
+            ]
+        if not is_classification(data) or np.nanmax(lr) != np.nanmin(lr):
+            # (an 80-column line has no room for a constant lr besides accuracy and norm)
+            parts += [("  lr ", "dim"), f"{float(m.lr[i, member]):.3g}"]
+        set_text(w, Text.assemble(*parts))
 
     def _ruler(self, data: RunData, epoch: int) -> None:
         """A ▲ under the sparklines at the cursor: in the column of its bucket."""

@@ -1,5 +1,7 @@
 """Transitions pane: the candidate moments ``find_transitions`` reports (epoch,
-detector, evidence), a log-loss plot with a line per marker and the cursor line.
+detector, evidence), a log-loss plot with a line per marker and the cursor line. For a
+classification task, the plot shows train and test accuracy instead, and a line above
+the list the epochs each reached 99 % and the delay between them (grokking).
 
 ↑/↓ select a candidate and move the cursor to it; ``<``/``>`` (app-wide) jump between
 markers. The candidates are found in a worker when the pane first shows (and on ``r``);
@@ -18,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Static
 
-from grutui.core.analysis.transitions import Transition
+from grutui.core.analysis.transitions import Transition, accuracy_gap
 from grutui.core.rundata import RunData
 from grutui.ui.analyses import marker_key
 from grutui.ui.panes.base import PaneScreen
@@ -32,12 +34,16 @@ KIND_COLOURS = {
     "weight_velocity": "cyan",
     "sign_change": "magenta",
     "ood_jump": "green",
+    "train_accuracy": "blue",
+    "test_accuracy": "red",
 }
 KIND_LABELS = {
     "loss_curvature": "loss curv.",
     "weight_velocity": "velocity",
     "sign_change": "sign flip",
     "ood_jump": "OOD jump",
+    "train_accuracy": "train acc",
+    "test_accuracy": "test acc",
 }
 
 
@@ -93,6 +99,7 @@ class TransitionsPane(PaneScreen):
     def compose(self) -> ComposeResult:
         yield CursorBar(id="cursor-bar")
         yield Static("", id="tr-title")
+        yield Static("", id="tr-gap")  # classification only
         with Horizontal(id="tr-body"):
             with VerticalScroll(id="tr-list-box", can_focus=False):
                 yield Static("", id="tr-list")
@@ -114,6 +121,7 @@ class TransitionsPane(PaneScreen):
         if markers is not None and self.sel < 0:
             self.sel = next((i for i, t in enumerate(markers) if t.epoch == epoch), -1)
         self._title(data, markers)
+        self._gap(data, member)
         self._list(markers)
         self._plot(data, epoch, member, markers)
 
@@ -167,6 +175,24 @@ class TransitionsPane(PaneScreen):
         t.append("  ↑↓ select  < > jump", style="dim")
         set_text(self.query_one("#tr-title", Static), t)
 
+    def _gap(self, data: RunData, member: int) -> None:
+        """When train and test accuracy reached 99 %, and the epochs between."""
+        box = self.query_one("#tr-gap", Static)
+        gap = accuracy_gap(data, member) if data.n_epochs else None
+        box.display = gap is not None
+        if gap is None:
+            return
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f"{gap.level:.0%} accuracy ", style="dim")
+        for which, epoch in (("train", gap.train_epoch), ("test", gap.test_epoch)):
+            t.append(f"{which} ", style=KIND_COLOURS[f"{which}_accuracy"])
+            t.append("—" if epoch is None else f"@{epoch}", style="bold")
+            t.append("  ")
+        if gap.delay is not None:
+            t.append("grokking delay ", style="dim")
+            t.append(f"{gap.delay} epochs", style="bold")
+        set_text(box, t)
+
     def _list(self, markers: list[Transition] | None) -> None:
         # a rich Table costs a layout pass: rebuilt only when the markers or the
         # selection changed, not on every cursor move
@@ -217,18 +243,26 @@ class TransitionsPane(PaneScreen):
         if due and data.n_epochs:
             self._plot_key = key
             m = data.metrics
-            arr = m.train_loss[:, member]
-            ok = np.isfinite(arr) & (arr > 0)
-            xs, ys = downsample(m.epoch[ok], np.log10(arr[ok]))
             marks = markers or []
+            if accuracy_gap(data, member) is not None:  # classification: the grokking picture
+                series = []
+                for name, arr in (("train", m.train_acc), ("test", m.test_acc)):
+                    ok = np.isfinite(arr[:, member])
+                    series.append((name, *downsample(m.epoch[ok], arr[ok, member])))
+                title, colour = "accuracy, markers", None
+            else:
+                arr = m.train_loss[:, member]
+                ok = np.isfinite(arr) & (arr > 0)
+                series = [("", *downsample(m.epoch[ok], np.log10(arr[ok])))]
+                title, colour = "log10 train loss, markers", "blue"
             draw_series(
                 widget,
-                "log10 train loss, markers",
-                [("", xs, ys)],
+                title,
+                series,
                 *self.grutui.epoch_axis(),
                 markers=[mk.epoch for mk in marks],
                 marker_colours=[KIND_COLOURS.get(mk.kind, "gray") for mk in marks],
-                colour="blue",
+                colour=colour,
             )
         widget.set_cursor(epoch if epoch >= 0 else None)
 
