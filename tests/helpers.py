@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # a subprocess that only writes sessions need not import text
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "sessions" / "blog-seed37"
+MODADD_DEMO = REPO / "sessions" / "modadd-grokking"  # a grokking run (README: Demo sessions)
+FLIPFLOP_DEMO = REPO / "sessions" / "flipflop"
 
 POLL = 0.02  # seconds between two looks at a condition
 
@@ -101,6 +103,29 @@ def tiny_config(**changes: object) -> TrainConfig:
     }
     base.update(changes)
     return preset("blog").replace(**base)
+
+
+def tiny_modadd_config(**changes: object) -> TrainConfig:
+    """Modular addition with p = 7 in the grokking preset's style (AdamW, full batch,
+    every epoch evaluated), small enough to train in well under a second."""
+    from grutui.core.tasks import ModAddTask
+
+    task = ModAddTask(p=7, train_fraction=0.5)
+    base: dict[str, object] = {
+        "task": task,
+        "hidden": 8,
+        "optimizer": "adamw",
+        "lr": 1e-2,
+        "weight_decay": 1.0,
+        "batch_size": task.data_shape().n_train,
+        "grad_clip": None,
+        "plateau_factor": None,
+        "epochs": 4,
+        "eval_every": 1,
+        "seed": 0,
+    }
+    base.update(changes)
+    return tiny_config().replace(**base)
 
 
 def make_session(path: Path, cfg: TrainConfig | None = None) -> Path:

@@ -15,29 +15,9 @@ from grutui.core.config import TrainConfig
 from grutui.core.records import weight_norm
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
-from grutui.core.tasks import ModAddTask
 from grutui.core.train import train
 from grutui.core.writer import SessionWriter
-from tests.helpers import DEMO, make_session, tiny_config
-
-
-def _modadd(**changes: object) -> TrainConfig:
-    task = ModAddTask(p=7, train_fraction=0.5)
-    base: dict[str, object] = {
-        "task": task,
-        "hidden": 8,
-        "optimizer": "adamw",
-        "lr": 1e-2,
-        "weight_decay": 1.0,
-        "batch_size": task.data_shape().n_train,
-        "grad_clip": None,
-        "plateau_factor": None,
-        "epochs": 4,
-        "eval_every": 1,
-        "seed": 0,
-    }
-    base.update(changes)
-    return tiny_config().replace(**base)
+from tests.helpers import DEMO, make_session, tiny_config, tiny_modadd_config
 
 
 def test_weight_norm_is_the_l2_norm_of_every_parameter() -> None:
@@ -49,7 +29,9 @@ def test_weight_norm_is_the_l2_norm_of_every_parameter() -> None:
         assert got[k] == pytest.approx(math.sqrt(float(flat @ flat)), rel=1e-12)
 
 
-@pytest.mark.parametrize("cfg", [_modadd(), tiny_config(epochs=3)], ids=["modadd", "adding"])
+@pytest.mark.parametrize(
+    "cfg", [tiny_modadd_config(), tiny_config(epochs=3)], ids=["modadd", "adding"]
+)
 def test_both_engines_record_the_same_weight_norm(cfg: TrainConfig) -> None:
     ref = list(train(cfg.replace(engine="reference")))
     fast = list(train(cfg.replace(engine="fast")))
@@ -61,7 +43,7 @@ def test_both_engines_record_the_same_weight_norm(cfg: TrainConfig) -> None:
 
 
 def test_ensemble_members_have_their_own_norm() -> None:
-    cfg = _modadd(epochs=2, seeds=(0, 1))
+    cfg = tiny_modadd_config(epochs=2, seeds=(0, 1))
     recs = list(train(cfg))
     for i, seed in enumerate(cfg.seeds):
         single = list(train(cfg.replace(seeds=(), seed=seed)))
@@ -71,7 +53,7 @@ def test_ensemble_members_have_their_own_norm() -> None:
 
 
 def test_sessions_runs_in_memory_and_replays_keep_it(tmp_path: Path) -> None:
-    cfg = _modadd(epochs=5, seeds=(0, 1), snapshot_every=2)
+    cfg = tiny_modadd_config(epochs=5, seeds=(0, 1), snapshot_every=2)
     recs = list(train(cfg))
     expected = np.stack([r.weight_norm for r in recs if r.weight_norm is not None])
     assert expected.shape == (5, 2) and np.isfinite(expected).all()
@@ -109,7 +91,7 @@ def test_older_sessions_read_it_as_nan_and_resume_without_it(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("engine", ["reference", "fast"])
 def test_a_resumed_run_records_the_uninterrupted_norm(tmp_path: Path, engine: str) -> None:
-    cfg = _modadd(engine=engine, epochs=5)
+    cfg = tiny_modadd_config(engine=engine, epochs=5)
     full = [r.weight_norm for r in train(cfg)]
     d = tmp_path / "s"
     with SessionWriter(d, cfg) as w:
