@@ -1,5 +1,6 @@
 """Does the ``grokking`` preset grok? Trains it with the fast engine and prints the first
-epochs at which train accuracy reaches 99 % and test accuracy 95 % and 99 %.
+epochs at which train accuracy reaches 99 % and test accuracy 95 % and 99 %, and the
+weight norm ‖θ‖₂ on its progress lines.
 
 Not a test (minutes on a GPU, the better part of an hour on a loaded 2-core CPU).
 
@@ -46,9 +47,11 @@ def main() -> None:
                 print(f"epoch {rec.epoch}: {which} accuracy reaches {level:.0%}", flush=True)
         if rec.epoch % args.every == 0:
             wall = time.perf_counter() - start
+            norm = math.nan if rec.weight_norm is None else float(rec.weight_norm[0])
             print(
                 f"epoch {rec.epoch:>6}  train acc {acc['train']:.3f}  test acc "
-                f"{acc['test']:.3f}  train loss {float(rec.train_loss[0]):.4f}  {wall:.0f} s",
+                f"{acc['test']:.3f}  train loss {float(rec.train_loss[0]):.4f}  "
+                f"|θ| {norm:.1f}  {wall:.0f} s",
                 flush=True,
             )
         if len(crossed) == len(MARKS) or not math.isfinite(float(rec.train_loss[0])):

@@ -70,6 +70,12 @@ def as_percent(v: float | None) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
 
 
+def lr_changes(lr: np.ndarray) -> bool:
+    """Whether a run's learning rate took more than one value (a schedule acted)."""
+    ok = lr[np.isfinite(lr)]
+    return bool(len(ok)) and bool(ok.min() != ok.max())
+
+
 def last_finite(arr: np.ndarray, upto: int | None = None) -> tuple[float | None, int | None]:
     """The last finite value of ``arr[:upto]`` and its row (None, None: none)."""
     ok = np.flatnonzero(np.isfinite(arr[:upto]))
@@ -290,8 +296,8 @@ class TrainPane(PaneScreen):
             finite_sig(test),
             (f" (epoch {test_at})" if test_at is not None and test_at != epoch else "", "dim"),
         ]
-        lr = m.lr[: i + 1, member]
-        if is_classification(data):  # accuracy (last evaluated) and the norm
+        classify = is_classification(data)
+        if classify:  # accuracy (last evaluated) and the norm
             train_acc, _ = last_finite(m.train_acc[:, member], i + 1)
             test_acc, _ = last_finite(m.test_acc[:, member], i + 1)
             norm = float(m.weight_norm[i, member])
@@ -301,8 +307,8 @@ class TrainPane(PaneScreen):
                 ("  ‖θ‖ ", "dim"),
                 finite_sig(norm if math.isfinite(norm) else None),
             ]
-        if not is_classification(data) or np.nanmax(lr) != np.nanmin(lr):
-            # (an 80-column line has no room for a constant lr besides accuracy and norm)
+        # an 80-column line has no room for a constant lr besides accuracy and norm
+        if not classify or lr_changes(m.lr[:, member]):
             parts += [("  lr ", "dim"), f"{float(m.lr[i, member]):.3g}"]
         set_text(w, Text.assemble(*parts))
 
