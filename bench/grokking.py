@@ -15,6 +15,7 @@ import math
 import time
 
 from grutui.core.config import preset
+from grutui.core.records import weight_norm
 from grutui.core.train import train
 
 MARKS = (("train", 0.99), ("test", 0.95), ("test", 0.99))
@@ -47,7 +48,7 @@ def main() -> None:
                 print(f"epoch {rec.epoch}: {which} accuracy reaches {level:.0%}", flush=True)
         if rec.epoch % args.every == 0:
             wall = time.perf_counter() - start
-            norm = math.nan if rec.weight_norm is None else float(rec.weight_norm[0])
+            norm = float(weight_norm(rec.weights)[0])
             print(
                 f"epoch {rec.epoch:>6}  train acc {acc['train']:.3f}  test acc "
                 f"{acc['test']:.3f}  train loss {float(rec.train_loss[0]):.4f}  "

@@ -56,7 +56,7 @@ import torch
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError, SessionError
 from grutui.core.layout import PARAM_NAMES, param_shapes
-from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error, weight_norm
+from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error
 from grutui.core.resources import member_bytes
 from grutui.core.state import TrainState
 from grutui.core.tasks import TaskData, make_datasets
@@ -1003,7 +1003,6 @@ def _train_fast(
                 device=ran_on(config, device) if epoch == first else None,
                 train_acc=None if accuracy is None else accuracy[0],
                 test_acc=None if accuracy is None else accuracy[1],
-                weight_norm=weight_norm(params),
             )
             if all_diverged:
                 return

@@ -36,9 +36,6 @@ class EpochRecord:
     # after this epoch (K,); None otherwise
     train_acc: np.ndarray | None = None
     test_acc: np.ndarray | None = None
-    # (K,) L2 norm of all parameters after this epoch (``weight_norm``), every epoch;
-    # None where the producer does not know it (an import whose weights are sparse)
-    weight_norm: np.ndarray | None = None
 
     @property
     def members(self) -> int:
@@ -47,7 +44,9 @@ class EpochRecord:
 
 def weight_norm(weights: dict[str, np.ndarray]) -> np.ndarray:
     """(K,) L2 norm of every parameter together, per member, summed in float64: the
-    quantity weight decay shrinks, which falls as a grokking network generalises."""
+    quantity weight decay shrinks, which falls as a grokking network generalises.
+    Computed from a record's weights where they are stored (the writer, an in-memory
+    run), so every trainer's records carry it without a field of their own."""
     total: np.ndarray | float = 0.0
     for w in weights.values():
         flat = np.asarray(w, np.float64).reshape(len(w), -1)

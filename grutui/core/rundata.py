@@ -25,7 +25,7 @@ import numpy as np
 from grutui.core.config import TrainConfig
 from grutui.core.errors import SessionError
 from grutui.core.events import has_events, read_session_events
-from grutui.core.records import EpochRecord
+from grutui.core.records import EpochRecord, weight_norm
 from grutui.core.runview import Metrics, RunLookups
 from grutui.core.session import Session
 
@@ -233,7 +233,7 @@ class RunData(RunLookups):
             events,
             train_acc=_rows(recs, "train_acc", k),
             test_acc=_rows(recs, "test_acc", k),
-            weight_norm=_rows(recs, "weight_norm", k),
+            weight_norm=np.array([weight_norm(r.weights) for r in recs]).reshape(-1, k),
         )
         return self.apply(chunk)
 

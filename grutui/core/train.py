@@ -21,13 +21,7 @@ from typing import Any
 import numpy as np
 
 from grutui.core.config import TrainConfig
-from grutui.core.records import (
-    REFERENCE_TOLERANCE,
-    EpochRecord,
-    reference_error,
-    stack1,
-    weight_norm,
-)
+from grutui.core.records import REFERENCE_TOLERANCE, EpochRecord, reference_error, stack1
 from grutui.core.state import TrainState, capture_torch, restore_torch
 from grutui.core.tasks import TaskData, make_datasets
 
@@ -217,14 +211,13 @@ def train(
         if diverged:
             events.append({"kind": "diverged", "train_loss": train_loss, "test_loss": test_loss})
         wall = time.perf_counter() - start
-        weights = stack1(params)
         yield EpochRecord(
             epoch=epoch,
             train_loss=np.array([train_loss]),
             test_loss=None if test_loss is None else np.array([test_loss]),
             lr=np.array([lr]),
             wall_time=wall,
-            weights=weights,
+            weights=stack1(params),
             initial_weights=stack1(init_params) if epoch == 0 else None,
             events=events,
             diverged=diverged,
@@ -232,7 +225,6 @@ def train(
             device=ran_on(config, device) if epoch == first else None,
             train_acc=None if accuracy is None else accuracy[0],
             test_acc=None if accuracy is None else accuracy[1],
-            weight_norm=weight_norm(weights),
         )
         if diverged:
             return

@@ -30,12 +30,11 @@ from grutui.core.h5format import (
     FORMAT,
     FORMAT_VERSION,
     METRICS,
-    OPTIONAL,
     WEIGHT_NORM,
     open_read,
 )
 from grutui.core.paths import EVENTS_NAME, H5_NAME, PART_NAME
-from grutui.core.records import EpochRecord
+from grutui.core.records import EpochRecord, weight_norm
 from grutui.core.state import StateSaver
 from grutui.core.state import state_path as state_file
 
@@ -362,10 +361,14 @@ class SessionWriter:
             np.stack([r.test_loss if r.test_loss is not None else nan for r in recs]),
         )
         self._extend(m["lr"], np.stack([r.lr for r in recs]))
-        for name in OPTIONAL:
-            if name in m:  # a session resumed from an older file lacks the newer ones
-                vals = [getattr(r, name) for r in recs]
-                self._extend(m[name], np.stack([nan if v is None else v for v in vals]))
+        for name in ACCURACY:
+            if name in m:
+                accs = [getattr(r, name) for r in recs]
+                self._extend(m[name], np.stack([nan if a is None else a for a in accs]))
+        if WEIGHT_NORM in m:  # a session resumed from an older file lacks it
+            # (an importer's snapshot=False: the record's weights are not that epoch's)
+            norms = [nan if snapshot is False else weight_norm(r.weights) for r in recs]
+            self._extend(m[WEIGHT_NORM], np.stack(norms))
         self._extend(m["wall_time"], np.array([r.wall_time for r in recs], np.float64))
         self._extend(m["epoch"], np.array([r.epoch for r in recs], np.int64))  # last: complete
         self.n_epochs += len(recs)

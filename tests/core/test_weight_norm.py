@@ -1,5 +1,6 @@
-"""The weight norm per epoch: recorded by both engines, kept by sessions, in-memory runs
-and replays, resumed runs, and read as NaN from sessions written before it."""
+"""The weight norm per epoch: recorded for both engines' runs, kept by sessions,
+in-memory runs and replays, resumed runs, NaN for an import's epochs without weights,
+and read as NaN from sessions written before it."""
 
 from __future__ import annotations
 
@@ -32,30 +33,34 @@ def test_weight_norm_is_the_l2_norm_of_every_parameter() -> None:
 @pytest.mark.parametrize(
     "cfg", [tiny_modadd_config(), tiny_config(epochs=3)], ids=["modadd", "adding"]
 )
-def test_both_engines_record_the_same_weight_norm(cfg: TrainConfig) -> None:
-    ref = list(train(cfg.replace(engine="reference")))
-    fast = list(train(cfg.replace(engine="fast")))
-    for r, f in zip(ref, fast, strict=True):
-        assert r.weight_norm is not None and f.weight_norm is not None
-        assert r.weight_norm.shape == f.weight_norm.shape == (1,)
-        np.testing.assert_allclose(f.weight_norm, r.weight_norm, rtol=1e-5)
-        np.testing.assert_array_equal(r.weight_norm, weight_norm(r.weights))  # the weights'
+def test_both_engines_record_the_same_weight_norm(cfg: TrainConfig, tmp_path: Path) -> None:
+    norms = []
+    for engine in ("reference", "fast"):
+        make_session(tmp_path / engine, cfg.replace(engine=engine))
+        with Session(tmp_path / engine) as s:
+            norms.append(s.metrics.weight_norm)
+            assert norms[-1].shape == (cfg.epochs, 1) and np.isfinite(norms[-1]).all()
+    np.testing.assert_allclose(norms[1], norms[0], rtol=1e-5)
+    recs = list(train(cfg.replace(engine="fast")))
+    np.testing.assert_array_equal(norms[1][:, 0], [weight_norm(r.weights)[0] for r in recs])
 
 
 def test_ensemble_members_have_their_own_norm() -> None:
     cfg = tiny_modadd_config(epochs=2, seeds=(0, 1))
-    recs = list(train(cfg))
+    run = RunData(cfg, members=2)
+    run.extend(train(cfg))
     for i, seed in enumerate(cfg.seeds):
-        single = list(train(cfg.replace(seeds=(), seed=seed)))
-        for r, s in zip(recs, single, strict=True):
-            assert r.weight_norm is not None and s.weight_norm is not None
-            np.testing.assert_allclose(r.weight_norm[i], s.weight_norm[0], rtol=1e-6)
+        single = RunData(cfg, members=1)
+        single.extend(train(cfg.replace(seeds=(), seed=seed)))
+        np.testing.assert_allclose(
+            run.metrics.weight_norm[:, i], single.metrics.weight_norm[:, 0], rtol=1e-6
+        )
 
 
 def test_sessions_runs_in_memory_and_replays_keep_it(tmp_path: Path) -> None:
     cfg = tiny_modadd_config(epochs=5, seeds=(0, 1), snapshot_every=2)
     recs = list(train(cfg))
-    expected = np.stack([r.weight_norm for r in recs if r.weight_norm is not None])
+    expected = np.stack([weight_norm(r.weights) for r in recs])
     assert expected.shape == (5, 2) and np.isfinite(expected).all()
     make_session(tmp_path / "s", cfg)
     with Session(tmp_path / "s") as s:
@@ -92,7 +97,7 @@ def test_older_sessions_read_it_as_nan_and_resume_without_it(tmp_path: Path) -> 
 @pytest.mark.parametrize("engine", ["reference", "fast"])
 def test_a_resumed_run_records_the_uninterrupted_norm(tmp_path: Path, engine: str) -> None:
     cfg = tiny_modadd_config(engine=engine, epochs=5)
-    full = [r.weight_norm for r in train(cfg)]
+    full = [weight_norm(r.weights) for r in train(cfg)]
     d = tmp_path / "s"
     with SessionWriter(d, cfg) as w:
         for rec in train(cfg):
@@ -102,3 +107,17 @@ def test_a_resumed_run_records_the_uninterrupted_norm(tmp_path: Path, engine: st
     assert main(["resume", str(d)]) == 0
     with Session(d) as s:
         np.testing.assert_allclose(s.metrics.weight_norm, np.stack(full), rtol=1e-12)
+
+
+def test_an_importers_epochs_without_weights_have_no_norm(tmp_path: Path) -> None:
+    """``snapshot=False`` (an importer whose source has no weights for that epoch): the
+    record's weights are not the epoch's, so its norm is NaN."""
+    cfg = tiny_config(epochs=3)
+    recs = list(train(cfg))
+    with SessionWriter(tmp_path / "imp", cfg) as w:
+        for rec in recs:
+            w.append(rec, snapshot=rec.epoch != 1)
+    with Session(tmp_path / "imp") as s:
+        norm = s.metrics.weight_norm[:, 0]
+    assert np.isnan(norm[1])
+    np.testing.assert_array_equal(norm[[0, 2]], [weight_norm(recs[e].weights)[0] for e in (0, 2)])
