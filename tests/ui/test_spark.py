@@ -25,6 +25,25 @@ def test_spark_text_draws_eighths_and_blanks() -> None:
     assert top[2] == bottom[2] == " "  # no data: nothing drawn
 
 
+def test_a_second_series_behind_shows_above_the_first() -> None:
+    """Test accuracy (in front) over train accuracy (behind) on a 0..1 axis: train's
+    colour fills the cells above test's top; where test has no value, train alone."""
+    front, back = "#e0a030", "#3fa7d6"
+    t = spark_text([0.0, 0.5, 1.0, math.nan], 2, front, limits=(0, 1), behind=([1.0] * 4, back))
+    top, bottom = t.plain.split("\n")
+    assert (top, bottom) == ("█▁██", "▁███")
+
+    def style(i: int) -> str:  # a cell's own style ("" : the text's, the front colour)
+        return next((str(sp.style) for sp in reversed(t.spans) if sp.start <= i < sp.end), "")
+
+    assert [style(i) for i in range(4)] == [back, f"{front} on {back}", "", back]
+    assert [style(5 + i) for i in range(4)] == [f"{front} on {back}", "", "", back]
+    # with nothing behind, the plain sparkline
+    alone = spark_text([0.2, 0.4], 2, front, limits=(0, 1))
+    nothing = ([math.nan] * 2, back)
+    assert alone.plain == spark_text([0.2, 0.4], 2, front, limits=(0, 1), behind=nothing).plain
+
+
 class One(App[None]):
     CSS = "Spark { width: 40; height: 4; }"
 
