@@ -12,8 +12,8 @@ torch: browsing and debugging start fast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -33,11 +33,24 @@ class GRUWeights:
 
     @property
     def hidden_size(self) -> int:
-        return int(self.w_hh.shape[1])
+        return int(self.w_hh.shape[-1])
 
     @property
     def input_size(self) -> int:
-        return int(self.w_ih.shape[1])
+        return int(self.w_ih.shape[-1])
+
+    @classmethod
+    def stack(cls, members: Sequence[GRUWeights]) -> GRUWeights:
+        """K models as one: matrices (K, rows, cols), biases (K, 1, n), so the step
+        function runs every member at once on states (K, B, H)."""
+        return cls(
+            *(
+                np.stack([getattr(m, f.name) for m in members])
+                if f.name.startswith("w")
+                else np.stack([getattr(m, f.name) for m in members])[:, None, :]
+                for f in fields(cls)
+            )
+        )
 
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> GRUWeights:
@@ -101,11 +114,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _cell(weights: GRUWeights, gi: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, ...]:
     """One step of the gate equations for a batch; ``gi`` (B, 3H) holds the input terms
-    ``W_i x + b_i``. Returns every term: (i_r, h_r, i_z, h_z, i_n, h_n, r, z, n_pre, n, h')."""
+    ``W_i x + b_i``. Returns every term: (i_r, h_r, i_z, h_z, i_n, h_n, r, z, n_pre, n, h').
+    Stacked weights (``GRUWeights.stack``) step K models at once: ``gi`` (K, B, 3H),
+    ``h`` (K, B, H)."""
     hs = weights.hidden_size
-    gh = h @ weights.w_hh.T + weights.b_hh
-    i_r, i_z, i_n = gi[:, :hs], gi[:, hs : 2 * hs], gi[:, 2 * hs :]
-    h_r, h_z, h_n = gh[:, :hs], gh[:, hs : 2 * hs], gh[:, 2 * hs :]
+    gh = h @ np.swapaxes(weights.w_hh, -1, -2) + weights.b_hh
+    i_r, i_z, i_n = gi[..., :hs], gi[..., hs : 2 * hs], gi[..., 2 * hs :]
+    h_r, h_z, h_n = gh[..., :hs], gh[..., hs : 2 * hs], gh[..., 2 * hs :]
     r = sigmoid(i_r + h_r)
     z = sigmoid(i_z + h_z)
     n_pre = i_n + r * h_n
@@ -193,6 +208,29 @@ def gru_step_jacobian(
     jac = (1 - z)[:, :, None] * d_n + (h - n)[:, :, None] * d_z
     jac[:, np.arange(hs), np.arange(hs)] += z
     return h_next, jac
+
+
+def gru_states(
+    members: Sequence[GRUWeights], x: np.ndarray, lengths: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Several models on the same input ``x`` (B, T, I): every hidden state (K, B, T, H)
+    and the read-outs (K, B, O) at ``lengths`` − 1, all members stepped at once through
+    the step function (K per-member traces cost K times the Python per step)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    b, t, _ = x.shape
+    w = GRUWeights.stack(members)
+    k, hs = len(members), w.hidden_size
+    lens = np.full(b, t, dtype=np.int64) if lengths is None else np.asarray(lengths, np.int64)
+    w_i = np.swapaxes(w.w_ih, -1, -2)
+    h = np.zeros((k, b, hs), np.float32)
+    hist = np.empty((k, b, t, hs), np.float32)
+    for step in range(t):
+        h = _cell(w, x[:, step] @ w_i + w.b_ih, h)[-1]
+        hist[:, :, step] = h
+    last = hist[:, np.arange(b), lens - 1]  # (K, B, H)
+    return hist, last @ np.swapaxes(w.w_out, -1, -2) + w.b_out
 
 
 def gru_output(weights: GRUWeights, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:

@@ -104,3 +104,31 @@ def test_saturated_gates_stay_finite() -> None:
     tr = gru_trace(GRUWeights.from_params(p), np.ones((1, 3, 2), np.float32))
     assert np.all(np.isfinite(tr.h))
     assert np.all((tr.r.act >= 0) & (tr.r.act <= 1))
+
+
+def test_stepping_members_at_once_equals_a_trace_each() -> None:
+    from grutui.core.gru import GRUWeights, gru_states, gru_trace
+
+    rng = np.random.default_rng(4)
+    hidden, d, o = 5, 3, 2
+
+    def member() -> GRUWeights:
+        shapes = [
+            (3 * hidden, d),
+            (3 * hidden, hidden),
+            (3 * hidden,),
+            (3 * hidden,),
+            (o, hidden),
+            (o,),
+        ]
+        return GRUWeights(*(rng.normal(0, 0.5, s).astype(np.float32) for s in shapes))
+
+    members = [member() for _ in range(4)]
+    x = rng.normal(size=(6, 7, d)).astype(np.float32)
+    lengths = np.array([7, 1, 3, 7, 5, 2])
+    states, outputs = gru_states(members, x, lengths)
+    assert states.shape == (4, 6, 7, hidden) and outputs.shape == (4, 6, o)
+    for k, w in enumerate(members):
+        tr = gru_trace(w, x, lengths)
+        np.testing.assert_array_equal(states[k], tr.h)
+        np.testing.assert_array_equal(outputs[k], tr.output)

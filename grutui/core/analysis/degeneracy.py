@@ -54,7 +54,7 @@ from grutui.core.analysis.compare import (
 from grutui.core.analysis.history import ANALYSIS_NAME, FORMAT, FORMAT_VERSION, fingerprint
 from grutui.core.analysis.ood import OODEvaluator, snapshot_epoch
 from grutui.core.errors import ConfigError, SessionError
-from grutui.core.gru import GRUWeights, gru_trace
+from grutui.core.gru import GRUWeights, gru_states
 from grutui.core.paths import store_dir
 from grutui.core.runview import RunView
 
@@ -265,18 +265,18 @@ class DegeneracyAnalysis:
 
     def run_members(self, params: Sequence[Params]) -> tuple[np.ndarray, np.ndarray]:
         """Each member's behaviour vector (K, B) and trajectories (K, N, T, H)."""
-        behaviour, traj = [], []
-        for p in params:
-            w = GRUWeights.from_params(p)
-            with np.errstate(all="ignore"):
-                tr = gru_trace(w, self.x, self.lengths)
+        behaviour = []
+        with np.errstate(all="ignore"):
+            # every member at once: one step loop, not one trace per member
+            states, outputs = gru_states(
+                [GRUWeights.from_params(p) for p in params], self.x, self.lengths
+            )
+            for p, out in zip(params, outputs, strict=True):
                 if self.ood is not None:
                     behaviour.append(self.ood.evaluate(p).success)
                 else:
-                    loss = self.output.metrics(tr.output, self.y)["loss"]
-                    behaviour.append(np.array([loss]))
-            traj.append(tr.h[:, : self.steps])
-        return np.stack(behaviour).astype(np.float64), np.stack(traj)
+                    behaviour.append(np.array([self.output.metrics(out, self.y)["loss"]]))
+        return np.stack(behaviour).astype(np.float64), states[:, :, : self.steps]
 
     def behaviour_matrix(self, vecs: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
