@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from grutui.core.analysis.history import ANALYSIS_NAME, ood_history
+from grutui.core.analysis.history import ood_history
 from grutui.core.analysis.ood import OODEvaluator, OODView, format_grid, ood_at
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.gru import GRUWeights, gru_output, gru_trace
 from grutui.core.session import Session
 from grutui.core.tasks import TaskConfig, ood_grid

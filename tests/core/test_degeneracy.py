@@ -19,7 +19,7 @@ from grutui.core.analysis.degeneracy import (
     dsa_distances,
     dsa_operators,
 )
-from grutui.core.analysis.history import ANALYSIS_NAME
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.config import preset
 from grutui.core.errors import SessionError
 from grutui.core.gru import GRUWeights, gru_trace

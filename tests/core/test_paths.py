@@ -12,7 +12,8 @@ import platformdirs
 import pytest
 
 from grutui.core import paths
-from grutui.core.analysis.history import ANALYSIS_NAME, ood_history
+from grutui.core.analysis.history import ood_history
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.events import read_events, read_session_events
 from grutui.core.paths import (
     DATA_DIR_ENV,

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from grutui.core.analysis.compare import compare_members
-from grutui.core.analysis.history import ANALYSIS_NAME, ood_history
+from grutui.core.analysis.history import ood_history
 from grutui.core.analysis.ood import ood_at
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.analysis.transitions import find_transitions, next_marker, previous_marker
 from grutui.core.interop import metrics_csv
 from grutui.core.rundata import RunData

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grutui.core.analysis.history import ANALYSIS_NAME
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.events import read_events
 from grutui.core.paths import EVENTS_NAME, store_dir
 from grutui.core.replay import Timeline

@@ -39,10 +39,8 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from grutui.core.analysis.compare import (
@@ -51,11 +49,10 @@ from grutui.core.analysis.compare import (
     PairwiseDistances,
     assigned_distances,
 )
-from grutui.core.analysis.history import ANALYSIS_NAME, FORMAT, FORMAT_VERSION, fingerprint
 from grutui.core.analysis.ood import OODEvaluator, snapshot_epoch
+from grutui.core.analysis.rowcache import cache_path, fingerprint, is_prefix, read_rows, write_rows
 from grutui.core.errors import ConfigError, SessionError
 from grutui.core.gru import GRUWeights, gru_states
-from grutui.core.paths import store_dir
 from grutui.core.runview import RunView
 
 LEVELS = ("behaviour", "dynamics", "weights")
@@ -407,6 +404,9 @@ class DegeneracyHistory:
         }
 
 
+ROWS = ("mean", "baseline")  # (R, 3): each level's mean and baseline per epoch
+
+
 def history_group(probe: int, stride: int) -> str:
     return f"degeneracy/probe{probe}_rank{RANK}_stride{stride}"
 
@@ -431,16 +431,15 @@ def degeneracy_history(
         raise ConfigError(f"stride must be at least 1, got {stride}")
     an = analysis or DegeneracyAnalysis(session, probe)
     wanted = np.asarray(session.snapshot_epochs[::stride], np.int64)
-    path = store_dir(session.dir) / ANALYSIS_NAME
     key = history_group(an.probe, stride)
-    fp = fingerprint(session) if use_cache else ""
+    attrs = {"fingerprint": fingerprint(session), "stride": stride} if use_cache else {}
     ep0, me0, ba0 = np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3))
-    cached = _read_cache(path, key, fp) if use_cache else None
-    if cached is not None and _is_prefix(cached[0], wanted):
-        ep0, me0, ba0 = cached
+    cached = read_rows(cache_path(session), key, attrs, ROWS) if use_cache else None
+    if cached is not None and is_prefix(cached["epoch"], wanted):
+        ep0, me0, ba0 = cached["epoch"], cached["mean"], cached["baseline"]
     on_disk = len(ep0)  # rows the cache file holds already
     longer = known is not None and known.stride == stride and len(known) > len(ep0)
-    if known is not None and longer and _is_prefix(known.epochs, wanted):
+    if known is not None and longer and is_prefix(known.epochs, wanted):
         ep0, me0, ba0 = known.epochs, known.means, known.baselines
     todo = wanted[len(ep0) :]
     stop = should_stop or (lambda: False)
@@ -459,17 +458,9 @@ def degeneracy_history(
             on_progress(_hist(eps, mes, bas, stride, False, done))
     hist = _hist(eps, mes, bas, stride, done == len(todo), done)
     if use_cache and len(hist) > on_disk:
-        try:  # a read-only session's store directory may not exist yet
-            store_dir(session.dir, create=True)
-        except OSError:
-            return hist
-        _write_cache(path, key, fp, hist, on_disk)
+        rows = {"epoch": hist.epochs, "mean": hist.means, "baseline": hist.baselines}
+        write_rows(session, key, {**attrs, "levels": ",".join(LEVELS)}, rows, on_disk)
     return hist
-
-
-def _is_prefix(epochs: np.ndarray, wanted: np.ndarray) -> bool:
-    r = len(epochs)
-    return r <= len(wanted) and np.array_equal(epochs, wanted[:r])
 
 
 def _hist(
@@ -483,45 +474,3 @@ def _hist(
         complete,
         done,
     )
-
-
-def _read_cache(path: Path, key: str, fp: str) -> tuple[np.ndarray, ...] | None:
-    if not path.is_file():
-        return None
-    try:
-        with h5py.File(path, "r") as f:
-            g = f.get(key)
-            if not isinstance(g, h5py.Group) or g.attrs.get("fingerprint") != fp:
-                return None
-            r = int(g.attrs.get("rows", 0))
-            return g["epoch"][:r], g["mean"][:r], g["baseline"][:r]
-    except (OSError, KeyError):
-        return None  # unreadable cache: recompute
-
-
-def _write_cache(path: Path, key: str, fp: str, hist: DegeneracyHistory, start: int) -> None:
-    """Append rows ``start:`` (or rewrite the group when ``start`` is 0)."""
-    try:
-        with h5py.File(path, "a") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            if start == 0 and key in f:
-                del f[key]
-            g = f.require_group(key)
-            if start == 0:
-                g.attrs.update({"fingerprint": fp, "stride": hist.stride, "rows": 0})
-                g.attrs["levels"] = ",".join(LEVELS)
-                g.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(256,))
-                for name in ("mean", "baseline"):
-                    g.create_dataset(name, (0, 3), np.float64, maxshape=(None, 3), chunks=(64, 3))
-            n = len(hist)
-            for name, arr in (
-                ("epoch", hist.epochs),
-                ("mean", hist.means),
-                ("baseline", hist.baselines),
-            ):
-                g[name].resize(n, axis=0)
-                g[name][start:n] = arr[start:n]
-            g.attrs["rows"] = n  # last: rows past this are not trusted
-    except OSError:
-        pass  # read-only directory or a concurrent writer: no cache this time

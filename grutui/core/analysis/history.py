@@ -1,34 +1,20 @@
 """Strategy over epochs: the OOD grid at every snapshot (or every ``stride``-th one),
-cached in ``analysis.h5`` beside the session (so its own ``session.h5`` keeps one
-writer), or in its store directory when the session is read-only
-(``grutui.core.paths.store_dir``).
+cached in ``analysis.h5`` beside the session (or in its store directory when the
+session is read-only).
 
-Cache layout (plain HDF5, no pickle)::
-
-    analysis.h5
-      attrs: format="grutui-analysis", format_version
-      ood/member{M}_n{N}_seed{S}_stride{K}/      one group per parameter set
-        attrs: fingerprint (session identity), samples, seed, stride, member, threshold
-        cells           int64   (C, 2)   (length, flags)
-        epoch           int64   (R,)     evaluated epochs, a prefix of the wanted ones
-        success         float64 (R, C)
-        mean_rel_error  float64 (R, C)
-
-A cached group is reused when its fingerprint matches and its epochs are a prefix of
-the epochs wanted now; a grown session only computes the new rows. Anything else (a
-session overwritten in place, another grid) recomputes. If the file cannot be written
-(read-only directory, another process holding it) the result is still returned.
+Cached by ``grutui.core.analysis.rowcache`` (format there) in the group
+``ood/member{M}_n{N}_seed{S}_stride{K}``: attributes fingerprint, samples, seed,
+stride, member, threshold; the constant ``cells`` (C, 2) (length, flags); rows
+``epoch``, ``success`` (R, C), ``mean_rel_error`` (R, C). A grown session only computes
+the new rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from grutui.core.analysis.ood import (
@@ -37,13 +23,15 @@ from grutui.core.analysis.ood import (
     OODEvaluator,
     OODResult,
 )
+from grutui.core.analysis.rowcache import (
+    cache_path,
+    fingerprint,
+    is_prefix,
+    read_rows,
+    write_rows,
+)
 from grutui.core.errors import ConfigError
-from grutui.core.paths import store_dir
 from grutui.core.runview import RunView
-
-ANALYSIS_NAME = "analysis.h5"
-FORMAT = "grutui-analysis"
-FORMAT_VERSION = 1
 
 
 @dataclass
@@ -131,18 +119,6 @@ def format_history(hist: OODHistory, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def fingerprint(session: RunView) -> str:
-    """Identity of a session's content: a session rewritten in place gets a new one."""
-    h = hashlib.sha1(usedforsecurity=False)
-    h.update(str(session.created).encode())
-    h.update(str(session.config.to_json()).encode())
-    if len(session.snapshot_epochs):
-        w = session.weights(int(session.snapshot_epochs[0]), 0)
-        for k in sorted(w):
-            h.update(np.ascontiguousarray(w[k], np.float32).tobytes())
-    return h.hexdigest()
-
-
 def group_name(member: int, samples: int, seed: int, stride: int) -> str:
     return f"ood/member{member}_n{samples}_seed{seed}_stride{stride}"
 
@@ -170,18 +146,26 @@ def ood_history(
     wanted = np.asarray(session.snapshot_epochs[::stride], np.int64)
     ev = OODEvaluator(session.config.task, samples, seed)
     n_cells = len(ev.cells)
-    cache_path = store_dir(session.dir) / ANALYSIS_NAME
     key = group_name(member, samples, seed, stride)
-    fp = fingerprint(session) if use_cache else ""
-    cached = _read_cache(cache_path, key, fp, ev.cells) if use_cache else None
+    attrs: dict[str, Any] = {}
+    cells = {"cells": np.asarray(ev.cells, np.int64)}
+    cached = None
+    if use_cache:
+        attrs = {
+            "fingerprint": fingerprint(session),
+            "samples": samples,
+            "seed": seed,
+            "stride": stride,
+            "member": member,
+            "threshold": SUCCESS_THRESHOLD,
+        }
+        names = ("success", "mean_rel_error")
+        cached = read_rows(cache_path(session), key, attrs, names, cells)
     ep0 = np.zeros(0, np.int64)
     su0 = np.zeros((0, n_cells))
     me0 = np.zeros((0, n_cells))
-    if cached is not None:
-        c_ep, c_su, c_me = cached
-        r = len(c_ep)
-        if r <= len(wanted) and np.array_equal(c_ep, wanted[:r]):
-            ep0, su0, me0 = c_ep, c_su, c_me
+    if cached is not None and is_prefix(cached["epoch"], wanted):
+        ep0, su0, me0 = cached["epoch"], cached["success"], cached["mean_rel_error"]
     todo = wanted[len(ep0) :]
     su = np.empty((len(todo), n_cells))
     me = np.empty((len(todo), n_cells))
@@ -209,68 +193,10 @@ def ood_history(
         computed=done,
     )
     if use_cache and done:
-        try:  # a read-only session's store directory may not exist yet
-            store_dir(session.dir, create=True)
-        except OSError:
-            return hist
-        _write_cache(cache_path, key, fp, hist, len(ep0))
+        rows = {
+            "epoch": hist.epochs,
+            "success": hist.success,
+            "mean_rel_error": hist.mean_rel_error,
+        }
+        write_rows(session, key, attrs, rows, len(ep0), cells)
     return hist
-
-
-def _read_cache(
-    path: Path, key: str, fp: str, cells: list[tuple[int, int]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    if not path.is_file():
-        return None
-    try:
-        with h5py.File(path, "r") as f:
-            g = f.get(key)
-            if not isinstance(g, h5py.Group) or g.attrs.get("fingerprint") != fp:
-                return None
-            if g.attrs.get("threshold") != SUCCESS_THRESHOLD:
-                return None
-            if [tuple(int(v) for v in c) for c in g["cells"][:]] != cells:
-                return None
-            r = int(g.attrs.get("rows", 0))
-            return g["epoch"][:r], g["success"][:r], g["mean_rel_error"][:r]
-    except (OSError, KeyError):
-        return None  # unreadable cache: recompute
-
-
-def _write_cache(path: Path, key: str, fp: str, hist: OODHistory, start: int) -> None:
-    """Append rows ``start:`` (or rewrite the group when ``start`` is 0)."""
-    try:
-        with h5py.File(path, "a") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            if start == 0 and key in f:
-                del f[key]
-            g = f.require_group(key)
-            if start == 0:
-                c = len(hist.cells)
-                g.attrs.update(
-                    {
-                        "fingerprint": fp,
-                        "samples": hist.samples,
-                        "seed": hist.seed,
-                        "stride": hist.stride,
-                        "member": hist.member,
-                        "threshold": SUCCESS_THRESHOLD,
-                        "rows": 0,
-                    }
-                )
-                g.create_dataset("cells", data=np.asarray(hist.cells, np.int64))
-                g.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(256,))
-                for name in ("success", "mean_rel_error"):
-                    g.create_dataset(name, (0, c), np.float64, maxshape=(None, c), chunks=(64, c))
-            n = len(hist)
-            for name, arr in (
-                ("epoch", hist.epochs),
-                ("success", hist.success),
-                ("mean_rel_error", hist.mean_rel_error),
-            ):
-                g[name].resize(n, axis=0)
-                g[name][start:n] = arr[start:n]
-            g.attrs["rows"] = n  # last: rows past this are not trusted
-    except OSError:
-        pass  # read-only session directory or a concurrent writer: no cache this time
