@@ -1,0 +1,535 @@
+"""Fourier circles in the token embedding (the survival-of-the-fittest study).
+
+A network learning modular addition places its tokens on circles at a few Fourier
+frequencies. grutui's models read a token one-hot, so the token embedding ``E`` is the
+input weights' token columns, ``W_ih[:, token columns]`` transposed: (vocab p, 3·hidden).
+With ``F = FFT(E, axis=tokens)`` the signal of frequency ``k`` is ``S(k) = ‖F[k]‖₂`` for
+``k = 1..⌊p/2⌋`` (``k`` and ``p − k`` carry the same signal); a frequency whose signal
+exceeds twice the mean is a *circle*.
+
+- ``fourier_at``: the spectrum at one epoch (microseconds: one FFT of a p × 3H matrix);
+- ``survival_history``: the spectrum at every snapshot, with each frequency's initial
+  signal and initial gradient (the training loss's gradient w.r.t. ``E`` before
+  training, projected on the frequency), cached in ``analysis.h5`` (its own group) and
+  extended incrementally as a live run grows;
+- ``circle_points``: the tokens projected on one frequency's two components (cos, sin).
+
+Cache layout (beside the OOD strategy history in the same file)::
+
+    analysis.h5
+      fourier/member{M}/
+        attrs: fingerprint, vocab, column, rows, grad_seed
+        epoch             int64   (R,)
+        signal            float64 (R, K)
+        initial_signal    float64 (K,)
+        initial_gradient  float64 (K,)
+        initial_growth    float64 (K,)
+
+numpy only (the gradient is a hand-written backward pass through ``grutui.core.gru``'s
+gate function, checked against torch's autograd in the tests): no torch, textual or rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from grutui.core.analysis.history import ANALYSIS_NAME, FORMAT, FORMAT_VERSION, fingerprint
+from grutui.core.config import TrainConfig
+from grutui.core.errors import ConfigError
+from grutui.core.gru import GRUWeights, gru_trace
+from grutui.core.paths import store_dir
+from grutui.core.runview import RunView
+from grutui.core.tasks import Feature, make_datasets, task_label
+
+CIRCLE_FACTOR = 2.0  # a circle: signal above this many times the mean signal
+W_IH = "gru.weight_ih_l0"
+GRAD_CHUNK = 4096  # samples per forward/backward chunk (one-hot inputs of a large p add up)
+
+
+# -- where the embedding is ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenColumns:
+    """The token feature whose one-hot columns of ``W_ih`` are the embedding."""
+
+    feature: Feature
+    start: int  # its first input column
+
+    @property
+    def vocab(self) -> int:
+        return self.feature.vocab
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """k = 1..⌊p/2⌋."""
+        return np.arange(1, self.vocab // 2 + 1)
+
+
+def token_columns(config: TrainConfig) -> TokenColumns | None:
+    """The first token input feature with at least two frequencies to compare, or None."""
+    start = 0
+    for f in config.task.features():
+        if f.kind == "token" and f.vocab >= 4:
+            return TokenColumns(f, start)
+        start += f.size
+    return None
+
+
+def unavailable(config: TrainConfig) -> str | None:
+    """None when the Fourier analysis applies to ``config``'s task, else why not (one line)."""
+    if token_columns(config) is None:
+        return f"the Fourier view needs a token input (task {task_label(config.task)!r} has none)"
+    return None
+
+
+def require_columns(config: TrainConfig) -> TokenColumns:
+    cols = token_columns(config)
+    if cols is None:
+        raise ConfigError(str(unavailable(config)))
+    return cols
+
+
+def embedding(w_ih: np.ndarray, cols: TokenColumns) -> np.ndarray:
+    """``W_ih`` (…, 3H, D) → the token embedding (…, p, 3H)."""
+    block = np.asarray(w_ih, np.float64)[..., cols.start : cols.start + cols.vocab]
+    return np.swapaxes(block, -1, -2)
+
+
+# -- the spectrum -------------------------------------------------------------------------
+
+
+def signal(emb: np.ndarray) -> np.ndarray:
+    """``S(k) = ‖FFT(E, axis=tokens)[k]‖₂`` for k = 1..⌊p/2⌋; ``emb`` is (…, p, d)."""
+    p = emb.shape[-2]
+    f = np.fft.rfft(emb, axis=-2)[..., 1 : p // 2 + 1, :]
+    out: np.ndarray = np.linalg.norm(f, axis=-1)
+    return out
+
+
+def threshold(sig: np.ndarray) -> np.ndarray:
+    """The circle threshold: ``CIRCLE_FACTOR`` × the mean signal (over the last axis)."""
+    out: np.ndarray = CIRCLE_FACTOR * np.mean(sig, axis=-1)
+    return out
+
+
+def circles(sig: np.ndarray) -> np.ndarray:
+    """Which frequencies are circles (bool, the shape of ``sig``)."""
+    out: np.ndarray = sig > threshold(sig)[..., None]
+    return out
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """The signal per frequency at one epoch."""
+
+    epoch: int
+    member: int
+    vocab: int
+    signal: np.ndarray  # (K,) for k = 1..K
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        return np.arange(1, len(self.signal) + 1)
+
+    @property
+    def threshold(self) -> float:
+        return float(threshold(self.signal))
+
+    @property
+    def circles(self) -> np.ndarray:
+        return circles(self.signal)
+
+    @property
+    def circle_frequencies(self) -> list[int]:
+        return [int(k) for k in self.frequencies[self.circles]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "member": self.member,
+            "p": self.vocab,
+            "threshold": self.threshold,
+            "circles": self.circle_frequencies,
+            "frequencies": [
+                {"k": int(k), "signal": float(s), "circle": bool(c)}
+                for k, s, c in zip(self.frequencies, self.signal, self.circles, strict=True)
+            ],
+        }
+
+
+def spectrum_of(
+    params: dict[str, np.ndarray], cols: TokenColumns, epoch: int, member: int
+) -> Spectrum:
+    return Spectrum(epoch, member, cols.vocab, signal(embedding(params[W_IH], cols)))
+
+
+def fourier_at(run: RunView, epoch: int | str = "last", member: int = 0) -> Spectrum:
+    """The spectrum at the latest snapshot at or before ``epoch``."""
+    cols = require_columns(run.config)
+    run.check_member(member)
+    e = run.resolve_epoch(epoch)
+    snap = int(run.snapshot_epochs[run.snapshot_index(e)])
+    return spectrum_of(run.weights(snap, member), cols, snap, member)
+
+
+# -- the circle of one frequency --------------------------------------------------------------
+
+
+def circle_points(emb: np.ndarray, k: int) -> np.ndarray:
+    """The tokens (p, 2) projected on frequency ``k``'s two components: the real (cos)
+    and imaginary (sin) parts of ``F[k]``, made orthonormal (Gram–Schmidt, so the plot's
+    axes are true lengths), after centring the tokens. A pure frequency-``k`` embedding
+    gives a circle, token ``a`` at angle ∓2πka/p."""
+    e = np.asarray(emb, np.float64)
+    p = e.shape[0]
+    if not 1 <= k <= p // 2:
+        raise ConfigError(f"frequency must be in 1..{p // 2}, got {k}")
+    e = e - e.mean(axis=0)
+    phase = 2 * np.pi * k * np.arange(p) / p
+    u = np.cos(phase) @ e
+    v = -np.sin(phase) @ e
+    basis = []
+    for vec in (u, v):
+        for b in basis:
+            vec = vec - (vec @ b) * b
+        n = float(np.linalg.norm(vec))
+        basis.append(vec / n if n > 1e-12 else np.zeros_like(vec))
+    out: np.ndarray = e @ np.stack(basis, axis=1)
+    return out
+
+
+# -- the initial gradient ------------------------------------------------------------------
+
+
+def embedding_gradient(params: dict[str, np.ndarray], config: TrainConfig, seed: int) -> np.ndarray:
+    """∂(training loss)/∂E (p, 3H) at ``params``: the loss the engines minimise (mean
+    cross-entropy, or mean squared error on scaled targets) over the whole training set
+    drawn from ``seed``. The forward pass is ``gru_trace`` (float32, as trained); the
+    backward pass through time is ``_backward`` (float64)."""
+    cols = require_columns(config)
+    train, _test = make_datasets(config.task, seed)
+    out = config.task.output()
+    w = GRUWeights.from_params(params)
+    n = len(train)
+    # encode a chunk at a time where the data can be cut (a whole large set one-hot is GBs)
+    subset = getattr(train, "subset", None)
+    full = train.model_input() if subset is None else None
+    grad_w_ih = np.zeros(w.w_ih.shape)
+    for lo in range(0, n, GRAD_CHUNK):
+        sl = slice(lo, min(n, lo + GRAD_CHUNK))
+        x = full[sl] if full is not None else subset(sl).model_input()  # type: ignore[misc]
+        tr = gru_trace(w, x, np.asarray(train.lengths[sl], np.int64))
+        logits = np.asarray(tr.output, np.float64)
+        if out.kind == "classification":
+            z = logits - logits.max(axis=1, keepdims=True)
+            prob = np.exp(z)
+            prob /= prob.sum(axis=1, keepdims=True)
+            prob[np.arange(len(prob)), np.asarray(train.y[sl], np.int64)] -= 1.0
+            d_out = prob / n
+        else:
+            target = np.asarray(train.y[sl], np.float64).reshape(len(logits), -1) / out.scale
+            d_out = 2.0 * (logits - target) / (n * logits.shape[1])
+        d_gi = _backward(w, tr, d_out)  # (B, T, 3H)
+        grad_w_ih += np.einsum("btg,btd->gd", d_gi, np.asarray(x, np.float64))
+    return embedding(grad_w_ih, cols)
+
+
+def _backward(w: GRUWeights, tr: Any, d_out: np.ndarray) -> np.ndarray:
+    """∂loss/∂(W_ih x_t + b_ih) per sample and step (B, T, 3H), given ∂loss/∂output."""
+    b, t, hs = tr.h.shape
+    d_last = d_out @ np.asarray(w.w_out, np.float64)  # (B, H): into the read-out's step
+    w_hh = np.asarray(w.w_hh, np.float64)
+    d_gi = np.zeros((b, t, 3 * hs))
+    dh = np.zeros((b, hs))
+    for step in range(t - 1, -1, -1):
+        dh = dh + np.where((tr.lengths - 1 == step)[:, None], d_last, 0.0)
+        h_prev = tr.h[:, step - 1] if step > 0 else tr.h0
+        r, z, nn = tr.r.act[:, step], tr.z.act[:, step], tr.n.act[:, step]
+        h_n = tr.n.hidden[:, step]
+        d_n = dh * (1 - z)
+        d_z = dh * (h_prev - nn)
+        d_npre = d_n * (1 - nn * nn)
+        d_rpre = d_npre * h_n * r * (1 - r)
+        d_zpre = d_z * z * (1 - z)
+        d_gi[:, step] = np.concatenate([d_rpre, d_zpre, d_npre], axis=1)
+        d_gh = np.concatenate([d_rpre, d_zpre, d_npre * r], axis=1)
+        dh = dh * z + d_gh @ w_hh
+    return d_gi
+
+
+def frequency_projection(emb: np.ndarray) -> np.ndarray:
+    """FFT over tokens, frequencies 1..⌊p/2⌋: (K, d) complex."""
+    p = emb.shape[-2]
+    out: np.ndarray = np.fft.rfft(emb, axis=-2)[..., 1 : p // 2 + 1, :]
+    return out
+
+
+def initial_terms(
+    params: dict[str, np.ndarray], config: TrainConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frequency at ``params``: the signal S(k), the gradient's signal ‖FFT(∂L/∂E)[k]‖
+    and the growth rate of S(k) under a gradient-descent step, −Re⟨F[k], G[k]⟩ / S(k)
+    (positive: descent strengthens that circle)."""
+    cols = require_columns(config)
+    emb = embedding(params[W_IH], cols)
+    f = frequency_projection(emb)
+    g = frequency_projection(embedding_gradient(params, config, seed))
+    sig = np.linalg.norm(f, axis=-1)
+    grad = np.linalg.norm(g, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = -np.real(np.sum(f * np.conj(g), axis=-1)) / sig
+    return sig, grad, np.nan_to_num(growth)
+
+
+# -- survival over epochs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rank:
+    """One frequency's start beside its fate."""
+
+    k: int
+    initial_signal: float
+    signal_rank: int  # 1 = strongest at the start
+    initial_gradient: float
+    gradient_rank: int
+    initial_growth: float
+    final_signal: float
+    circle_at_start: bool
+    survived: bool  # a circle at the last epoch
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "initial_signal": self.initial_signal,
+            "signal_rank": self.signal_rank,
+            "initial_gradient": self.initial_gradient,
+            "gradient_rank": self.gradient_rank,
+            "initial_growth": self.initial_growth,
+            "final_signal": self.final_signal,
+            "circle_at_start": self.circle_at_start,
+            "survived": self.survived,
+        }
+
+
+@dataclass
+class Survival:
+    """The signal of every frequency at every snapshot, and where each started."""
+
+    epochs: np.ndarray  # (R,) snapshot epochs, ascending
+    signal: np.ndarray  # (R, K)
+    initial_signal: np.ndarray  # (K,) before training (the first snapshot when unrecorded)
+    initial_gradient: np.ndarray  # (K,)
+    initial_growth: np.ndarray  # (K,)
+    vocab: int
+    member: int = 0
+    complete: bool = True
+    computed: int = 0  # rows computed by this call (the rest came from the cache)
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        return np.arange(1, self.signal.shape[1] + 1)
+
+    def row(self, epoch: int) -> int:
+        """The row of the latest snapshot at or before ``epoch`` (0 before the first)."""
+        return max(0, int(np.searchsorted(self.epochs, epoch, side="right")) - 1)
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """(R, K): each signal over its epoch's circle threshold (> 1: a circle)."""
+        out: np.ndarray = self.signal / threshold(self.signal)[:, None]
+        return out
+
+    def ranking(self) -> list[Rank]:
+        """Every frequency, strongest initial signal first, with its fate at the last
+        snapshot."""
+        k = len(self.initial_signal)
+        final = self.signal[-1] if len(self) else np.zeros(k)
+        survived = circles(final) if len(self) else np.zeros(k, bool)
+        at_start = circles(self.initial_signal)
+        s_rank = _ranks(self.initial_signal)
+        g_rank = _ranks(self.initial_gradient)
+        order = np.argsort(s_rank)
+        return [
+            Rank(
+                int(i + 1),
+                float(self.initial_signal[i]),
+                int(s_rank[i]),
+                float(self.initial_gradient[i]),
+                int(g_rank[i]),
+                float(self.initial_growth[i]),
+                float(final[i]),
+                bool(at_start[i]),
+                bool(survived[i]),
+            )
+            for i in order
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        """The study's claim in numbers: how many circles at the start and at the end,
+        and how many of the ``n`` survivors were among the ``n`` strongest at the start
+        by signal and by gradient (chance: n²/K)."""
+        ranks = self.ranking()
+        surv = [r for r in ranks if r.survived]
+        n, kk = len(surv), len(ranks)
+        return {
+            "frequencies": kk,
+            "circles_at_start": sum(r.circle_at_start for r in ranks),
+            "circles_at_end": n,
+            "survivors": sorted(r.k for r in surv),
+            "survivors_in_top_signal": sum(r.signal_rank <= n for r in surv),
+            "survivors_in_top_gradient": sum(r.gradient_rank <= n for r in surv),
+            "chance": n * n / kk if kk else 0.0,
+            "survivor_signal_ranks": sorted(r.signal_rank for r in surv),
+            "survivor_gradient_ranks": sorted(r.gradient_rank for r in surv),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "p": self.vocab,
+            "complete": self.complete,
+            "epochs": [int(e) for e in self.epochs],
+            "signal": [[float(v) for v in row] for row in self.signal],
+            "ranking": [r.to_json() for r in self.ranking()],
+            "summary": self.summary(),
+        }
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1 for the largest value, ties broken by frequency."""
+    order = np.argsort(-np.asarray(values), kind="stable")
+    ranks = np.empty(len(order), np.int64)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def group_name(member: int) -> str:
+    return f"fourier/member{member}"
+
+
+def survival_history(
+    run: RunView,
+    member: int = 0,
+    *,
+    use_cache: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> Survival:
+    """The spectrum at every snapshot of ``run`` and the initial terms, from the cache
+    where it holds a prefix of the snapshots (only the new ones are computed)."""
+    cols = require_columns(run.config)
+    run.check_member(member)
+    wanted = np.asarray(run.snapshot_epochs, np.int64)
+    if not len(wanted):
+        raise ConfigError(f"{run.name}: no weight snapshots recorded yet")
+    seeds = run.config.member_seeds
+    seed = seeds[member] if len(seeds) == run.members else run.config.seed
+    cache_path = store_dir(run.dir) / ANALYSIS_NAME
+    key = group_name(member)
+    fp = fingerprint(run) if use_cache else ""
+    cached = _read_cache(cache_path, key, fp, cols, seed) if use_cache else None
+    stop = should_stop or (lambda: False)
+    start = 0
+    if cached is not None and len(cached["epoch"]) <= len(wanted):
+        if np.array_equal(cached["epoch"], wanted[: len(cached["epoch"])]):
+            start = len(cached["epoch"])
+    if start:
+        assert cached is not None
+        init = (cached["initial_signal"], cached["initial_gradient"], cached["initial_growth"])
+        old = cached["signal"]
+    else:
+        params = run.initial_weights(member) or run.weights(int(wanted[0]), member)
+        init = initial_terms(params, run.config, seed)
+        old = np.zeros((0, len(cols.frequencies)))
+    complete = not stop()
+    new = np.zeros((0, old.shape[1]))
+    if complete and start < len(wanted):
+        w = run.weight_history(W_IH, member)[start : len(wanted)]
+        new = signal(embedding(w, cols))
+    surv = Survival(
+        wanted[: start + len(new)],
+        np.concatenate([old, new]),
+        *init,
+        vocab=cols.vocab,
+        member=member,
+        complete=complete,
+        computed=len(new),
+    )
+    if use_cache and (len(new) or not start):
+        try:  # a read-only session's store directory may not exist yet
+            store_dir(run.dir, create=True)
+        except OSError:
+            return surv
+        _write_cache(cache_path, key, fp, cols, seed, surv, start)
+    return surv
+
+
+def _read_cache(
+    path: Path, key: str, fp: str, cols: TokenColumns, seed: int
+) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            g = f.get(key)
+            if not isinstance(g, h5py.Group) or g.attrs.get("fingerprint") != fp:
+                return None
+            if g.attrs.get("vocab") != cols.vocab or g.attrs.get("column") != cols.start:
+                return None
+            if g.attrs.get("grad_seed") != seed:
+                return None
+            r = int(g.attrs.get("rows", 0))
+            out = {n: np.asarray(g[n][:r]) for n in ("epoch", "signal")}
+            for n in ("initial_signal", "initial_gradient", "initial_growth"):
+                out[n] = np.asarray(g[n][:])
+            return out
+    except (OSError, KeyError):
+        return None  # unreadable cache: recompute
+
+
+def _write_cache(
+    path: Path, key: str, fp: str, cols: TokenColumns, seed: int, surv: Survival, start: int
+) -> None:
+    """Append rows ``start:`` (or rewrite the group when ``start`` is 0)."""
+    kk = surv.signal.shape[1]
+    try:
+        with h5py.File(path, "a") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            if start == 0 and key in f:
+                del f[key]
+            g = f.require_group(key)
+            if start == 0:
+                g.attrs.update(
+                    {
+                        "fingerprint": fp,
+                        "vocab": cols.vocab,
+                        "column": cols.start,
+                        "grad_seed": seed,
+                        "rows": 0,
+                    }
+                )
+                g.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(256,))
+                g.create_dataset(
+                    "signal", (0, kk), np.float64, maxshape=(None, kk), chunks=(64, kk)
+                )
+                g.create_dataset("initial_signal", data=surv.initial_signal)
+                g.create_dataset("initial_gradient", data=surv.initial_gradient)
+                g.create_dataset("initial_growth", data=surv.initial_growth)
+            n = len(surv)
+            for name, arr in (("epoch", surv.epochs), ("signal", surv.signal)):
+                g[name].resize(n, axis=0)
+                g[name][start:n] = arr[start:n]
+            g.attrs["rows"] = n  # last: rows past this are not trusted
+    except OSError:
+        pass  # read-only session directory or a concurrent writer: no cache this time
