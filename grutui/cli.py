@@ -528,6 +528,77 @@ def _degeneracy_parser(sub: Any) -> None:
     dg.set_defaults(func=cmd_degeneracy)
 
 
+def cmd_fourier(args: argparse.Namespace) -> int:
+    """The token embedding's Fourier spectrum at an epoch, and each frequency's start
+    beside its fate (the survival history, cached in SESSION/analysis.h5)."""
+    from grutui.core.analysis.fourier import fourier_at, require_columns, survival_history
+    from grutui.core.session import Session
+
+    with Session(args.session) as s:
+        require_columns(s.config)  # a task without tokens: one line before any work
+        s.check_member(args.member)
+        spec = fourier_at(s, args.epoch, args.member)
+        surv = survival_history(s, args.member)
+        name = str(s.dir)
+    if args.json:
+        out: dict[str, Any] = {"session": name, **spec.to_json()}
+        ranking = [r.to_json() for r in surv.ranking()]
+        out["survival"] = {
+            "first_epoch": int(surv.epochs[0]),
+            "last_epoch": int(surv.epochs[-1]),
+            "snapshots": len(surv),
+            "summary": surv.summary(),
+            "ranking": ranking,
+        }
+        if args.history:
+            out["survival"]["epochs"] = [int(e) for e in surv.epochs]
+            out["survival"]["signal"] = [[float(v) for v in row] for row in surv.signal]
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{name}  epoch {spec.epoch}  member {spec.member}  p={spec.vocab}")
+    top = float(spec.signal.max()) or 1.0
+    for k, v, c in zip(spec.frequencies, spec.signal, spec.circles, strict=True):
+        bar = "█" * round(30 * float(v) / top)
+        print(f"k={k:<4} S {sig(float(v), 4):>10} {'●' if c else ' '} {bar}")
+    circles = ", ".join(str(k) for k in spec.circle_frequencies) or "none"
+    print(f"circles (S > 2×mean = {sig(spec.threshold, 4)}): {circles}")
+    summ = surv.summary()
+    n = summ["circles_at_end"]
+    print(
+        f"survival over snapshots {int(surv.epochs[0])}..{int(surv.epochs[-1])}: "
+        f"{summ['circles_at_start']} circles at the start, {n} at the last snapshot"
+    )
+    if n:
+        print(
+            f"survivors among the {n} strongest at the start: by signal "
+            f"{summ['survivors_in_top_signal']}, by gradient {summ['survivors_in_top_gradient']}"
+            f" (chance {summ['chance']:.2f})"
+        )
+    print("rank    k    S start   gradient g.rank     growth     S last  fate")
+    for r in surv.ranking():
+        fate = "survived" if r.survived else "died" if r.circle_at_start else "-"
+        print(
+            f"{r.signal_rank:>4} {r.k:>4} {sig(r.initial_signal, 4):>10} "
+            f"{sig(r.initial_gradient, 4):>10} {r.gradient_rank:>6} {sig(r.initial_growth, 3):>10} "
+            f"{sig(r.final_signal, 4):>10}  {fate}"
+        )
+    return 0
+
+
+def _fourier_parser(sub: Any) -> None:
+    fo = sub.add_parser(
+        "fourier", help="Fourier circles of the token embedding at an epoch, and their survival"
+    )
+    fo.add_argument("session", type=Path)
+    fo.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+    fo.add_argument("--member", type=int, default=0, help="ensemble member")
+    fo.add_argument(
+        "--history", action="store_true", help="with --json: the signal at every snapshot too"
+    )
+    fo.add_argument("--json", action="store_true")
+    fo.set_defaults(func=cmd_fourier)
+
+
 def cmd_import_blog(args: argparse.Namespace) -> int:
     from grutui.core.interop import import_blog
 
@@ -661,6 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     _degeneracy_parser(sub)
+    _fourier_parser(sub)
 
     ib = sub.add_parser("import-blog", help="turn the blog's output files into a session")
     ib.add_argument("dir", type=Path, help="directory with train_losses.json etc.")

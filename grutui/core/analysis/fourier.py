@@ -31,7 +31,6 @@ gate function, checked against torch's autograd in the tests): no torch, textual
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +84,8 @@ def token_columns(config: TrainConfig) -> TokenColumns | None:
 def unavailable(config: TrainConfig) -> str | None:
     """None when the Fourier analysis applies to ``config``'s task, else why not (one line)."""
     if token_columns(config) is None:
-        return f"the Fourier view needs a token input (task {task_label(config.task)!r} has none)"
+        label = task_label(config.task)
+        return f"the Fourier analysis needs a token input feature (task {label!r} has none)"
     return None
 
 
@@ -195,7 +195,7 @@ def circle_points(emb: np.ndarray, k: int) -> np.ndarray:
     phase = 2 * np.pi * k * np.arange(p) / p
     u = np.cos(phase) @ e
     v = -np.sin(phase) @ e
-    basis = []
+    basis: list[np.ndarray] = []
     for vec in (u, v):
         for b in basis:
             vec = vec - (vec @ b) * b
@@ -330,7 +330,6 @@ class Survival:
     initial_growth: np.ndarray  # (K,)
     vocab: int
     member: int = 0
-    complete: bool = True
     computed: int = 0  # rows computed by this call (the rest came from the cache)
 
     def __len__(self) -> int:
@@ -398,7 +397,6 @@ class Survival:
         return {
             "member": self.member,
             "p": self.vocab,
-            "complete": self.complete,
             "epochs": [int(e) for e in self.epochs],
             "signal": [[float(v) for v in row] for row in self.signal],
             "ranking": [r.to_json() for r in self.ranking()],
@@ -423,10 +421,11 @@ def survival_history(
     member: int = 0,
     *,
     use_cache: bool = True,
-    should_stop: Callable[[], bool] | None = None,
+    previous: Survival | None = None,
 ) -> Survival:
-    """The spectrum at every snapshot of ``run`` and the initial terms, from the cache
-    where it holds a prefix of the snapshots (only the new ones are computed)."""
+    """The spectrum at every snapshot of ``run`` and the initial terms. Only snapshots
+    past what ``previous`` (the last result for a growing run in memory) or the cache
+    already hold are computed, when those hold a prefix of the snapshots."""
     cols = require_columns(run.config)
     run.check_member(member)
     wanted = np.asarray(run.snapshot_epochs, np.int64)
@@ -437,32 +436,27 @@ def survival_history(
     cache_path = store_dir(run.dir) / ANALYSIS_NAME
     key = group_name(member)
     fp = fingerprint(run) if use_cache else ""
-    cached = _read_cache(cache_path, key, fp, cols, seed) if use_cache else None
-    stop = should_stop or (lambda: False)
-    start = 0
-    if cached is not None and len(cached["epoch"]) <= len(wanted):
-        if np.array_equal(cached["epoch"], wanted[: len(cached["epoch"])]):
-            start = len(cached["epoch"])
+    prior = None
+    if previous is not None and previous.member == member and previous.vocab == cols.vocab:
+        prior = previous
+    elif use_cache:
+        prior = _read_cache(cache_path, key, fp, cols, seed)
+    start = len(prior.epochs) if prior is not None and _is_prefix(prior.epochs, wanted) else 0
     if start:
-        assert cached is not None
-        init = (cached["initial_signal"], cached["initial_gradient"], cached["initial_growth"])
-        old = cached["signal"]
+        assert prior is not None
+        init = (prior.initial_signal, prior.initial_gradient, prior.initial_growth)
+        old = prior.signal
     else:
         params = run.initial_weights(member) or run.weights(int(wanted[0]), member)
         init = initial_terms(params, run.config, seed)
         old = np.zeros((0, len(cols.frequencies)))
-    complete = not stop()
-    new = np.zeros((0, old.shape[1]))
-    if complete and start < len(wanted):
-        w = run.weight_history(W_IH, member)[start : len(wanted)]
-        new = signal(embedding(w, cols))
+    new = signal(embedding(run.weight_history(W_IH, member)[start : len(wanted)], cols))
     surv = Survival(
-        wanted[: start + len(new)],
+        wanted,
         np.concatenate([old, new]),
         *init,
         vocab=cols.vocab,
         member=member,
-        complete=complete,
         computed=len(new),
     )
     if use_cache and (len(new) or not start):
@@ -474,9 +468,11 @@ def survival_history(
     return surv
 
 
-def _read_cache(
-    path: Path, key: str, fp: str, cols: TokenColumns, seed: int
-) -> dict[str, np.ndarray] | None:
+def _is_prefix(done: np.ndarray, wanted: np.ndarray) -> bool:
+    return len(done) <= len(wanted) and np.array_equal(done, wanted[: len(done)])
+
+
+def _read_cache(path: Path, key: str, fp: str, cols: TokenColumns, seed: int) -> Survival | None:
     if not path.is_file():
         return None
     try:
@@ -489,10 +485,14 @@ def _read_cache(
             if g.attrs.get("grad_seed") != seed:
                 return None
             r = int(g.attrs.get("rows", 0))
-            out = {n: np.asarray(g[n][:r]) for n in ("epoch", "signal")}
-            for n in ("initial_signal", "initial_gradient", "initial_growth"):
-                out[n] = np.asarray(g[n][:])
-            return out
+            return Survival(
+                np.asarray(g["epoch"][:r]),
+                np.asarray(g["signal"][:r]),
+                np.asarray(g["initial_signal"][:]),
+                np.asarray(g["initial_gradient"][:]),
+                np.asarray(g["initial_growth"][:]),
+                vocab=cols.vocab,
+            )
     except (OSError, KeyError):
         return None  # unreadable cache: recompute
 

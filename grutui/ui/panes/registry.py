@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.browse import BrowsePane
 from grutui.ui.panes.debug import DebugPane
+from grutui.ui.panes.fourier import FourierPane
 from grutui.ui.panes.ood import OODPane
 from grutui.ui.panes.seeds import SeedsPane
 from grutui.ui.panes.train import TrainPane
@@ -41,6 +42,7 @@ PANES: list[PaneSpec] = [
     PaneSpec(OODPane),
     PaneSpec(TransitionsPane),
     PaneSpec(SeedsPane),
+    PaneSpec(FourierPane),
 ]
 
 # Mode names that recordings (``{"kind": "pane", "pane": ...}`` events) made before a
