@@ -26,7 +26,15 @@ def test_file_class_mode_and_title_of_each_pane_agree() -> None:
         assert cls.__module__ == f"grutui.ui.panes.{spec.mode}"
         assert cls.__name__.lower() == f"{spec.mode}pane"
         assert spec.title.lower() == spec.mode
-    assert [s.mode for s in PANES] == ["train", "browse", "debug", "ood", "transitions", "seeds"]
+    assert [s.mode for s in PANES] == [
+        "train",
+        "browse",
+        "debug",
+        "ood",
+        "transitions",
+        "seeds",
+        "fourier",
+    ]
 
 
 def test_recorded_pane_names_resolve_to_modes() -> None:
