@@ -236,7 +236,7 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
             body.append(f"\n{self.cache.error}", style="red")
         set_text(self._body(), body)
         if self.view in ("survival", "ranking") and surv is not None:
-            self._keep_visible(surv)
+            self.call_after_refresh(self._keep_visible, surv)
 
     def _survival_matches(self, spec: Spectrum) -> bool:
         s = self.survival
@@ -250,9 +250,9 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
     def _keep_visible(self, surv: Survival) -> None:
         """Scroll the selected frequency's row into view."""
         if self.view == "ranking":
-            row = 2 + [r.k for r in surv.ranking()].index(self.selected or 1)
+            row = 3 + [r.k for r in surv.ranking()].index(self.selected or 1)
         else:
-            row = 1 + (self.selected or 1) - 1
+            row = self.selected or 1
         body = self.query_one("#fourier-body", VerticalScroll)
         h = body.size.height or 1
         if not body.scroll_y <= row < body.scroll_y + h:
@@ -428,11 +428,15 @@ def render_ranking(surv: Survival, selected: int) -> Text:
     n = summ["circles_at_end"]
     out = Text(no_wrap=True)
     out.append(
-        f"circles: {summ['circles_at_start']} at the start, {n} at epoch "
-        f"{int(surv.epochs[-1])}; survivors in the top {n} by initial signal "
-        f"{summ['survivors_in_top_signal']}, by gradient {summ['survivors_in_top_gradient']} "
-        f"(chance {summ['chance']:.1f})\n",
+        f"circles: {summ['circles_at_start']} at the start, {n} at epoch {int(surv.epochs[-1])}"
+        " (the last snapshot)\n"
     )
+    if n:
+        out.append(
+            f"of the {n} strongest at the start, survivors: {summ['survivors_in_top_signal']} by "
+            f"signal, {summ['survivors_in_top_gradient']} by gradient (chance {summ['chance']:.1f})"
+        )
+    out.append("\n")
     out.append(
         f"{'rank':>4} {'k':>4} {'S start':>9} {'gradient':>9} {'g.rank':>6} "
         f"{'growth':>9} {'S last':>9}  fate\n",
@@ -480,7 +484,11 @@ def render_circle(res: EpochFourier, k: int, width: int, height: int) -> Text:
     for row, col, label in placed:
         start = min(max(0, col - len(label) // 2), cols - len(label))
         span = range(start, start + len(label))
-        free = all(grid[row][c] in " ·" and (row, c) not in style_at for c in span)
+        # a blank cell either side, so two labels never read as one number
+        near = range(max(0, start - 1), min(cols, start + len(label) + 1))
+        free = all(grid[row][c] in " ·" for c in span) and all(
+            (row, c) not in style_at for c in near
+        )
         if free:
             for i, c in enumerate(span):
                 grid[row][c] = label[i]
@@ -493,8 +501,8 @@ def render_circle(res: EpochFourier, k: int, width: int, height: int) -> Text:
     thr = res.spectrum.threshold
     out.append(f"k={k}", style=SELECTED_STYLE)
     out.append(
-        f": token a at F[k]'s (cos, sin); S {_fmt(s)} ({s / thr if thr > 0 else 0:.2f}× the "
-        f"threshold), radius spread {spread:.0%}\n",
+        f" on F[k]'s cos/sin plane: S {_fmt(s)} ({s / thr if thr > 0 else 0:.2f}× the "
+        f"threshold), radius ±{spread:.0%}\n",
         style="dim",
     )
     for r in range(rows):

@@ -1,0 +1,195 @@
+"""Fourier pane at 80×24 on a tiny modular-addition session trained by the real command
+line: the spectrum follows the cursor (checked against the core analysis), the keys
+select frequencies and views, the survival history is cached for a session opened
+from disk, and the pane is hidden for a task without tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grutui.cli import main
+from grutui.core.analysis import fourier
+from grutui.core.analysis.history import ANALYSIS_NAME
+from grutui.core.rundata import RunData
+from grutui.core.session import Session
+from grutui.ui.app import GrutuiApp
+from grutui.ui.panes.fourier import FourierPane, render_survival
+from grutui.ui.widgets.cursorbar import CursorBar
+from tests.helpers import shown, until
+
+SIZE = (80, 24)
+P = 13
+TINY = [
+    "--preset", "circles", "--task-option", f"p={P}", "--task-option", "train_fraction=0.5",
+    "--hidden", "4", "--epochs", "8", "--snapshot-every", "1", "--threads", "1",
+    "--device", "cpu",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def modadd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("fourier-ui") / "modadd"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def data(modadd: Path) -> RunData:
+    with Session(modadd) as s:
+        return RunData.from_session(s)
+
+
+def pane(app: GrutuiApp) -> FourierPane:
+    screen = app.screen
+    assert isinstance(screen, FourierPane)
+    return screen
+
+
+def settled(app: GrutuiApp) -> bool:
+    """The spectrum at the cursor and the survival history have arrived."""
+    screen = app.screen
+    if not isinstance(screen, FourierPane) or screen.survival is None:
+        return False
+    res = screen.cache.shown
+    return res is not None and screen.cache.wanted == (res.spectrum.epoch, app.member)
+
+
+async def test_spectrum_follows_the_cursor(data: RunData) -> None:
+    app = GrutuiApp(data=data, start_pane="fourier")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: settled(app))
+        for key in ("home", "right", "right", "end", "left"):
+            await pilot.press(key)
+            await until(pilot, lambda: settled(app))
+            res = pane(app).current()
+            ref = fourier.fourier_at(data, app.epoch)
+            assert res is not None and res.spectrum.epoch == ref.epoch == app.epoch
+            np.testing.assert_allclose(res.spectrum.signal, ref.signal)
+            title = shown(app, "#fourier-title")
+            assert f"spectrum at epoch {app.epoch}" in title
+            assert f"{len(ref.circle_frequencies)} circles of {P // 2}" in title
+            body = shown(app, "#fourier-body")
+            assert f"2×mean = {fourier_fmt(ref.threshold)}" in body
+
+
+def fourier_fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+async def test_keys_select_a_frequency_and_cycle_the_views(data: RunData) -> None:
+    surv = fourier.survival_history(data, use_cache=False)
+    app = GrutuiApp(data=data, start_pane="fourier")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: settled(app))
+        screen = pane(app)
+        strongest = int(np.argmax(fourier.fourier_at(data, app.epoch).signal)) + 1
+        assert screen.selected == strongest  # the first selection
+        await pilot.press("home", *["up"] * P)  # the first epoch, and k=1
+        assert screen.selected == 1
+        await pilot.press("down", "down")
+        await until(pilot, lambda: settled(app))
+        assert screen.selected == 3
+        body = shown(app, "#fourier-body")
+        rank = next(r for r in surv.ranking() if r.k == 3)
+        assert f"k=3: S {fourier_fmt(fourier.fourier_at(data, app.epoch).signal[2])}" in body
+        assert f"(rank {rank.signal_rank}/{P // 2})" in body
+
+        await pilot.press("v")
+        assert screen.view == "survival"
+        body = shown(app, "#fourier-body")
+        assert body.splitlines()[1].startswith("k1")
+        assert f"cursor column: epoch {app.epoch}" in body
+
+        await pilot.press("v")
+        assert screen.view == "ranking"
+        lines = shown(app, "#fourier-body").splitlines()
+        assert lines[0].startswith(f"circles: {surv.summary()['circles_at_start']} at the start")
+        first = surv.ranking()[0]
+        assert lines[3].split()[:2] == ["1", str(first.k)]
+        await pilot.press("down")  # in the ranking, ↓ walks the ranking's order
+        assert screen.selected == surv.ranking()[[r.k for r in surv.ranking()].index(3) + 1].k
+
+        await pilot.press("v")
+        assert screen.view == "circle"
+        body = shown(app, "#fourier-body")
+        assert body.startswith(f"k={screen.selected} on F[k]'s cos/sin plane: S ")
+        assert any(ch.isdigit() for ch in body.split("\n", 1)[1])  # token labels
+
+        await pilot.press("v")
+        assert screen.view == "spectrum"
+
+
+async def test_survival_strip_marks_the_cursor_column(data: RunData) -> None:
+    surv = fourier.survival_history(data, use_cache=False)
+    text = render_survival(surv, 3, 1, 76)
+    lines = text.plain.splitlines()
+    assert len(lines) == 1 + P // 2 + 1
+    assert lines[1].startswith("k1") and lines[-1] == "cursor column: epoch 3"
+    rev = [s for s in text.spans if "reverse" in str(s.style)]
+    assert len(rev) == P // 2  # one cursor cell per strip
+    assert rev[0].start - len(lines[0]) - 1 == len("k1   ") + 1 + 3  # snapshot 3 is column 3
+
+
+async def test_history_cached_for_a_session_opened_from_disk(modadd: Path, tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "copy"
+    shutil.copytree(modadd, path)
+    app = GrutuiApp(session=path, start_pane="fourier")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: settled(app))
+        surv = pane(app).survival
+        assert surv is not None and surv.computed == len(surv) == 8
+        await app.shutdown()
+    assert (path / ANALYSIS_NAME).is_file()
+    with Session(path) as s:
+        again = fourier.survival_history(s)
+    assert again.computed == 0
+    np.testing.assert_array_equal(again.signal, surv.signal)
+
+
+class Noting(GrutuiApp):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.notes: list[str] = []
+
+    def notify(self, message: str, **kw: Any) -> None:  # type: ignore[override]
+        self.notes.append(message)
+        super().notify(message, **kw)
+
+
+async def test_hidden_for_a_task_without_tokens(demo_data: RunData) -> None:
+    app = Noting(data=demo_data, start_pane="fourier")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.current_mode == "train"
+        assert "Fourier" not in app.screen.query_one(CursorBar).render().plain
+        await pilot.press("7")
+        await pilot.pause()
+        assert app.current_mode == "train"
+        assert app.notes == [
+            "Fourier: the Fourier analysis needs a token input feature (task 'blog' has none)"
+        ]
+
+
+def _settled(*keys: str) -> object:
+    async def run_before(pilot: Any) -> None:
+        await until(pilot, lambda: settled(pilot.app))
+        await pilot.press(*keys)
+        await until(pilot, lambda: settled(pilot.app))
+
+    return run_before
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [(), ("v",), ("v", "v"), ("v", "v", "v")],
+    ids=["spectrum", "survival", "ranking", "circle"],
+)
+def test_snapshot(snap_compare: Any, data: RunData, keys: tuple[str, ...]) -> None:
+    app = GrutuiApp(data=data, start_pane="fourier")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_settled("home", "right", *keys))
