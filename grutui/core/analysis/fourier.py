@@ -237,7 +237,8 @@ def embedding_gradient(params: dict[str, np.ndarray], config: TrainConfig, seed:
             target = np.asarray(train.y[sl], np.float64).reshape(len(logits), -1) / out.scale
             d_out = 2.0 * (logits - target) / (n * logits.shape[1])
         d_gi = _backward(w, tr, d_out)  # (B, T, 3H)
-        grad_w_ih += np.einsum("btg,btd->gd", d_gi, np.asarray(x, np.float64))
+        xs = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
+        grad_w_ih += d_gi.reshape(-1, d_gi.shape[-1]).T @ xs
     return embedding(grad_w_ih, cols)
 
 
