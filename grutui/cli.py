@@ -574,6 +574,14 @@ def cmd_fourier(args: argparse.Namespace) -> int:
             f"{summ['survivors_in_top_signal']}, by gradient {summ['survivors_in_top_gradient']}"
             f" (chance {summ['chance']:.2f})"
         )
+    rho = {
+        k: "n/a" if summ[k] is None else f"{summ[k]:+.2f}"
+        for k in ("spearman_signal", "spearman_gradient")
+    }
+    print(
+        "rank correlation with the last signal (Spearman): initial signal "
+        f"{rho['spearman_signal']}, initial gradient {rho['spearman_gradient']}"
+    )
     print("rank    k    S start   gradient g.rank     growth     S last  fate")
     for r in surv.ranking():
         fate = "survived" if r.survived else "died" if r.circle_at_start else "-"

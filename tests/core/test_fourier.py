@@ -224,5 +224,12 @@ def test_ranking_and_summary_of_a_known_history() -> None:
     assert summ["survivors_in_top_gradient"] == 2  # k=4 (1) and k=2 (2)
     assert summ["survivor_signal_ranks"] == [1, 8]
     assert summ["chance"] == 0.5
+    # ranks of init 2,1,3,(4..7 for k=5..8),8 against last (k=2,4 first): Spearman by hand
+    ri = np.array([2, 1, 3, 8, 4, 5, 6, 7], float)
+    rl = np.array([3, 1, 4, 2, 5, 6, 7, 8], float)
+    expected = 1 - 6 * ((ri - rl) ** 2).sum() / (8 * (64 - 1))
+    assert summ["spearman_signal"] == pytest.approx(expected)
+    assert fourier.spearman(np.arange(5.0), -np.arange(5.0)) == pytest.approx(-1)
+    assert fourier.spearman(np.ones(5), np.arange(5.0)) is None
     np.testing.assert_allclose(surv.ratio[1], last / 6.0)
     assert surv.row(5) == 0 and surv.row(10) == 1 and surv.row(-3) == 0

@@ -109,7 +109,10 @@ async def test_keys_select_a_frequency_and_cycle_the_views(data: RunData) -> Non
         lines = shown(app, "#fourier-body").splitlines()
         assert lines[0].startswith(f"circles: {surv.summary()['circles_at_start']} at the start")
         first = surv.ranking()[0]
-        assert lines[3].split()[:2] == ["1", str(first.k)]
+        summ = surv.summary()
+        assert lines[2].startswith("last signal's rank correlation: with initial signal ρ ")
+        assert f"ρ {summ['spearman_gradient']:+.2f}" in lines[2]
+        assert lines[4].split()[:2] == ["1", str(first.k)]
         await pilot.press("down")  # in the ranking, ↓ walks the ranking's order
         assert screen.selected == surv.ranking()[[r.k for r in surv.ranking()].index(3) + 1].k
 

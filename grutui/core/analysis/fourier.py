@@ -377,11 +377,13 @@ class Survival:
 
     def summary(self) -> dict[str, Any]:
         """The study's claim in numbers: how many circles at the start and at the end,
-        and how many of the ``n`` survivors were among the ``n`` strongest at the start
-        by signal and by gradient (chance: n²/K)."""
+        how many of the ``n`` survivors were among the ``n`` strongest at the start by
+        signal and by gradient (chance: n²/K), and the rank correlation of the initial
+        signal and gradient with the last signal."""
         ranks = self.ranking()
         surv = [r for r in ranks if r.survived]
         n, kk = len(surv), len(ranks)
+        final = self.signal[-1] if len(self) else np.zeros(kk)
         return {
             "frequencies": kk,
             "circles_at_start": sum(r.circle_at_start for r in ranks),
@@ -392,6 +394,9 @@ class Survival:
             "chance": n * n / kk if kk else 0.0,
             "survivor_signal_ranks": sorted(r.signal_rank for r in surv),
             "survivor_gradient_ranks": sorted(r.gradient_rank for r in surv),
+            # the graded claim, with or without circles: does a stronger start end stronger?
+            "spearman_signal": spearman(self.initial_signal, final),
+            "spearman_gradient": spearman(self.initial_gradient, final),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -403,6 +408,17 @@ class Survival:
             "ranking": [r.to_json() for r in self.ranking()],
             "summary": self.summary(),
         }
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Spearman's rank correlation of ``a`` and ``b`` (None when either is constant)."""
+    ra, rb = _ranks(a).astype(float), _ranks(b).astype(float)
+    ra -= ra.mean()
+    rb -= rb.mean()
+    den = float(np.sqrt((ra * ra).sum() * (rb * rb).sum()))
+    if den == 0 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float((ra * rb).sum() / den)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

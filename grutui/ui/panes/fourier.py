@@ -250,7 +250,7 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
     def _keep_visible(self, surv: Survival) -> None:
         """Scroll the selected frequency's row into view."""
         if self.view == "ranking":
-            row = 3 + [r.k for r in surv.ranking()].index(self.selected or 1)
+            row = 4 + [r.k for r in surv.ranking()].index(self.selected or 1)
         else:
             row = self.selected or 1
         body = self.query_one("#fourier-body", VerticalScroll)
@@ -436,7 +436,12 @@ def render_ranking(surv: Survival, selected: int) -> Text:
             f"of the {n} strongest at the start, survivors: {summ['survivors_in_top_signal']} by "
             f"signal, {summ['survivors_in_top_gradient']} by gradient (chance {summ['chance']:.1f})"
         )
-    out.append("\n")
+    else:
+        out.append("no survivors to rank", style="dim")
+    out.append(
+        f"\nlast signal's rank correlation: with initial signal {_rho(summ['spearman_signal'])}"
+        f", gradient {_rho(summ['spearman_gradient'])}\n"
+    )
     out.append(
         f"{'rank':>4} {'k':>4} {'S start':>9} {'gradient':>9} {'g.rank':>6} "
         f"{'growth':>9} {'S last':>9}  fate\n",
@@ -453,6 +458,10 @@ def render_ranking(surv: Survival, selected: int) -> Text:
         style = SELECTED_STYLE if r.k == selected else CIRCLE_STYLE if r.survived and colour else ""
         out.append(line, style=style)
     return out
+
+
+def _rho(v: float | None) -> str:
+    return "—" if v is None else f"ρ {v:+.2f}"
 
 
 def render_circle(res: EpochFourier, k: int, width: int, height: int) -> Text:
