@@ -531,6 +531,8 @@ def _degeneracy_parser(sub: Any) -> None:
 def cmd_fourier(args: argparse.Namespace) -> int:
     """The token embedding's Fourier spectrum at an epoch, and each frequency's start
     beside its fate (the survival history, cached in SESSION/analysis.h5)."""
+    import numpy as np
+
     from grutui.core.analysis.fourier import fourier_at, require_columns, survival_history
     from grutui.core.session import Session
 
@@ -552,13 +554,14 @@ def cmd_fourier(args: argparse.Namespace) -> int:
         }
         if args.history:
             out["survival"]["epochs"] = [int(e) for e in surv.epochs]
-            out["survival"]["signal"] = [[float(v) for v in row] for row in surv.signal]
+            out["survival"]["signal"] = surv.to_json()["signal"]
         print(json.dumps(out, indent=2))
         return 0
     print(f"{name}  epoch {spec.epoch}  member {spec.member}  p={spec.vocab}")
-    top = float(spec.signal.max()) or 1.0
+    finite = spec.signal[np.isfinite(spec.signal)]
+    top = float(finite.max()) if len(finite) and finite.max() > 0 else 1.0
     for k, v, c in zip(spec.frequencies, spec.signal, spec.circles, strict=True):
-        bar = "█" * round(30 * float(v) / top)
+        bar = "█" * round(30 * float(v) / top) if math.isfinite(v) else "?"
         print(f"k={k:<4} S {sig(float(v), 4):>10} {'●' if c else ' '} {bar}")
     circles = ", ".join(str(k) for k in spec.circle_frequencies) or "none"
     print(f"circles (S > 2×mean = {sig(spec.threshold, 4)}): {circles}")

@@ -81,3 +81,21 @@ def test_a_task_without_tokens_is_refused(
     line = refused(["fourier", str(tiny_session)], capsys)
     assert "needs a token input feature (task 'blog' has none)" in line
     assert "no session" in refused(["fourier", str(tmp_path / "nope")], capsys)
+
+
+def test_a_diverged_run_gives_nulls_not_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "diverged"
+    assert main(["train", *TINY, "--lr", "1e30", "--out", str(out)]) == 1  # it diverged
+    capsys.readouterr()
+    assert main(["fourier", str(out), "--json", "--history"]) == 0
+    captured = capsys.readouterr()
+    got = json.loads(captured.out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert got["threshold"] is None and got["circles"] == []
+    assert all(f["signal"] is None for f in got["frequencies"])
+    assert got["survival"]["summary"]["spearman_signal"] is None
+    assert got["survival"]["signal"][0][0] is not None  # the first snapshot is finite
+    assert "Warning" not in captured.err
+    assert main(["fourier", str(out)]) == 0
+    assert "k=1    S        nan   ?" in capsys.readouterr().out

@@ -196,3 +196,20 @@ def _settled(*keys: str) -> object:
 def test_snapshot(snap_compare: Any, data: RunData, keys: tuple[str, ...]) -> None:
     app = GrutuiApp(data=data, start_pane="fourier")
     assert snap_compare(app, terminal_size=SIZE, run_before=_settled("home", "right", *keys))
+
+
+async def test_a_diverged_run_shows_without_errors(tmp_path: Path) -> None:
+    out = tmp_path / "diverged"
+    assert main(["train", *TINY, "--lr", "1e30", "--out", str(out)]) == 1  # it diverged
+    app = GrutuiApp(session=out, start_pane="fourier")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: settled(app))
+        for key in ("end", "c", "v", "down", "v", "up", "v", "home", "v"):
+            await pilot.press(key)
+            await until(pilot, lambda: settled(app))
+            screen = pane(app)
+            assert screen.cache.error is None and screen.survival_error is None
+        assert app.is_running
+        await pilot.press("end")
+        await until(pilot, lambda: settled(app))
+        assert "circles (S > 2×mean = nan): none" in shown(app, "#fourier-body")

@@ -147,11 +147,13 @@ async def test_a_key_storm_in_every_pane_leaves_the_app_running(
     app = Stormproof(session=path)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, PaneScreen))
-        for spec in PANES:
-            await responsive(app, pilot, spec.mode)
-            await storm(app, pilot, rng, KEYS_PER_PANE, f"{which} seed {seed} {spec.mode}")
-        await responsive(app, pilot, PANES[0].mode)
-        await responsive(app, pilot, PANES[-1].mode)
+        # the panes that apply to the session's task (the others have no tab)
+        panes = [spec.mode for spec in PANES if app.pane_unavailable(spec.mode) is None]
+        for mode in panes:
+            await responsive(app, pilot, mode)
+            await storm(app, pilot, rng, KEYS_PER_PANE, f"{which} seed {seed} {mode}")
+        await responsive(app, pilot, panes[0])
+        await responsive(app, pilot, panes[-1])
         await until(pilot, lambda: all(w.is_finished for w in app.workers if w.group != "watch"))
         assert app.is_running
         assert app.worker_errors == []

@@ -107,9 +107,8 @@ def embedding(w_ih: np.ndarray, cols: TokenColumns) -> np.ndarray:
 
 def signal(emb: np.ndarray) -> np.ndarray:
     """``S(k) = ‖FFT(E, axis=tokens)[k]‖₂`` for k = 1..⌊p/2⌋; ``emb`` is (…, p, d)."""
-    p = emb.shape[-2]
-    f = np.fft.rfft(emb, axis=-2)[..., 1 : p // 2 + 1, :]
-    out: np.ndarray = np.linalg.norm(f, axis=-1)
+    with np.errstate(invalid="ignore"):  # a diverged run's NaN weights give NaN signals
+        out: np.ndarray = np.linalg.norm(frequency_projection(emb), axis=-1)
     return out
 
 
@@ -155,10 +154,10 @@ class Spectrum:
             "epoch": self.epoch,
             "member": self.member,
             "p": self.vocab,
-            "threshold": self.threshold,
+            "threshold": finite(self.threshold),
             "circles": self.circle_frequencies,
             "frequencies": [
-                {"k": int(k), "signal": float(s), "circle": bool(c)}
+                {"k": int(k), "signal": finite(s), "circle": bool(c)}
                 for k, s, c in zip(self.frequencies, self.signal, self.circles, strict=True)
             ],
         }
@@ -177,6 +176,12 @@ def fourier_at(run: RunView, epoch: int | str = "last", member: int = 0) -> Spec
     e = run.resolve_epoch(epoch)
     snap = int(run.snapshot_epochs[run.snapshot_index(e)])
     return spectrum_of(run.weights(snap, member), cols, snap, member)
+
+
+def finite(v: float | np.floating[Any]) -> float | None:
+    """A number for JSON: None where it is not finite (a diverged run's weights)."""
+    f = float(v)
+    return f if np.isfinite(f) else None
 
 
 # -- the circle of one frequency --------------------------------------------------------------
@@ -309,12 +314,12 @@ class Rank:
     def to_json(self) -> dict[str, Any]:
         return {
             "k": self.k,
-            "initial_signal": self.initial_signal,
+            "initial_signal": finite(self.initial_signal),
             "signal_rank": self.signal_rank,
-            "initial_gradient": self.initial_gradient,
+            "initial_gradient": finite(self.initial_gradient),
             "gradient_rank": self.gradient_rank,
-            "initial_growth": self.initial_growth,
-            "final_signal": self.final_signal,
+            "initial_growth": finite(self.initial_growth),
+            "final_signal": finite(self.final_signal),
             "circle_at_start": self.circle_at_start,
             "survived": self.survived,
         }
@@ -404,19 +409,20 @@ class Survival:
             "member": self.member,
             "p": self.vocab,
             "epochs": [int(e) for e in self.epochs],
-            "signal": [[float(v) for v in row] for row in self.signal],
+            "signal": [[finite(v) for v in row] for row in self.signal],
             "ranking": [r.to_json() for r in self.ranking()],
             "summary": self.summary(),
         }
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Spearman's rank correlation of ``a`` and ``b`` (None when either is constant)."""
+    """Spearman's rank correlation of ``a`` and ``b`` (None when either is constant or
+    not finite: a diverged run)."""
     ra, rb = _ranks(a).astype(float), _ranks(b).astype(float)
     ra -= ra.mean()
     rb -= rb.mean()
     den = float(np.sqrt((ra * ra).sum() * (rb * rb).sum()))
-    if den == 0 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    if not (np.isfinite(a).all() and np.isfinite(b).all()) or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
     return float((ra * rb).sum() / den)
 

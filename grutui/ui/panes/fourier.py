@@ -320,7 +320,7 @@ def render_spectrum(
         label = _fmt(top) if r == 0 else "2×mean" if r == thr_row else ""
         out.append(f"{label:>{axis_w - 1}} ", style="dim")
         for k in ks:
-            fill = sig[k - 1] / top * rows - level
+            fill = float(np.nan_to_num(sig[k - 1] / top * rows - level))  # NaN: no bar
             ch = EIGHTHS[int(min(max(fill, 0.0), 1.0) * 8)]
             if ch == " " and r == thr_row:
                 ch = "╌"
@@ -468,7 +468,8 @@ def render_circle(res: EpochFourier, k: int, width: int, height: int) -> Text:
     """The tokens on frequency ``k``'s cos/sin plane, each labelled with its number (a
     dot where a label would overlap another); two cells across per cell down, so a
     circle looks round on a terminal's tall cells."""
-    pts = fourier.circle_points(res.embedding, k)
+    with np.errstate(invalid="ignore"):
+        pts = fourier.circle_points(res.embedding, k)
     radius = np.hypot(pts[:, 0], pts[:, 1])
     mean_r = float(radius.mean())
     spread = float(radius.std() / mean_r) if mean_r > 0 else 0.0
@@ -478,14 +479,16 @@ def render_circle(res: EpochFourier, k: int, width: int, height: int) -> Text:
     style_at: dict[tuple[int, int], str] = {}
     half_h = (rows - 1) / 2
     half_w = min((cols - 4) / 2, 2 * half_h)
-    scale = float(np.max(np.abs(pts))) or 1.0
+    ok = np.isfinite(pts).all(axis=1)  # a diverged run's tokens are not drawn
+    scale = (float(np.max(np.abs(pts[ok]))) if ok.any() else 0.0) or 1.0
     cy, cx = half_h, (cols - 1) / 2
     for c in range(cols):
         grid[round(cy)][c] = "·"
     for r in range(rows):
         grid[r][round(cx)] = "·"
     placed: list[tuple[int, int, str]] = []
-    for token, (x, y) in enumerate(pts):
+    for token in np.flatnonzero(ok):
+        x, y = pts[token]
         col = round(cx + x / scale * half_w)
         row = round(cy - y / scale * half_h)
         placed.append((row, col, str(token)))
