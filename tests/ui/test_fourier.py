@@ -14,6 +14,7 @@ import pytest
 from grutui.cli import main
 from grutui.core.analysis import fourier
 from grutui.core.analysis.history import ANALYSIS_NAME
+from grutui.core.config import preset
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
@@ -213,3 +214,52 @@ async def test_a_diverged_run_shows_without_errors(tmp_path: Path) -> None:
         await pilot.press("end")
         await until(pilot, lambda: settled(app))
         assert "circles (S > 2×mean = nan): none" in shown(app, "#fourier-body")
+
+
+async def test_a_live_run_extends_the_history_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[bool, int, int]] = []  # (had a previous result, computed, rows)
+    real = fourier.survival_history
+
+    def recording(*args: Any, **kw: Any) -> fourier.Survival:
+        res = real(*args, **kw)
+        calls.append((kw.get("previous") is not None, res.computed, len(res)))
+        return res
+
+    monkeypatch.setattr(fourier, "survival_history", recording)
+    cfg = preset("circles").replace(
+        **{"task.p": P, "task.train_fraction": 0.5, "hidden": 4, "epochs": 100_000},
+        snapshot_every=1,
+        threads=1,
+        device="cpu",
+    )
+    cfg = cfg.replace(batch_size=cfg.task.data_shape().n_train)
+    out = tmp_path / "live"
+    app = GrutuiApp(new=(cfg, out, False))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.data is not None and app.data.n_epochs >= 3)
+        await pilot.press("space")  # pause: the history catches up with a run that stands
+        await until(pilot, lambda: app.run_status == "paused")
+        await pilot.press("7")
+        data = app.data
+        assert data is not None
+        await until(pilot, lambda: len(pane(app).survival or ()) == len(data.snapshot_epochs))
+        first = len(data.snapshot_epochs)
+        await pilot.press("1", "space", "7")  # resume, and watch it grow
+        await until(pilot, lambda: len(pane(app).survival or ()) > first + 10)
+        await pilot.press("1", "s")  # stop
+        await until(pilot, lambda: app.run_status not in ("starting", "training", "paused"))
+        await pilot.press("7")
+        n = len(data.snapshot_epochs)
+        await until(pilot, lambda: len(pane(app).survival or ()) == n)
+        surv = pane(app).survival
+        assert surv is not None
+        ref = real(data, use_cache=False)
+        np.testing.assert_array_equal(surv.epochs, ref.epochs)
+        np.testing.assert_allclose(surv.signal, ref.signal)
+        np.testing.assert_allclose(surv.initial_gradient, ref.initial_gradient)
+    assert calls[0][0] is False and calls[-1][0] is True and len(calls) >= 3
+    # only the first computed from scratch; later ones the snapshots added since
+    assert sum(c for _p, c, _n in calls) == n and calls[0][1] <= first < n
+    assert not (out / ANALYSIS_NAME).exists()  # a live run's file is the trainer's
