@@ -41,7 +41,7 @@ import numpy as np
 from grutui.core.analysis.history import ANALYSIS_NAME, FORMAT, FORMAT_VERSION, fingerprint
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError
-from grutui.core.gru import GRUWeights, gru_trace
+from grutui.core.gru import GRUWeights, Trace, gru_trace
 from grutui.core.paths import store_dir
 from grutui.core.runview import RunView
 from grutui.core.tasks import Feature, make_datasets, task_label
@@ -103,6 +103,13 @@ def embedding(w_ih: np.ndarray, cols: TokenColumns) -> np.ndarray:
 
 
 # -- the spectrum -------------------------------------------------------------------------
+
+
+def frequency_projection(emb: np.ndarray) -> np.ndarray:
+    """FFT over tokens, frequencies 1..⌊p/2⌋: (…, K, d) complex."""
+    p = emb.shape[-2]
+    out: np.ndarray = np.fft.rfft(emb, axis=-2)[..., 1 : p // 2 + 1, :]
+    return out
 
 
 def signal(emb: np.ndarray) -> np.ndarray:
@@ -247,7 +254,7 @@ def embedding_gradient(params: dict[str, np.ndarray], config: TrainConfig, seed:
     return embedding(grad_w_ih, cols)
 
 
-def _backward(w: GRUWeights, tr: Any, d_out: np.ndarray) -> np.ndarray:
+def _backward(w: GRUWeights, tr: Trace, d_out: np.ndarray) -> np.ndarray:
     """∂loss/∂(W_ih x_t + b_ih) per sample and step (B, T, 3H), given ∂loss/∂output."""
     b, t, hs = tr.h.shape
     d_last = d_out @ np.asarray(w.w_out, np.float64)  # (B, H): into the read-out's step
@@ -268,13 +275,6 @@ def _backward(w: GRUWeights, tr: Any, d_out: np.ndarray) -> np.ndarray:
         d_gh = np.concatenate([d_rpre, d_zpre, d_npre * r], axis=1)
         dh = dh * z + d_gh @ w_hh
     return d_gi
-
-
-def frequency_projection(emb: np.ndarray) -> np.ndarray:
-    """FFT over tokens, frequencies 1..⌊p/2⌋: (K, d) complex."""
-    p = emb.shape[-2]
-    out: np.ndarray = np.fft.rfft(emb, axis=-2)[..., 1 : p // 2 + 1, :]
-    return out
 
 
 def initial_terms(
