@@ -110,6 +110,9 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
         self.survival: Survival | None = None
         self.survival_error: str | None = None
         self._survival_run: RunData | None = None
+        # the history job's last result and its run (touched by the job's thread only)
+        self._computed_history: Survival | None = None
+        self._computed_run: RunData | None = None
         self._history_key: HistoryKey | None = None
         self.history_job: LatestJob[HistoryKey, Survival] | None = None
 
@@ -193,10 +196,14 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
             self.history_job.request(key)
 
     def _compute_history(self, key: HistoryKey) -> Survival:
+        """In the job's thread: extends the job's own last result (the one the UI holds
+        may be older: results reach it later), so each snapshot is computed once."""
         data, member, _n = key
-        prev = self.survival if self._survival_run is data else None
+        prev = self._computed_history if self._computed_run is data else None
         use_cache = self.grutui.analyses.use_cache
-        return fourier.survival_history(data, member, use_cache=use_cache, previous=prev)
+        res = fourier.survival_history(data, member, use_cache=use_cache, previous=prev)
+        self._computed_history, self._computed_run = res, data
+        return res
 
     def _history_done(self, key: HistoryKey, res: Survival | Exception) -> None:
         if isinstance(res, Exception):
