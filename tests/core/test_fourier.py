@@ -11,7 +11,7 @@ import pytest
 
 from grutui.cli import main
 from grutui.core.analysis import fourier
-from grutui.core.analysis.history import ANALYSIS_NAME
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.config import TrainConfig, preset
 from grutui.core.errors import ConfigError
 from grutui.core.layout import param_shapes

@@ -13,7 +13,7 @@ import pytest
 
 from grutui.cli import main
 from grutui.core.analysis import fourier
-from grutui.core.analysis.history import ANALYSIS_NAME
+from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.config import preset
 from grutui.core.rundata import RunData
 from grutui.core.session import Session

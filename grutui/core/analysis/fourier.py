@@ -14,16 +14,14 @@ exceeds twice the mean is a *circle*.
   extended incrementally as a live run grows;
 - ``circle_points``: the tokens projected on one frequency's two components (cos, sin).
 
-Cache layout (beside the OOD strategy history in the same file)::
+Cache layout (``grutui.core.analysis.rowcache``; beside the other analyses' groups)::
 
     analysis.h5
-      fourier/member{M}/
-        attrs: fingerprint, vocab, column, rows, grad_seed
-        epoch             int64   (R,)
+      fourier/member{M}/            attrs: fingerprint, vocab, column, grad_seed, rows
+        epoch             int64   (R,)     snapshot epochs, a prefix of the run's
         signal            float64 (R, K)
-        initial_signal    float64 (K,)
-        initial_gradient  float64 (K,)
-        initial_growth    float64 (K,)
+      fourier/member{M}_initial/    the same attrs; one row (epoch -1)
+        initial_signal, initial_gradient, initial_growth   float64 (1, K)
 
 numpy only (the gradient is a hand-written backward pass through ``grutui.core.gru``'s
 gate function, checked against torch's autograd in the tests): no torch, textual or rich.
@@ -32,17 +30,14 @@ gate function, checked against torch's autograd in the tests): no torch, textual
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
-from grutui.core.analysis.history import ANALYSIS_NAME, FORMAT, FORMAT_VERSION, fingerprint
+from grutui.core.analysis.rowcache import cache_path, fingerprint, is_prefix, read_rows, write_rows
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError
 from grutui.core.gru import GRUWeights, Trace, gru_trace
-from grutui.core.paths import store_dir
 from grutui.core.runview import RunView
 from grutui.core.tasks import Feature, make_datasets, task_label
 
@@ -439,6 +434,9 @@ def group_name(member: int) -> str:
     return f"fourier/member{member}"
 
 
+INITIAL = ("initial_signal", "initial_gradient", "initial_growth")
+
+
 def survival_history(
     run: RunView,
     member: int = 0,
@@ -447,8 +445,9 @@ def survival_history(
     previous: Survival | None = None,
 ) -> Survival:
     """The spectrum at every snapshot of ``run`` and the initial terms. Only snapshots
-    past what ``previous`` (the last result for a growing run in memory) or the cache
-    already hold are computed, when those hold a prefix of the snapshots."""
+    past what the cache (``use_cache``) or else ``previous`` (the last result for a run
+    growing in memory) already hold are computed, when those are a prefix of the
+    snapshots."""
     cols = require_columns(run.config)
     run.check_member(member)
     wanted = np.asarray(run.snapshot_epochs, np.int64)
@@ -456,15 +455,14 @@ def survival_history(
         raise ConfigError(f"{run.name}: no weight snapshots recorded yet")
     seeds = run.config.member_seeds
     seed = seeds[member] if len(seeds) == run.members else run.config.seed
-    cache_path = store_dir(run.dir) / ANALYSIS_NAME
-    key = group_name(member)
-    fp = fingerprint(run) if use_cache else ""
-    prior = None
-    if previous is not None and previous.member == member and previous.vocab == cols.vocab:
-        prior = previous
-    elif use_cache:
-        prior = _read_cache(cache_path, key, fp, cols, seed)
-    start = len(prior.epochs) if prior is not None and _is_prefix(prior.epochs, wanted) else 0
+    attrs: dict[str, Any] = {}
+    if use_cache:
+        attrs = {"fingerprint": fingerprint(run), "vocab": cols.vocab, "column": cols.start}
+        attrs["grad_seed"] = seed
+    prior = _read_cache(run, member, attrs, cols) if use_cache else previous
+    if prior is not None and (prior.member != member or prior.vocab != cols.vocab):
+        prior = None
+    start = len(prior.epochs) if prior is not None and is_prefix(prior.epochs, wanted) else 0
     if start:
         assert prior is not None
         init = (prior.initial_signal, prior.initial_gradient, prior.initial_growth)
@@ -482,77 +480,31 @@ def survival_history(
         member=member,
         computed=len(new),
     )
+    if use_cache and not start:  # the initial terms: one row, once per run
+        one: dict[str, np.ndarray] = {"epoch": np.array([-1], np.int64)}
+        one |= {n: np.asarray(v, np.float64)[None] for n, v in zip(INITIAL, init, strict=True)}
+        write_rows(run, group_name(member) + "_initial", attrs, one, 0)
     if use_cache and (len(new) or not start):
-        try:  # a read-only session's store directory may not exist yet
-            store_dir(run.dir, create=True)
-        except OSError:
-            return surv
-        _write_cache(cache_path, key, fp, cols, seed, surv, start)
+        rows = {"epoch": surv.epochs, "signal": np.asarray(surv.signal, np.float64)}
+        write_rows(run, group_name(member), attrs, rows, start)
     return surv
 
 
-def _is_prefix(done: np.ndarray, wanted: np.ndarray) -> bool:
-    return len(done) <= len(wanted) and np.array_equal(done, wanted[: len(done)])
-
-
-def _read_cache(path: Path, key: str, fp: str, cols: TokenColumns, seed: int) -> Survival | None:
-    if not path.is_file():
+def _read_cache(
+    run: RunView, member: int, attrs: dict[str, Any], cols: TokenColumns
+) -> Survival | None:
+    path = cache_path(run)
+    rows = read_rows(path, group_name(member), attrs, ("signal",))
+    init = read_rows(path, group_name(member) + "_initial", attrs, INITIAL)
+    if rows is None or init is None or len(init["epoch"]) != 1:
         return None
-    try:
-        with h5py.File(path, "r") as f:
-            g = f.get(key)
-            if not isinstance(g, h5py.Group) or g.attrs.get("fingerprint") != fp:
-                return None
-            if g.attrs.get("vocab") != cols.vocab or g.attrs.get("column") != cols.start:
-                return None
-            if g.attrs.get("grad_seed") != seed:
-                return None
-            r = int(g.attrs.get("rows", 0))
-            return Survival(
-                np.asarray(g["epoch"][:r]),
-                np.asarray(g["signal"][:r]),
-                np.asarray(g["initial_signal"][:]),
-                np.asarray(g["initial_gradient"][:]),
-                np.asarray(g["initial_growth"][:]),
-                vocab=cols.vocab,
-            )
-    except (OSError, KeyError):
-        return None  # unreadable cache: recompute
-
-
-def _write_cache(
-    path: Path, key: str, fp: str, cols: TokenColumns, seed: int, surv: Survival, start: int
-) -> None:
-    """Append rows ``start:`` (or rewrite the group when ``start`` is 0)."""
-    kk = surv.signal.shape[1]
-    try:
-        with h5py.File(path, "a") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            if start == 0 and key in f:
-                del f[key]
-            g = f.require_group(key)
-            if start == 0:
-                g.attrs.update(
-                    {
-                        "fingerprint": fp,
-                        "vocab": cols.vocab,
-                        "column": cols.start,
-                        "grad_seed": seed,
-                        "rows": 0,
-                    }
-                )
-                g.create_dataset("epoch", (0,), np.int64, maxshape=(None,), chunks=(256,))
-                g.create_dataset(
-                    "signal", (0, kk), np.float64, maxshape=(None, kk), chunks=(64, kk)
-                )
-                g.create_dataset("initial_signal", data=surv.initial_signal)
-                g.create_dataset("initial_gradient", data=surv.initial_gradient)
-                g.create_dataset("initial_growth", data=surv.initial_growth)
-            n = len(surv)
-            for name, arr in (("epoch", surv.epochs), ("signal", surv.signal)):
-                g[name].resize(n, axis=0)
-                g[name][start:n] = arr[start:n]
-            g.attrs["rows"] = n  # last: rows past this are not trusted
-    except OSError:
-        pass  # read-only session directory or a concurrent writer: no cache this time
+    sig0, grad0, growth0 = (np.asarray(init[n][0]) for n in INITIAL)
+    return Survival(
+        np.asarray(rows["epoch"]),
+        np.asarray(rows["signal"]),
+        sig0,
+        grad0,
+        growth0,
+        vocab=cols.vocab,
+        member=member,
+    )
