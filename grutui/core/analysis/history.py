@@ -24,15 +24,6 @@ from grutui.core.analysis.ood import (
     OODResult,
 )
 from grutui.core.analysis.rowcache import (
-    ANALYSIS_NAME as ANALYSIS_NAME,  # re-exported until the Fourier cache moves over
-)
-from grutui.core.analysis.rowcache import (
-    FORMAT as FORMAT,
-)
-from grutui.core.analysis.rowcache import (
-    FORMAT_VERSION as FORMAT_VERSION,
-)
-from grutui.core.analysis.rowcache import (
     cache_path,
     fingerprint,
     is_prefix,
