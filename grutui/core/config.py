@@ -268,10 +268,15 @@ PRESETS: dict[str, TrainConfig] = {
     "grokking": _modadd(
         ModAddTask(p=97, train_fraction=0.4), hidden=64, weight_decay=1.0, epochs=8000
     ),
-    # The survival-of-the-fittest set-up (background.md §3): p = 59, 30 % of the pairs,
-    # AdamW decay 0.5. The study's learned embedding (128 wide) has no counterpart: the
-    # GRU's input weights W_i[:, a] are the token embedding (3·hidden wide, one-hot input).
-    "circles": _modadd(ModAddTask(p=59, train_fraction=0.3), hidden=64, weight_decay=0.5),
+    # The survival-of-the-fittest set-up (background.md §3): p = 59, AdamW decay 0.5. The
+    # study's learned embedding (128 wide) has no counterpart: the GRU's input weights
+    # W_i[:, a] are the token embedding (3·hidden wide, one-hot input). Half the pairs,
+    # not the study's 30 %: measured (seed 0), a GRU memorises 30 % and never generalises
+    # (test accuracy 0.1 % after 25 000 epochs), while with 50 % it groks (test 95 % at
+    # epoch 4786).
+    "circles": _modadd(
+        ModAddTask(p=59, train_fraction=0.5), hidden=64, weight_decay=0.5, epochs=8000
+    ),
     # The 3-bit flip-flop of the degeneracy study (background.md §4), hidden 64 as there;
     # Adam without decay, the plateau schedule on the test loss, a snapshot every 5
     # epochs (54 kB each: a full run's session near 4 MB). Learns within 30 epochs (test

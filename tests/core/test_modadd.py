@@ -94,7 +94,7 @@ def test_the_presets() -> None:
         assert cfg.batch_size == cfg.task.data_shape().n_train  # full batch
     assert g.task == ModAddTask(p=97, train_fraction=0.4) and g.hidden == 64
     assert (g.lr, g.weight_decay, g.betas, g.init) == (3e-3, 1.0, (0.9, 0.98), "torch")
-    assert c.task == ModAddTask(p=59, train_fraction=0.3) and c.weight_decay == 0.5
+    assert c.task == ModAddTask(p=59, train_fraction=0.5) and c.weight_decay == 0.5
     assert TrainConfig.from_json(g.to_json()) == g
 
 
