@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -158,17 +158,8 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         if self.view == "degeneracy":
             return  # a comparison arriving late: the members view draws it when shown
         res = self.cache.shown
-        t = Text()
-        t.append("seed comparison ", style="bold")
         fresh = res is not None and self.cache.wanted == (self.samples, res.epoch)
-        if res is None:
-            t.append("computing…", style="dim italic")
-        else:
-            t.append(
-                f"{res.members} members at epoch {res.epoch}", style="bold" if fresh else "dim"
-            )
-            if not fresh:
-                t.append(" (updating…)", style="dim italic")
+        t = result_title("seed comparison", res, fresh)
         t.append(f"  OOD {self.samples}/cell", style="dim")
         self.show_title(t)
         body = self.query_one("#cmp-content", Static)
@@ -252,6 +243,25 @@ class Rendered:
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = max((Segment.get_line_length(ln) for ln in self.lines), default=0)
         return Measurement(width, width)
+
+
+class MembersAtEpoch(Protocol):
+    members: int
+    epoch: int
+
+
+def result_title(what: str, res: MembersAtEpoch | None, fresh: bool) -> Text:
+    """``what``, then the members and epoch of the result shown (dim, "updating…", while
+    the cursor's own is computed) or "computing…" before the first."""
+    t = Text()
+    t.append(f"{what} ", style="bold")
+    if res is None:
+        t.append("computing…", style="dim italic")
+        return t
+    t.append(f"{res.members} members at epoch {res.epoch}", style="bold" if fresh else "dim")
+    if not fresh:
+        t.append(" (updating…)", style="dim italic")
+    return t
 
 
 def _table() -> Table:
@@ -573,16 +583,7 @@ class DegeneracyView:
         res = self.cache.shown
         want = self.cache.wanted
         fresh = res is not None and res.epoch == want
-        t = Text()
-        t.append("degeneracy ", style="bold")
-        if res is None:
-            t.append("computing…", style="dim italic")
-        else:
-            t.append(
-                f"{res.members} members at epoch {res.epoch}", style="bold" if fresh else "dim"
-            )
-            if not fresh:
-                t.append(" (updating…)", style="dim italic")
+        t = result_title("degeneracy", res, fresh)
         t.append("  d: members  l: level", style="dim")
         pane.show_title(t)
         width, _height = pane.room()
