@@ -123,3 +123,26 @@ def test_the_projection_keeps_the_picture_of_a_plane() -> None:
     one = find_fixed_points(bistable(1, gain=1.0), np.zeros(1))
     t1, p1 = one.projection(np.array([[0.3], [0.2]]))
     assert np.all(t1[:, 1] == 0) and p1.shape == (1, 2)
+
+
+def test_a_saturating_input_pins_the_state_at_one() -> None:
+    # n = tanh(2h + 40x): with x = 1 held, tanh saturates to 1.0 in float64, so the
+    # state's one fixed point is h = 1 (stable: ∂h'/∂h = z = ½ there), at the edge of
+    # the states a GRU can reach
+    w = bistable(1)
+    w.w_ih[2] = 40.0
+    fp = find_fixed_points(w, np.ones(1))
+    assert [p.kind for p in fp.points] == ["stable"]
+    assert abs(fp.points[0].h[0] - 1.0) < 1e-8 and abs(fp.points[0].max_modulus - 0.5) < 1e-8
+    assert fp.slowest < 1e-9
+
+
+def test_with_no_fixed_point_the_slowest_state_is_reported() -> None:
+    # (a trained flip-flop with a pulse held creeps towards ±1 without converging; the
+    # summary of such a result)
+    from grutui.core.analysis.fixedpoints import FixedPoints
+
+    none = FixedPoints(np.zeros(1), (), 5, 5, 1, 2.6e-5)
+    assert none.summary() == "none found (the slowest state moves 2.6e-05 a step)"
+    assert none.to_json()["slowest"] == 2.6e-5
+    assert FixedPoints(np.zeros(1), (), 5, 5, 1).to_json()["slowest"] is None

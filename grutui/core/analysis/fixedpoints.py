@@ -13,6 +13,7 @@ unstable directions). Numpy only: it runs in the debugger's worker at the cursor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -73,6 +74,9 @@ class FixedPoints:
     starts: int  # starts tried
     unconverged: int  # starts that ended on no fixed point (slow points, divergence)
     hidden: int
+    # the smallest max |F(h) − h| any start reached: with no fixed point found, how
+    # slow the slowest state is (a unit saturated by a strong input creeps towards ±1)
+    slowest: float = float("nan")
 
     def count(self, kind: str) -> int:
         return sum(p.kind == kind for p in self.points)
@@ -105,13 +109,18 @@ class FixedPoints:
     def summary(self) -> str:
         """One line: how many of each kind."""
         parts = [f"{self.count(k)} {k}" for k in KINDS if self.count(k)]
-        return ", ".join(parts) if parts else "none found"
+        if parts:
+            return ", ".join(parts)
+        if math.isfinite(self.slowest):
+            return f"none found (the slowest state moves {self.slowest:.1e} a step)"
+        return "none found"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "input": self.x.tolist(),
             "starts": self.starts,
             "unconverged": self.unconverged,
+            "slowest": self.slowest if math.isfinite(self.slowest) else None,
             "points": [p.to_json() for p in self.points],
         }
 
@@ -145,12 +154,14 @@ def find_fixed_points(
         return FixedPoints(x64, (), n_starts, n_starts, hs)
     h = _levenberg_marquardt(w, x64, h, max_iter)
     found = h[np.isfinite(h).all(axis=1)]
+    slowest = math.nan
     if len(found):
         f, _ = gru_step_jacobian(w, x64, found)
-        ok = np.abs(f - found).max(axis=1) < TOLERANCE
-        found = found[ok & (np.abs(found).max(axis=1) < 1.0)]
+        speed = np.abs(f - found).max(axis=1)
+        slowest = float(speed.min())
+        found = found[(speed < TOLERANCE) & (np.abs(found).max(axis=1) <= 1.0)]
     points = _merge(w, x64, found)
-    return FixedPoints(x64, points, n_starts, n_starts - len(found), hs)
+    return FixedPoints(x64, points, n_starts, n_starts - len(found), hs, slowest)
 
 
 def _levenberg_marquardt(w: GRUWeights, x: np.ndarray, h: np.ndarray, max_iter: int) -> np.ndarray:
