@@ -53,13 +53,27 @@ def check_new_session_dir(text: str | Path) -> Path:
     return out
 
 
+# the shipped session ``grutui`` opens on a fresh clone: the blog's run (the other
+# shipped demos are opened by name)
+FIRST_DEMO = "blog-seed37"
+
+
 def find_sessions(root: str | Path = "sessions") -> list[Path]:
-    """Session directories under ``root``, newest first."""
+    """Session directories under ``root``: the user's own newest first, then the ones
+    git tracks (shipped demos: a clone gives their files the same moment, so the order
+    is theirs, ``FIRST_DEMO`` first, then by name)."""
     r = Path(root)
     if not r.is_dir():
         return []
     found = [d for d in r.iterdir() if (d / H5_NAME).is_file()]
-    return sorted(found, key=lambda d: (d / H5_NAME).stat().st_mtime, reverse=True)
+    tracked = _tracked_names(r)
+    shipped = {d for d in found if d.name in tracked}
+    own = sorted(
+        (d for d in found if d not in shipped),
+        key=lambda d: (d / H5_NAME).stat().st_mtime,
+        reverse=True,
+    )
+    return own + sorted(shipped, key=lambda d: (d.name != FIRST_DEMO, d.name))
 
 
 def data_root() -> Path:
@@ -70,6 +84,27 @@ def data_root() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("grutui")
+
+
+def _tracked_names(root: Path) -> set[str]:
+    """The directories under ``root`` whose session file git tracks, in one git call
+    (``root`` may hold hundreds of sessions)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--", f"*/{H5_NAME}"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if done.returncode != 0:
+        return set()
+    paths = (Path(p) for p in done.stdout.decode(errors="replace").split("\0") if p)
+    return {p.parent.name for p in paths if len(p.parts) == 2}
 
 
 def is_tracked(session_dir: Path) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import h5py
@@ -203,3 +204,31 @@ def test_find_sessions_newest_first(tmp_path: Path) -> None:
     (tmp_path / "junk").mkdir()
     assert [p.name for p in find_sessions(tmp_path)] == ["a", "b"]
     assert find_sessions(tmp_path / "nope") == []
+
+
+def test_find_sessions_puts_shipped_demos_last_the_blog_first(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from tests.helpers import git, tracked_copy
+
+    src = tmp_path / "src"
+    for name in ("modadd-grokking", "blog-seed37", "flipflop"):
+        make_session(src / name, tiny_config(epochs=1))
+    repo = tmp_path / "repo"
+    tracked_copy(src / "modadd-grokking", repo)
+    for name in ("blog-seed37", "flipflop"):
+        dest = repo / "sessions" / name
+        shutil.copytree(src / name, dest)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "demos")
+    sessions = repo / "sessions"
+    now = time.time()
+    os.utime(sessions / "modadd-grokking" / H5_NAME, (now + 10, now + 10))  # newest file
+    assert [p.name for p in find_sessions(sessions)] == [
+        "blog-seed37",
+        "flipflop",
+        "modadd-grokking",
+    ]
+    make_session(sessions / "mine", tiny_config(epochs=1))  # the user's own: first
+    assert find_sessions(sessions)[0].name == "mine"
