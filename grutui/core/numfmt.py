@@ -14,6 +14,13 @@ DASH = "—"  # the UI's missing value (no test loss yet, a member without a res
 NA = "n/a"  # the CLI's (plain ASCII for scripts)
 
 
+def json_number(v: Any) -> float | None:
+    """A number for JSON, which has no NaN or infinity: None where ``v`` is not finite
+    (a diverged run's weights and losses)."""
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
 def sig(v: float | None, digits: int, missing: str = DASH) -> str:
     """``v`` to ``digits`` significant digits (``%g``: ``nan``/``inf`` spelled out);
     ``missing`` for None."""

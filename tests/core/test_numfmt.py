@@ -41,3 +41,12 @@ def test_members_loss() -> None:
     assert numfmt.members_loss(np.array([0.123456])) == "0.1235"
     assert numfmt.members_loss(np.array([1.0, np.nan, 3.0, 2.0])) == "2 (median)"
     assert numfmt.members_loss(np.array([np.nan, np.nan])) == "nan"
+
+
+def test_json_number() -> None:
+    import numpy as np
+
+    from grutui.core.numfmt import json_number
+
+    assert json_number(np.float32(0.5)) == 0.5 and isinstance(json_number(np.int64(3)), float)
+    assert [json_number(v) for v in (float("nan"), float("inf"), -np.inf)] == [None] * 3

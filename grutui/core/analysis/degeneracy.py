@@ -53,6 +53,7 @@ from grutui.core.analysis.ood import OODEvaluator, snapshot_epoch
 from grutui.core.analysis.rowcache import cache_path, fingerprint, is_prefix, read_rows, write_rows
 from grutui.core.errors import ConfigError, SessionError
 from grutui.core.gru import GRUWeights, gru_states
+from grutui.core.numfmt import json_number
 from grutui.core.runview import RunView
 
 LEVELS = ("behaviour", "dynamics", "weights")
@@ -183,10 +184,10 @@ class Level:
     def to_json(self) -> dict[str, Any]:
         return {
             "measure": self.measure,
-            "mean": _num(self.mean),
-            "baseline": _num(self.baseline),
-            "ratio": _num(self.ratio),
-            "matrix": [[_num(v) for v in row] for row in self.matrix],
+            "mean": json_number(self.mean),
+            "baseline": json_number(self.baseline),
+            "ratio": json_number(self.ratio),
+            "matrix": [[json_number(v) for v in row] for row in self.matrix],
         }
 
 
@@ -216,11 +217,6 @@ class Degeneracy:
 
 def _g(v: float) -> str:
     return f"{v:.3g}" if math.isfinite(v) else "—"
-
-
-def _num(v: float) -> float | None:
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 class DegeneracyAnalysis:
@@ -396,8 +392,8 @@ class DegeneracyHistory:
             "epochs": [int(e) for e in self.epochs],
             "levels": {
                 n: {
-                    "mean": [_num(v) for v in self.means[:, i]],
-                    "baseline": [_num(v) for v in self.baselines[:, i]],
+                    "mean": [json_number(v) for v in self.means[:, i]],
+                    "baseline": [json_number(v) for v in self.baselines[:, i]],
                 }
                 for i, n in enumerate(LEVELS)
             },

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from grutui.core.gru import GRUWeights, gru_step_jacobian
+from grutui.core.numfmt import json_number
 
 KINDS = ("stable", "saddle", "unstable")
 TOLERANCE = 1e-9  # max |F(h) − h| of a fixed point (float64)
@@ -120,7 +121,7 @@ class FixedPoints:
             "input": self.x.tolist(),
             "starts": self.starts,
             "unconverged": self.unconverged,
-            "slowest": self.slowest if math.isfinite(self.slowest) else None,
+            "slowest": json_number(self.slowest),
             "points": [p.to_json() for p in self.points],
         }
 

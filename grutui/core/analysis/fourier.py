@@ -38,6 +38,7 @@ from grutui.core.analysis.rowcache import cache_path, fingerprint, is_prefix, re
 from grutui.core.config import TrainConfig
 from grutui.core.errors import ConfigError
 from grutui.core.gru import GRUWeights, Trace, gru_trace
+from grutui.core.numfmt import json_number
 from grutui.core.runview import RunView
 from grutui.core.tasks import Feature, make_datasets, task_label
 
@@ -156,10 +157,10 @@ class Spectrum:
             "epoch": self.epoch,
             "member": self.member,
             "p": self.vocab,
-            "threshold": finite(self.threshold),
+            "threshold": json_number(self.threshold),
             "circles": self.circle_frequencies,
             "frequencies": [
-                {"k": int(k), "signal": finite(s), "circle": bool(c)}
+                {"k": int(k), "signal": json_number(s), "circle": bool(c)}
                 for k, s, c in zip(self.frequencies, self.signal, self.circles, strict=True)
             ],
         }
@@ -178,12 +179,6 @@ def fourier_at(run: RunView, epoch: int | str = "last", member: int = 0) -> Spec
     e = run.resolve_epoch(epoch)
     snap = int(run.snapshot_epochs[run.snapshot_index(e)])
     return spectrum_of(run.weights(snap, member), cols, snap, member)
-
-
-def finite(v: float | np.floating[Any]) -> float | None:
-    """A number for JSON: None where it is not finite (a diverged run's weights)."""
-    f = float(v)
-    return f if np.isfinite(f) else None
 
 
 # -- the circle of one frequency --------------------------------------------------------------
@@ -309,12 +304,12 @@ class Rank:
     def to_json(self) -> dict[str, Any]:
         return {
             "k": self.k,
-            "initial_signal": finite(self.initial_signal),
+            "initial_signal": json_number(self.initial_signal),
             "signal_rank": self.signal_rank,
-            "initial_gradient": finite(self.initial_gradient),
+            "initial_gradient": json_number(self.initial_gradient),
             "gradient_rank": self.gradient_rank,
-            "initial_growth": finite(self.initial_growth),
-            "final_signal": finite(self.final_signal),
+            "initial_growth": json_number(self.initial_growth),
+            "final_signal": json_number(self.final_signal),
             "circle_at_start": self.circle_at_start,
             "survived": self.survived,
         }
@@ -404,7 +399,7 @@ class Survival:
             "member": self.member,
             "p": self.vocab,
             "epochs": [int(e) for e in self.epochs],
-            "signal": [[finite(v) for v in row] for row in self.signal],
+            "signal": [[json_number(v) for v in row] for row in self.signal],
             "ranking": [r.to_json() for r in self.ranking()],
             "summary": self.summary(),
         }

@@ -31,6 +31,7 @@ from grutui.core.analysis.rowcache import (
     write_rows,
 )
 from grutui.core.errors import ConfigError
+from grutui.core.numfmt import json_number
 from grutui.core.runview import RunView
 
 
@@ -89,9 +90,7 @@ class OODHistory:
                     "flags": k,
                     "in_distribution": bool(self.in_distribution[j]),
                     "success_rate": [float(v) for v in self.success[:, j]],
-                    "mean_rel_error": [
-                        float(v) if np.isfinite(v) else None for v in self.mean_rel_error[:, j]
-                    ],
+                    "mean_rel_error": [json_number(v) for v in self.mean_rel_error[:, j]],
                 }
                 for j, (n, k) in enumerate(self.cells)
             ],

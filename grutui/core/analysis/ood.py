@@ -24,6 +24,7 @@ import numpy as np
 
 from grutui.core.errors import ConfigError
 from grutui.core.gru import GRUWeights, gru_output
+from grutui.core.numfmt import json_number
 from grutui.core.runview import RunView
 from grutui.core.tasks import AddingTask, OODGrid, Task, ood_grid, task_label
 
@@ -91,7 +92,7 @@ class OODCell:
             "length": self.length,
             "flags": self.flags,
             "success_rate": self.success_rate,
-            "mean_rel_error": _finite_or_none(self.mean_rel_error),
+            "mean_rel_error": json_number(self.mean_rel_error),
             "samples": self.samples,
             "in_distribution": self.in_distribution,
         }
@@ -241,7 +242,3 @@ def format_grid(res: OODResult) -> str:
             row += f"{c.success_rate:>7.2f} ({err:>4}){mark}"
         lines.append(row.rstrip())
     return "\n".join(lines)
-
-
-def _finite_or_none(v: float) -> float | None:
-    return v if math.isfinite(v) else None
