@@ -43,14 +43,8 @@ class GRUWeights:
     def stack(cls, members: Sequence[GRUWeights]) -> GRUWeights:
         """K models as one: matrices (K, rows, cols), biases (K, 1, n), so the step
         function runs every member at once on states (K, B, H)."""
-        return cls(
-            *(
-                np.stack([getattr(m, f.name) for m in members])
-                if f.name.startswith("w")
-                else np.stack([getattr(m, f.name) for m in members])[:, None, :]
-                for f in fields(cls)
-            )
-        )
+        stacked = (np.stack([getattr(m, f.name) for m in members]) for f in fields(cls))
+        return cls(*(a if a.ndim == 3 else a[:, None, :] for a in stacked))
 
     @classmethod
     def from_params(cls, params: Mapping[str, np.ndarray]) -> GRUWeights:

@@ -29,8 +29,8 @@ tried here batched over the pairs: from the identity and a reflection it stalled
 local optima on random conjugates and took seconds; the package itself is not used:
 it pulls in pot, pydmd, scikit-learn, matplotlib and more.)
 
-Over the epochs each level's mean is cached in ``analysis.h5`` (group ``degeneracy/``,
-layout like ``history``'s: rows by snapshot index, appended as a live run grows).
+Over the epochs each level's mean is cached in ``analysis.h5`` (``rowcache``, group
+``degeneracy/``: rows by snapshot index, appended as a live run grows).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def dsa_distances(ops: np.ndarray) -> np.ndarray:
 
 
 def dsa(h_a: np.ndarray, h_b: np.ndarray, delays: int = 1, rank: int = RANK) -> float:
-    """DSA angle between two networks' trajectories (N, T, H) on the same inputs."""
+    """DSA distance between two networks' trajectories (N, T, H) on the same inputs."""
     ops = dsa_operators(np.stack([h_a, h_b]), delays, rank)
     return float(dsa_distances(ops)[0, 1])
 
@@ -222,7 +222,8 @@ def _g(v: float) -> str:
 class DegeneracyAnalysis:
     """The three levels for one ensemble session: the probe set, the OOD grid (where the
     task has one) and the baselines at the members' initial weights are made once;
-    ``at(epoch)`` costs one trace per member and the pairs' distances."""
+    ``at(epoch)`` costs one run of every member at once on the probe and the pairs'
+    distances."""
 
     def __init__(self, session: RunView, probe: int = PROBE) -> None:
         if session.members < 2:
