@@ -11,6 +11,7 @@ so a key costs the same at hidden 64 as at hidden 4.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -137,7 +138,7 @@ class DebugPane(PaneScreen):
         self._cache_key: tuple[Any, ...] | None = None
         self.unit0 = 0  # the first hidden unit shown
         self._problem = ""  # why nothing can be traced (a task whose parser broke)
-        self._weights: GRUWeights | None = None  # the weights traced
+        self._params: Mapping[str, np.ndarray] | None = None  # the weights traced
         self.fixed_view = False  # f: the fixed points instead of the gate terms
         self.fixed: CachedResults[FixedPointQuery, FixedPoints] = CachedResults(64)
         self.fixed_job: LatestJob[FixedPointQuery, FixedPoints] | None = None
@@ -181,7 +182,7 @@ class DebugPane(PaneScreen):
             try:
                 params = data.weights(epoch, member)
                 self.trace = trace_typed(params, task, self.seq)
-                self._weights = GRUWeights.from_params(params)
+                self._params = params  # made GRUWeights only if f asks for them
                 self._problem = ""
             except GrutuiError as exc:  # weights that do not fit the task's input
                 self.trace, self._problem = None, str(exc)
@@ -266,9 +267,10 @@ class DebugPane(PaneScreen):
 
     def fixed_query(self) -> FixedPointQuery | None:
         """The fixed points the view wants now: step ``t``'s input held."""
-        tr, w = self.trace, self._weights
-        if tr is None or w is None or self._cache_key is None:
+        tr, params = self.trace, self._params
+        if tr is None or params is None or self._cache_key is None:
             return None
+        w = GRUWeights.from_params(params)
         x = np.asarray(tr.x[self.t], np.float64)
         _data, _row, snap, member, seq = self._cache_key
         ident = (id(_data), snap, member, seq.canonical, x.tobytes())
