@@ -236,6 +236,10 @@ class GrutuiApp(SessionApp):
         self.keymap: Keymap = {}  # what set_keymap/update_keymap were given
         self.quit_on_signals = False  # run_app: SIGTERM and SIGHUP quit like q
         self.watch_live = False  # the session opened is being written by another process
+        # which panes do not apply, and why, for the config they were asked for: the
+        # tabs ask on every cursor-bar update, and a task's answer may cost milliseconds
+        # (a third-party task's name reads the installed packages' entry points)
+        self._unavailable: tuple[TrainConfig | None, dict[str, str | None]] = (None, {})
         for spec in PANES:
             self.add_mode(spec.mode, spec.screen)
 
@@ -406,10 +410,11 @@ class GrutuiApp(SessionApp):
         """Why pane ``mode`` does not apply to the session shown (None: it does, or no
         session is known yet)."""
         config = self.data.config if self.data is not None else None
-        spec = next((s for s in PANES if s.mode == mode), None)
-        if config is None or spec is None:
+        if config is None:
             return None
-        return spec.screen.unavailable(config)
+        if self._unavailable[0] is not config:  # a new session, or resumed with a new config
+            self._unavailable = (config, {s.mode: s.screen.unavailable(config) for s in PANES})
+        return self._unavailable[1].get(mode)
 
     def available_pane(self, mode: str) -> str:
         """``mode``, or the first pane when ``mode`` does not apply to the session."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -37,17 +37,7 @@ FLAGS = _ADDING_AXES.cols
 
 
 def ood_unavailable(task: Task) -> str | None:
-    """Why ``task`` has no OOD grid (one line), or None when it has one. Asked on every
-    cursor-bar update (which tabs to show): a task's answer is kept (naming a
-    third-party task reads the installed packages' entry points, ~5 ms)."""
-    try:
-        hash(task)
-    except TypeError:  # a task that is not a frozen dataclass: asked afresh
-        return _ood_unavailable(task)
-    return _ood_unavailable_kept(cast(Hashable, task))
-
-
-def _ood_unavailable(task: Task) -> str | None:
+    """Why ``task`` has no OOD grid (one line), or None when it has one."""
     try:
         axes = task.ood_axes()
     except Exception as exc:  # a third-party task's failure is its own
@@ -61,11 +51,6 @@ def _ood_unavailable(task: Task) -> str | None:
             "no sampler: the grid draws only the adding problem's sequences"
         )
     return None
-
-
-@functools.lru_cache(maxsize=32)
-def _ood_unavailable_kept(task: Hashable) -> str | None:
-    return _ood_unavailable(cast(Task, task))
 
 
 @functools.lru_cache(maxsize=8)
