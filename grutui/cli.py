@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from grutui.core.errors import ConfigError, GrutuiError
 from grutui.core.numfmt import NA, sig
@@ -23,9 +23,6 @@ from grutui.trainargs import (
     new_run,
     one_line,
 )
-
-if TYPE_CHECKING:  # imported lazily: grutui info must start light
-    pass
 
 EXIT_USAGE = 2
 
@@ -367,31 +364,28 @@ def _positive(name: str, v: int) -> None:
 
 
 def cmd_ood(args: argparse.Namespace) -> int:
+    from grutui.core.analysis.history import format_history, ood_history
     from grutui.core.analysis.ood import format_grid, ood_at, ood_unavailable
-    from grutui.core.errors import ConfigError
     from grutui.core.session import Session
 
     _positive("--samples", args.samples)
     _positive("--stride", args.stride)
     with Session(args.session) as s:
         reason = ood_unavailable(s.config.task)
-    if reason is not None:
-        raise ConfigError(f"no out-of-distribution grid: {reason}")
-    if args.history:
-        from grutui.core.analysis.history import format_history, ood_history
-
-        with Session(args.session) as s:
+        if reason is not None:
+            raise ConfigError(f"no out-of-distribution grid: {reason}")
+        name = str(s.dir)
+        if args.history:
             hist = ood_history(s, args.member, args.samples, args.seed, args.stride)
-            name = str(s.dir)
+        else:
+            res = ood_at(s, args.epoch, args.member, args.samples, args.seed)
+    if args.history:
         if args.json:
             print(json.dumps({"session": name, **hist.to_json()}))
         else:
             print(f"{name}  member {args.member}")
             print(format_history(hist))
         return 0
-    with Session(args.session) as s:
-        res = ood_at(s, args.epoch, args.member, args.samples, args.seed)
-        name = str(s.dir)
     if args.json:
         print(json.dumps({"session": name, **res.to_json()}, indent=2))
         return 0
