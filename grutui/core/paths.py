@@ -86,13 +86,13 @@ def data_root() -> Path:
     return platformdirs.user_data_path("grutui")
 
 
-def _tracked_names(root: Path) -> set[str]:
-    """The directories under ``root`` whose session file git tracks, in one git call
-    (``root`` may hold hundreds of sessions)."""
+def _git_ls_files(directory: Path, *args: str) -> bytes | None:
+    """``git ls-files ARGS`` in ``directory``: its output, or None where git is
+    missing, the directory is in no repository or the call fails."""
     env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--", f"*/{H5_NAME}"],
+            ["git", "-C", str(directory), "ls-files", *args],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=GIT_TIMEOUT,
@@ -100,28 +100,21 @@ def _tracked_names(root: Path) -> set[str]:
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
-        return set()
-    if done.returncode != 0:
-        return set()
-    paths = (Path(p) for p in done.stdout.decode(errors="replace").split("\0") if p)
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _tracked_names(root: Path) -> set[str]:
+    """The directories under ``root`` whose session file git tracks, in one git call
+    (``root`` may hold hundreds of sessions)."""
+    out = _git_ls_files(root, "-z", "--", f"*/{H5_NAME}")
+    paths = (Path(p) for p in (out or b"").decode(errors="replace").split("\0") if p)
     return {p.parent.name for p in paths if len(p.parts) == 2}
 
 
 def is_tracked(session_dir: Path) -> bool:
     """Whether git tracks the session's file (no git, or not a repository: no)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(session_dir), "ls-files", "--error-unmatch", "--", H5_NAME],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            env=env,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    return _git_ls_files(session_dir, "--error-unmatch", "--", H5_NAME) is not None
 
 
 _read_only: dict[Path, bool] = {}  # resolved directory -> decision, made once per process
