@@ -168,6 +168,12 @@ class Shuffles:
             self._next = self._ahead.submit(self._draw, epoch + 1)
         return perm.to(self.device, non_blocking=True), states
 
+    def settle(self) -> None:
+        """Wait for the draw on the host thread, if one runs: its ``pin_memory`` is a CUDA
+        call, which no other thread may make while a CUDA graph is being captured."""
+        if self._next is not None:
+            self._next.result()
+
     def close(self) -> None:
         for pool in (self._ahead, self._pool):
             if pool is not None:
@@ -524,6 +530,10 @@ def train_step(
     return net.backward(diff * (2.0 / (nb * ny)), act)
 
 
+class GraphUnavailable(RuntimeError):
+    """The epoch could not be captured as a CUDA graph; nothing was trained."""
+
+
 # replay an epoch's full batches as one CUDA graph when every member is live. None: on a
 # GPU only; tests set it to compare with eager epochs, or force it on the CPU with the
 # capture replaced by a plain call, to check the graphed step's maths there
@@ -541,7 +551,9 @@ class EpochGraph:
     (one row per batch, uploaded per epoch from the host's step count). The last,
     partial batch (if any) runs eagerly after the replay. Built on first use: one
     warm-up pass on a side stream (the parameters and moments are restored after it),
-    then the capture."""
+    then the capture. ``before_capture`` runs first: it must leave no other thread
+    calling CUDA (``Shuffles.settle``). A capture that fails raises ``GraphUnavailable``
+    with the parameters as they were, and the caller trains eagerly."""
 
     def __init__(
         self,
@@ -552,8 +564,10 @@ class EpochGraph:
         t_max: int,
         weight_decay: float,
         clip: float | None,
+        before_capture: Callable[[], None] = lambda: None,
     ) -> None:
         k, n = x_tr.shape[0], x_tr.shape[2]
+        self.before_capture = before_capture
         self.net, self.x_tr, self.len_tr = net, x_tr, len_tr
         self.batch, self.t_max, self.wd, self.clip = batch, t_max, weight_decay, clip
         self.full = n // batch
@@ -589,17 +603,26 @@ class EpochGraph:
             self._body()  # warm-up: lazy allocations and library handles outside capture
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self._body()
-        for t, s in zip((net.p, net.m, net.v), saved, strict=True):
-            t.copy_(s)
+        try:
+            with torch.cuda.graph(graph):
+                self._body()
+        finally:  # the warm-up's update undone, the capture's (not run) never made
+            for t, s in zip((net.p, net.m, net.v), saved, strict=True):
+                t.copy_(s)
         return graph
 
     def run(self, perm: torch.Tensor, lrs: np.ndarray) -> None:
         """Train the epoch's full batches in the order ``perm`` (K, N) with per-member
         learning rates ``lrs`` (K,); advances ``net.steps`` by ``full``."""
         if self.graph is None:
-            self.graph = self._build()
+            self.before_capture()
+            try:
+                self.graph = self._build()
+            except torch.cuda.OutOfMemoryError:
+                raise
+            except RuntimeError as exc:
+                first = str(exc).strip().splitlines()[:1]  # CUDA errors run to several lines
+                raise GraphUnavailable(first[0] if first else type(exc).__name__) from exc
         steps = self.net.steps + 1 + np.arange(self.full, dtype=np.float64)
         bc1 = 1 - self.net.beta1**steps
         bc2_sqrt = np.sqrt(1 - self.net.beta2**steps)
@@ -904,21 +927,29 @@ def _train_fast(
     graphs = device.type == "cuda" if CUDA_GRAPHS is None else CUDA_GRAPHS
     if graphs and n_train >= bs:
         len_g = None if fixed else len_tr
-        graph = EpochGraph(net, x_tr, len_g, bs, t_max, config.weight_decay, config.grad_clip)
+        graph = EpochGraph(
+            net, x_tr, len_g, bs, t_max, config.weight_decay, config.grad_clip, shuffles.settle
+        )
+    eager_why = ""  # why the epochs run without the graph, for the device label
     try:
         for epoch in range(first, config.epochs):
             lr_epoch = lrs.copy()
             perm, rng_after = shuffles.take(epoch)
             with torch.no_grad():
                 done = 0  # samples trained by the graph
-                if graph is not None and alive.all():
+                if graph is not None and not alive.all():
+                    graph = None  # a member diverged: the captured step no longer applies
+                if graph is not None:
                     if stop():
                         return
-                    graph.run(perm, lrs)
+                    try:
+                        graph.run(perm, lrs)
+                    except GraphUnavailable as exc:
+                        graph, eager_why = None, f" (no CUDA graph: {exc})"
+                if graph is not None:
                     xe, le, running = graph.xe, graph.le, graph.running
                     done = graph.full * bs
                 else:
-                    graph = None  # a member diverged: the captured step no longer applies
                     xe = x_tr.gather(2, perm.unsqueeze(1).expand_as(x_tr))
                     le = None if fixed else len_tr.gather(1, perm)
                     running = torch.zeros(k, dtype=torch.float64, device=device)
@@ -1000,7 +1031,7 @@ def _train_fast(
                 state=capture_fast(
                     epoch, wall, net, lrs, plateaus, alive, rng_after, seeds, all_diverged
                 ),
-                device=ran_on(config, device) if epoch == first else None,
+                device=ran_on(config, device) + eager_why if epoch == first else None,
                 train_acc=None if accuracy is None else accuracy[0],
                 test_acc=None if accuracy is None else accuracy[1],
             )

@@ -177,6 +177,7 @@ def test_cuda_graph_epochs_equal_eager_epochs(
 ) -> None:
     cfg = tiny_config(engine="fast", epochs=8, device="cuda", **changes)
     graphed = _run(cfg)
+    assert graphed[0].device is not None and "no CUDA graph" not in graphed[0].device
     monkeypatch.setattr(fast, "CUDA_GRAPHS", False)
     eager = _run(cfg)
     for a, b in zip(eager, graphed, strict=True):
@@ -197,3 +198,25 @@ def test_cuda_graph_run_with_a_diverging_member(monkeypatch: pytest.MonkeyPatch)
     assert np.isnan(recs[-1].train_loss[1]) and np.isfinite(recs[-1].train_loss[0])
     single = _run(cfg.replace(seeds=(), seed=1))
     _close(single[-1], recs[-1], FAST_TOL)
+
+
+def test_a_failed_capture_trains_eagerly_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a host sync inside the captured body is refused by the capture: the run goes on
+    # without the graph, from the parameters the warm-up started from
+    body = fast.EpochGraph._body
+
+    def syncing_body(self: fast.EpochGraph) -> None:
+        body(self)
+        float(self.running.sum())  # .item() during a capture is an error
+
+    cfg = tiny_config(engine="fast", epochs=3, device="cuda")
+    monkeypatch.setattr(fast, "CUDA_GRAPHS", False)
+    eager = _run(cfg)
+    monkeypatch.setattr(fast, "CUDA_GRAPHS", True)
+    monkeypatch.setattr(fast.EpochGraph, "_body", syncing_body)
+    fallback = _run(cfg)
+    assert fallback[0].device is not None and "(no CUDA graph: " in fallback[0].device
+    for a, b in zip(eager, fallback, strict=True):
+        np.testing.assert_array_equal(a.train_loss, b.train_loss)
+        for name, w in a.weights.items():
+            np.testing.assert_array_equal(w, b.weights[name])

@@ -340,3 +340,54 @@ def test_graphed_epoch_maths_on_the_cpu(
             np.testing.assert_allclose(w, b.weights[name], atol=TOL, rtol=0)
     assert graphed[-1].state is not None
     assert graphed[-1].state.meta["fast"]["step"] == eager[-1].state.meta["fast"]["step"]  # type: ignore[union-attr]
+
+
+def test_no_shuffle_is_drawn_on_a_thread_while_the_graph_is_captured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the next epoch's draw pins memory (a CUDA call), which a capture forbids in any
+    # thread: the capture waits for it
+    seen: list[str] = []
+    shuffles: list[fast.Shuffles] = []
+    settle = fast.Shuffles.settle
+
+    def settle_and_note(self: fast.Shuffles) -> None:
+        settle(self)
+        shuffles.append(self)
+        seen.append("settled")
+
+    def build(self: fast.EpochGraph) -> SimpleNamespace:
+        pending = shuffles[-1]._next if shuffles else None
+        seen.append("idle" if pending is not None and pending.done() else "drawing")
+        return SimpleNamespace(replay=self._body)
+
+    monkeypatch.setattr(fast, "PREFETCH", True)
+    monkeypatch.setattr(fast, "CUDA_GRAPHS", True)
+    monkeypatch.setattr(fast.Shuffles, "settle", settle_and_note)
+    monkeypatch.setattr(fast.EpochGraph, "_build", build)
+    recs = _run(tiny_config(engine="fast", epochs=3))
+    assert len(recs) == 3
+    assert seen == ["settled", "idle"]  # settled once, before the one capture
+
+
+def test_a_capture_that_fails_trains_eagerly_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tiny_config(engine="fast", epochs=3)
+    eager = _run(cfg)
+
+    def refuse(self: fast.EpochGraph) -> None:
+        raise RuntimeError(
+            "CUDA error: operation not permitted when stream is capturing\n"
+            "CUDA kernel errors might be asynchronously reported"
+        )
+
+    monkeypatch.setattr(fast, "CUDA_GRAPHS", True)
+    monkeypatch.setattr(fast.EpochGraph, "_build", refuse)
+    fallback = _run(cfg)
+    assert fallback[0].device == (
+        "cpu (no CUDA graph: CUDA error: operation not permitted when stream is capturing)"
+    )
+    assert fallback[1].device is None
+    for a, b in zip(eager, fallback, strict=True):
+        np.testing.assert_array_equal(a.train_loss, b.train_loss)
+        for name, w in a.weights.items():
+            np.testing.assert_array_equal(w, b.weights[name])
