@@ -1,6 +1,7 @@
 """Training throughput inside the app against headless, in one process.
 
     PYTHONPATH=. python bench/app_training.py [--engine fast] [--epochs 300] [--rounds 3]
+        [--device auto|cpu|cuda] [--screenshot FILE.svg]
 
 Headless is ``RunDriver.run()`` into a session, what ``grutui train`` does (without its
 progress bar); the app trains the same config through the same driver in its worker
@@ -44,8 +45,12 @@ def headless_rate(cfg: TrainConfig, out: Path) -> float:
         return _rate(s.metrics.wall_time.tolist())
 
 
-async def app_rate(cfg: TrainConfig, out: Path, pane: str) -> tuple[float, float]:
-    """Epochs/s in the app, and the UI thread's CPU time per second of the run."""
+async def app_rate(
+    cfg: TrainConfig, out: Path, pane: str, screenshot: Path | None = None
+) -> tuple[float, float]:
+    """Epochs/s in the app, and the UI thread's CPU time per second of the run; the
+    finished screen saved to ``screenshot`` (SVG) if given: on a machine without tmux it
+    shows what a user would see at 80×24 (the device that ran, on the Train pane)."""
     app = GrutuiApp(new=(cfg, out, True), start_pane=pane)
     async with app.run_test(size=(80, 24)) as pilot:
         cpu, wall = time.thread_time(), time.perf_counter()
@@ -54,6 +59,9 @@ async def app_rate(cfg: TrainConfig, out: Path, pane: str) -> tuple[float, float
             await pilot.pause(0.05)
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
         assert app.data is not None and app.data.n_epochs == cfg.epochs
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            app.save_screenshot(filename=screenshot.name, path=str(screenshot.parent))
         return _rate(app.data.metrics.wall_time.tolist()), cpu / wall
 
 
@@ -64,10 +72,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: all cores)")
     ap.add_argument("--panes", default="train,browse")
+    ap.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    ap.add_argument("--screenshot", type=Path, help="the first round's finished screen (SVG)")
     ap.add_argument("--profile", action="store_true", help="one in-app round, profiled")
     ap.add_argument("--all", action="store_true", help="with --profile: every frame")
     args = ap.parse_args()
-    cfg = preset("blog").replace(epochs=args.epochs, engine=args.engine, threads=args.threads)
+    cfg = preset("blog").replace(
+        epochs=args.epochs, engine=args.engine, threads=args.threads, device=args.device
+    )
     panes = args.panes.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -81,14 +93,15 @@ def main() -> None:
             return
         print(
             f"training {args.epochs} epochs of the blog preset, {args.engine} engine, "
-            f"{cfg.threads} thread(s), {args.rounds} interleaved rounds"
+            f"{cfg.threads} thread(s), device {cfg.device}, {args.rounds} interleaved rounds"
         )
         rates: dict[str, list[float]] = {"headless": [], **{p: [] for p in panes}}
         ui: dict[str, list[float]] = {p: [] for p in panes}
         for i in range(args.rounds):
             rates["headless"].append(headless_rate(cfg, t / f"headless{i}"))
             for pane in panes:
-                r, share = asyncio.run(app_rate(cfg, t / f"app-{pane}{i}", pane))
+                shot = args.screenshot if i == 0 and pane == panes[0] else None
+                r, share = asyncio.run(app_rate(cfg, t / f"app-{pane}{i}", pane, shot))
                 rates[pane].append(r)
                 ui[pane].append(share)
             row = "  ".join(

@@ -5,10 +5,11 @@ Fixtures pytest must discover stay in the conftest files; they build on these.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,18 @@ MODADD_DEMO = REPO / "sessions" / "modadd-grokking"  # a grokking run (README: D
 FLIPFLOP_DEMO = REPO / "sessions" / "flipflop"
 
 POLL = 0.02  # seconds between two looks at a condition
+
+
+def child_env(env: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a child Python that runs this tree's grutui: ``env`` (default:
+    this process's) with the repository first on ``PYTHONPATH`` and this process's
+    entries kept after it: where the dependencies were installed with ``pip --target``
+    (the GPU check's), they are found only there."""
+    out = dict(os.environ if env is None else env)
+    inherited = os.environ.get("PYTHONPATH")
+    out["PYTHONPATH"] = os.pathsep.join([str(REPO), *([inherited] if inherited else [])])
+    out.update(extra)
+    return out
 
 
 # -- the command line -------------------------------------------------------------------

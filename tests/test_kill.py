@@ -27,7 +27,7 @@ from grutui.core.paths import H5_NAME, PART_NAME
 from grutui.core.session import Session
 from grutui.core.state import STATE_NAME, load_state
 from grutui.core.train import train
-from tests.helpers import REPO, tiny_config, wait_until
+from tests.helpers import REPO, child_env, tiny_config, wait_until
 
 pytestmark = pytest.mark.slow  # spawns processes
 
@@ -66,7 +66,7 @@ class ForkServer:
     def __init__(self, logs: Path) -> None:
         logs.mkdir()
         self.logs = logs
-        env = {**os.environ, "PYTHONPATH": str(REPO), "KILL_LOGS": str(logs)}
+        env = child_env(KILL_LOGS=str(logs))
         self.p = subprocess.Popen(
             [sys.executable, "-c", SERVER],
             stdin=subprocess.PIPE,
@@ -221,7 +221,7 @@ def test_kill_9_at_random_moments_then_resume(server: ForkServer, tmp_path: Path
             window = min(window * 1.5, MAX_WINDOW)
     assert kills >= KILLS
     # the real entry point finishes the run: same numbers as never killed
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     p = subprocess.run(
         [sys.executable, "-m", "grutui", "resume", str(d)],
         capture_output=True,

@@ -20,7 +20,7 @@ from grutui.core.session import Session
 from grutui.core.tasks import Dataset, legacy_choices, make_datasets
 from grutui.core.train import train
 from grutui.core.writer import SessionWriter
-from tests.helpers import REPO, tiny_config
+from tests.helpers import REPO, child_env, tiny_config
 
 TOL = 1e-5
 
@@ -226,7 +226,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        env=child_env({"PATH": "/usr/bin:/bin"}),
     )
 
 

@@ -6,7 +6,6 @@ by calling the replayer's tick, so nothing here sleeps for the replay."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,11 +27,10 @@ from grutui.ui.dialogs import HelpScreen
 from grutui.ui.panes.debug import DebugPane
 from grutui.ui.panes.train import TrainPane
 from grutui.ui.widgets.cursorbar import CursorBar
-from tests.helpers import random_params, synthetic_session, tiny_config, until
+from tests.helpers import REPO, child_env, random_params, synthetic_session, tiny_config, until
 
 EPOCHS = 40
 T0 = 1_700_000_000.0  # unix time of the first epoch in hand-written logs
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _session(path: Path, epochs: int = EPOCHS, members: int = 1) -> Path:
@@ -341,7 +339,7 @@ with SessionWriter(sys.argv[1], cfg) as w:
 
 async def test_an_open_session_picks_up_epochs_another_process_writes(tmp_path: Path) -> None:
     path = tmp_path / "live"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)],
         stdin=subprocess.PIPE,
