@@ -4,8 +4,9 @@ A session is a directory (``NAME/session.h5``, ``NAME/events.jsonl``, see
 ``grutui.core.h5format``). Opening one in the app also produces files: the recorded
 user actions and bookmarks (``events.jsonl``), the strategy-history cache
 (``analysis.h5``) and exports. They go into the session directory itself, except for
-a session that is *read-only*: its directory is not writable, or its ``session.h5`` is
-tracked by git (the shipped demo: a fresh clone must stay clean after one look). Those
+a session that is *read-only*: its directory is not writable, it holds a ``SHIPPED``
+file (the demos shipped with grutui: a fresh clone, a tarball or a copy without git
+must stay unchanged after one look), or its ``session.h5`` is tracked by git. Those
 go to ``<per-user data dir>/sessions/<name>-<hash of the resolved path>/``; the data
 dir is ``platformdirs.user_data_path("grutui")`` (e.g. ``~/.local/share/grutui``), or
 ``$GRUTUI_DATA_DIR`` when set.
@@ -22,6 +23,7 @@ H5_NAME = "session.h5"
 PART_NAME = "session.h5.part"  # a session being created (see SessionWriter)
 EVENTS_NAME = "events.jsonl"
 DATA_DIR_ENV = "GRUTUI_DATA_DIR"
+SHIPPED_NAME = "SHIPPED"  # in a demo shipped with grutui: its directory is read-only
 GIT_TIMEOUT = 2.0  # seconds; a git that takes longer counts as "not tracked"
 
 
@@ -59,15 +61,16 @@ FIRST_DEMO = "blog-seed37"
 
 
 def find_sessions(root: str | Path = "sessions") -> list[Path]:
-    """Session directories under ``root``: the user's own newest first, then the ones
-    git tracks (shipped demos: a clone gives their files the same moment, so the order
-    is theirs, ``FIRST_DEMO`` first, then by name)."""
+    """Session directories under ``root``: the user's own newest first, then the
+    shipped demos and the ones git tracks (a clone gives their files the same moment,
+    so the order is theirs, ``FIRST_DEMO`` first, then by name)."""
     r = Path(root)
     if not r.is_dir():
         return []
     found = [d for d in r.iterdir() if (d / H5_NAME).is_file()]
-    tracked = _tracked_names(r)
-    shipped = {d for d in found if d.name in tracked}
+    marked = {d for d in found if (d / SHIPPED_NAME).is_file()}
+    tracked = _tracked_names(r) if len(marked) < len(found) else set()
+    shipped = marked | {d for d in found if d.name in tracked}
     own = sorted(
         (d for d in found if d not in shipped),
         key=lambda d: (d / H5_NAME).stat().st_mtime,
@@ -122,13 +125,13 @@ _read_only: dict[Path, bool] = {}  # resolved directory -> decision, made once p
 
 def is_read_only(session_dir: str | Path) -> bool:
     """A session the app must not write into: an existing directory that is not
-    writable, or whose session file git tracks. Decided once per directory (it runs
-    git), at the first look."""
+    writable, holds a ``SHIPPED`` file, or whose session file git tracks. Decided once
+    per directory (it may run git), at the first look."""
     d = Path(session_dir).resolve()
     if d not in _read_only:
         if not d.is_dir():
             return False  # nothing there to keep clean; writing fails as it would
-        _read_only[d] = not os.access(d, os.W_OK) or is_tracked(d)
+        _read_only[d] = not os.access(d, os.W_OK) or (d / SHIPPED_NAME).is_file() or is_tracked(d)
     return _read_only[d]
 
 

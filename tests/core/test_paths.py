@@ -18,6 +18,7 @@ from grutui.core.events import read_events, read_session_events
 from grutui.core.paths import (
     DATA_DIR_ENV,
     EVENTS_NAME,
+    SHIPPED_NAME,
     data_root,
     export_dir,
     is_read_only,
@@ -27,7 +28,15 @@ from grutui.core.paths import (
 from grutui.core.recording import ActionRecorder, Bookmarks
 from grutui.core.replay import Timeline
 from grutui.core.session import Session
-from tests.helpers import git, make_session, tiny_config, tracked_copy
+from tests.helpers import (
+    DEMO,
+    FLIPFLOP_DEMO,
+    MODADD_DEMO,
+    git,
+    make_session,
+    tiny_config,
+    tracked_copy,
+)
 
 pytestmark = pytest.mark.slow  # spawns git
 
@@ -108,6 +117,22 @@ def test_without_git_nothing_is_tracked(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert not is_tracked(s)
     assert not is_tracked(tmp_path)  # and a directory outside any repository
+
+
+def test_a_shipped_demo_is_read_only_without_git(
+    tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a tarball, a pip install or the GPU machine's copy of the tree has no .git: the
+    # SHIPPED file alone keeps the demo unchanged
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    plain, demo = tmp_path / "plain", tmp_path / "demo"
+    shutil.copytree(tiny, plain)
+    shutil.copytree(tiny, demo)
+    (demo / SHIPPED_NAME).write_text("shipped\n")
+    assert not is_read_only(plain) and store_dir(plain) == plain
+    assert is_read_only(demo) and store_dir(demo) != demo
+    for repo_demo in (DEMO, MODADD_DEMO, FLIPFLOP_DEMO):
+        assert (repo_demo / SHIPPED_NAME).is_file(), repo_demo.name
 
 
 def test_the_history_cache_of_a_tracked_session_goes_to_the_data_dir(

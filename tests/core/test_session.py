@@ -232,3 +232,18 @@ def test_find_sessions_puts_shipped_demos_last_the_blog_first(tmp_path: Path) ->
     ]
     make_session(sessions / "mine", tiny_config(epochs=1))  # the user's own: first
     assert find_sessions(sessions)[0].name == "mine"
+
+
+def test_find_sessions_knows_shipped_demos_without_git(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from grutui.core.paths import SHIPPED_NAME
+
+    for name in ("modadd-grokking", "blog-seed37", "mine"):
+        make_session(tmp_path / name, tiny_config(epochs=1))
+    for name in ("modadd-grokking", "blog-seed37"):
+        (tmp_path / name / SHIPPED_NAME).write_text("shipped\n")
+    now = time.time()
+    os.utime(tmp_path / "modadd-grokking" / H5_NAME, (now + 10, now + 10))  # newest file
+    assert [p.name for p in find_sessions(tmp_path)] == ["mine", "blog-seed37", "modadd-grokking"]
