@@ -78,7 +78,7 @@ def test_task_demo_is_the_documented_run_complete_and_small(path: Path) -> None:
         np.testing.assert_array_equal(s.snapshot_epochs, sorted(planned))
         assert [e["kind"] for e in s.events()][-1] == "finish"
         assert np.isfinite(s.metrics.weight_norm).all()
-    assert sorted(p.name for p in path.iterdir()) == ["events.jsonl", "session.h5"]
+    assert sorted(p.name for p in path.iterdir()) == ["SHIPPED", "events.jsonl", "session.h5"]
     assert sum(p.stat().st_size for p in path.iterdir()) < MAX_BYTES
 
 
