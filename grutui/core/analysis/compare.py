@@ -317,18 +317,20 @@ class SeedComparison:
             return np.zeros(0)
         return np.std(np.stack([r.success for r in self.ood]), axis=0)
 
+    def _spread_json(self) -> list[dict[str, Any]]:
+        axes = self.ood[0].axes
+        return [
+            {axes.row_name: n, axes.col_name: k, "std": float(v)}
+            for (n, k), v in zip(self.ood[0].cells, self.ood_spread(), strict=True)
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "epoch": self.epoch,
             "members": self.members,
             "final_losses": self.final_losses,
             "ood": [r.to_json() for r in self.ood] if self.ood else None,
-            "ood_success_spread": [
-                {"length": n, "flags": k, "std": float(v)}
-                for (n, k), v in zip(self.ood[0].cells, self.ood_spread(), strict=True)
-            ]
-            if self.ood
-            else None,
+            "ood_success_spread": self._spread_json() if self.ood else None,
             **({"no_ood": self.no_ood} if self.no_ood else {}),
             "pairs": [p.to_json() for p in self.pairs],
         }

@@ -4,7 +4,8 @@ session is read-only).
 
 Cached by ``grutui.core.analysis.rowcache`` (format there) in the group
 ``ood/member{M}_n{N}_seed{S}_stride{K}``: attributes fingerprint, samples, seed,
-stride, member, threshold; the constant ``cells`` (C, 2) (length, flags); rows
+stride, member, threshold; the constant ``cells`` (C, 2) (the task's (row, col)
+values: (length, flags) for the adding problem); rows
 ``epoch``, ``success`` (R, C), ``mean_rel_error`` (R, C). A grown session only computes
 the new rows.
 """
@@ -18,10 +19,14 @@ from typing import Any
 import numpy as np
 
 from grutui.core.analysis.ood import (
+    ADDING_AXES,
     DEFAULT_SAMPLES,
+    RELATIVE,
     SUCCESS_THRESHOLD,
     OODEvaluator,
     OODResult,
+    Scoring,
+    threshold_json,
 )
 from grutui.core.analysis.rowcache import (
     cache_path,
@@ -33,11 +38,13 @@ from grutui.core.analysis.rowcache import (
 from grutui.core.errors import ConfigError
 from grutui.core.numfmt import json_number
 from grutui.core.runview import RunView
+from grutui.core.tasks import OODAxes
 
 
 @dataclass
 class OODHistory:
-    """The grid per evaluated epoch: ``success``/``mean_rel_error`` are (S, C)."""
+    """The grid per evaluated epoch: ``success``/``mean_rel_error`` are (S, C); the
+    error is the one ``scoring`` names."""
 
     epochs: np.ndarray  # (S,) evaluated epochs, ascending
     cells: list[tuple[int, int]]
@@ -50,6 +57,8 @@ class OODHistory:
     member: int = 0
     complete: bool = True  # False when stopped early
     computed: int = 0  # rows computed by this call (the rest came from the cache)
+    axes: OODAxes = ADDING_AXES
+    scoring: Scoring = RELATIVE
 
     def __len__(self) -> int:
         return len(self.epochs)
@@ -67,11 +76,13 @@ class OODHistory:
             self.samples,
             int(self.epochs[i]),
             self.member,
+            self.axes,
+            self.scoring,
         )
 
-    def series(self, length: int, flags: int, which: str = "success") -> np.ndarray:
+    def series(self, row: int, col: int, which: str = "success") -> np.ndarray:
         """One cell over the evaluated epochs (S,)."""
-        j = self.cells.index((length, flags))
+        j = self.cells.index((row, col))
         arr = self.success if which == "success" else self.mean_rel_error
         return arr[:, j]
 
@@ -81,16 +92,16 @@ class OODHistory:
             "samples_per_cell": self.samples,
             "seed": self.seed,
             "stride": self.stride,
-            "threshold": SUCCESS_THRESHOLD,
+            **threshold_json(self.scoring),
             "complete": self.complete,
             "epochs": [int(e) for e in self.epochs],
             "cells": [
                 {
-                    "length": n,
-                    "flags": k,
+                    self.axes.row_name: n,
+                    self.axes.col_name: k,
                     "in_distribution": bool(self.in_distribution[j]),
                     "success_rate": [float(v) for v in self.success[:, j]],
-                    "mean_rel_error": [json_number(v) for v in self.mean_rel_error[:, j]],
+                    self.scoring.key: [json_number(v) for v in self.mean_rel_error[:, j]],
                 }
                 for j, (n, k) in enumerate(self.cells)
             ],
@@ -114,7 +125,7 @@ def format_history(hist: OODHistory, width: int = 100) -> str:
         vals = hist.success[cols, j]
         bar = "".join(BARS[int(v * (len(BARS) - 1) + 0.5)] for v in vals)
         mark = "*" if hist.in_distribution[j] else " "
-        lines.append(f"L{n}F{k}{mark} |{bar}| {vals[-1]:.2f}")
+        lines.append(f"{hist.axes.tag(n, k)}{mark} |{bar}| {vals[-1]:.2f}")
     return "\n".join(lines)
 
 
@@ -190,6 +201,8 @@ def ood_history(
         member,
         complete=done == len(todo),
         computed=done,
+        axes=ev.axes,
+        scoring=ev.scoring,
     )
     if use_cache and done:
         rows = {

@@ -338,9 +338,8 @@ def ood_transitions(history: OODHistory, threshold: float = DEFAULT_OOD_JUMP) ->
         hit = hit[np.argsort(-np.abs(delta[s, hit]), kind="stable")]
         parts = []
         for j in hit:
-            n, k = history.cells[j]
             verb = "learnt" if delta[s, j] > 0 else "lost"
-            parts.append(f"{verb} L{n}F{k} {delta[s, j]:+.2f}")
+            parts.append(f"{verb} {history.axes.tag(*history.cells[j])} {delta[s, j]:+.2f}")
         out.append(
             Transition(
                 int(history.epochs[s + 1]),

@@ -4,7 +4,6 @@ addition, the grokking task; ``flipflop``: the N-bit flip-flop)."""
 
 from grutui.core.tasks.adding import (
     FLAVOUR_FIELDS,
-    MAX_OOD_SAMPLES,
     AddingTask,
     Dataset,
     Flavour,
@@ -17,9 +16,12 @@ from grutui.core.tasks.adding import (
     ood_grid,
 )
 from grutui.core.tasks.base import (
+    MAX_OOD_SAMPLES,
     DataShape,
     Feature,
     OODAxes,
+    OODSample,
+    OODSampler,
     Output,
     SequenceData,
     Task,
@@ -35,6 +37,7 @@ from grutui.core.tasks.registry import (
     TaskError,
     make_datasets,
     make_task,
+    ood_cells,
     task_class,
     task_from_dict,
     task_label,
@@ -56,6 +59,8 @@ __all__ = [
     "ModAddTask",
     "OODAxes",
     "OODGrid",
+    "OODSample",
+    "OODSampler",
     "Output",
     "SequenceData",
     "Task",
@@ -71,6 +76,7 @@ __all__ = [
     "legacy_choices",
     "make_datasets",
     "make_task",
+    "ood_cells",
     "ood_grid",
     "task_class",
     "task_from_dict",

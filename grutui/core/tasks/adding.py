@@ -31,10 +31,12 @@ from grutui.core.tasks.base import (
     DataShape,
     Feature,
     OODAxes,
+    OODSample,
     Output,
     Task,
     Typed,
 )
+from grutui.core.tasks.registry import ood_cells
 
 Flavour = Literal["blog", "general"]
 
@@ -156,6 +158,21 @@ class AddingTask(DataclassOptions):
 
     def ood_axes(self) -> OODAxes:
         return OODAxes("length", "flags", tuple(range(1, 9)), tuple(range(1, 5)))
+
+    def ood_cell(self, row: int, col: int, n: int, rng: np.random.Generator) -> OODSample | None:
+        """``n`` sequences of length ``row`` with ``col`` flags, values in the blog's
+        out-of-distribution range 10–89 whatever ``high`` (inputs are still divided by
+        ``high``); none where the flags cannot fit."""
+        if col > row:
+            return None
+        low, high = OOD_VALUES
+        block = general_generator(rng, n, row, row, col, col, low, high)
+        data = Dataset(block.x, block.y, block.lengths, self.high)
+        return OODSample(data, self.in_distribution(row, col))
+
+
+# the values of the out-of-distribution grid's sequences, [low, high): the blog's
+OOD_VALUES = (10, 90)
 
 
 # the adding problem's config under the name sessions, tests and benches have always used
@@ -334,13 +351,10 @@ def adding_datasets(task: AddingTask, seed: int) -> tuple[Dataset, Dataset]:
     return full.subset(slice(0, n_train)), full.subset(slice(n_train, None))
 
 
-# 26 cells × 10,000 sequences: ~16 MB of input, ~200 MB of forward pass at hidden 64
-MAX_OOD_SAMPLES = 10_000
-
-
 @dataclass
 class OODGrid:
-    """The out-of-distribution grid: one block of ``n_per_cell`` sequences per cell."""
+    """The adding problem's out-of-distribution grid in raw values: one block of
+    ``n_per_cell`` sequences per cell."""
 
     cells: list[tuple[int, int]]  # (length, flags) per cell, row-major
     data: Dataset  # all cells concatenated, cell c at rows [c*n, (c+1)*n)
@@ -354,41 +368,24 @@ def ood_grid(
     lengths: range = range(1, 9),
     flags: range = range(1, 5),
     n_per_cell: int = 200,
-    low: int = 10,
-    high: int = 90,
     scale: int = 100,
     seed: int = 0,
 ) -> OODGrid:
-    """Sequences for every (length, flag count) cell with ``flags <= length``.
-
-    Values are drawn from ``[low, high)`` (10–89 by default, as the blog), each cell
-    from its own seeded stream so a cell's sample does not depend on the grid's extent.
-    ``scale`` is the model's ``high`` (inputs are divided by it).
-    """
-    if n_per_cell < 1:
-        raise ConfigError(f"sample size per cell must be at least 1, got {n_per_cell}")
-    if n_per_cell > MAX_OOD_SAMPLES:
-        raise ConfigError(
-            f"sample size per cell is limited to {MAX_OOD_SAMPLES:,}, got {n_per_cell:,} "
-            "(the grid's sequences and their forward pass are held in memory at once)"
-        )
+    """The cells ``AddingTask.ood_cell`` draws for a model of ``high = scale`` (the
+    grid the OOD analysis scores, here with raw values), every (length, flag count)
+    with ``flags <= length``, zero-padded to the longest."""
+    axes = OODAxes("length", "flags", tuple(lengths), tuple(flags))
+    drawn = ood_cells(AddingTask(high=scale), axes, n_per_cell, seed)
     t_max = max(lengths)
-    cells: list[tuple[int, int]] = []
-    xs, ys, ls = [], [], []
-    for length in lengths:
-        for k in flags:
-            if k > length:
-                continue
-            rng = np.random.default_rng([seed, length, k])
-            block = general_generator(rng, n_per_cell, length, length, k, k, low, high)
-            pad = np.zeros((n_per_cell, t_max, 2), dtype=np.float32)
-            pad[:, :length] = block.x
-            cells.append((length, k))
-            xs.append(pad)
-            ys.append(block.y)
-            ls.append(block.lengths)
-    data = Dataset(np.concatenate(xs), np.concatenate(ys), np.concatenate(ls), scale)
-    return OODGrid(cells, data, n_per_cell)
+    xs = []
+    for _, sample in drawn:
+        pad = np.zeros((n_per_cell, t_max, 2), dtype=np.float32)
+        pad[:, : sample.data.x.shape[1]] = sample.data.x
+        xs.append(pad)
+    ys = np.concatenate([s.data.y for _, s in drawn])
+    ls = np.concatenate([s.data.lengths for _, s in drawn])
+    data = Dataset(np.concatenate(xs), ys, ls, scale)
+    return OODGrid([c for c, _ in drawn], data, n_per_cell)
 
 
 # -- the debugger's syntax ------------------------------------------------------------

@@ -161,12 +161,70 @@ class Typed:
 @dataclass(frozen=True)
 class OODAxes:
     """Two generalisation axes of the out-of-distribution grid: cell (a, b) for ``a`` in
-    ``rows`` and ``b`` in ``cols`` (the adding problem: sequence length × flag count)."""
+    ``rows`` and ``b`` in ``cols`` (the adding problem: sequence length × flag count).
+
+    Values are non-negative integers: the grid seeds each cell's sample with them. The
+    names key a cell in JSON (``{"length": 4, "flags": 2, ...}``); the text grid heads
+    its columns with the row name's first three letters and tags a cell by the names'
+    initials and values (``L4F2``)."""
 
     row_name: str
     col_name: str
     rows: tuple[int, ...]
     cols: tuple[int, ...]
+
+    def tag(self, row: int, col: int) -> str:
+        """A cell in a few characters: ``L4F2``."""
+        return f"{self.row_name[:1].upper()}{row}{self.col_name[:1].upper()}{col}"
+
+    def corner(self, sep: str) -> str:
+        """The grid's corner label: column axis name, ``sep``, row axis abbreviated."""
+        return f"{self.col_name}{sep}{self.row_name[:3]}"
+
+    def problem(self) -> str | None:
+        """What makes these axes unusable (one line), or None."""
+        if not (isinstance(self.row_name, str) and isinstance(self.col_name, str)):
+            return "axis names must be strings"
+        if not self.row_name or not self.col_name or self.row_name == self.col_name:
+            return "axis names must be two different non-empty strings"
+        for name, vals in ((self.row_name, self.rows), (self.col_name, self.cols)):
+            if not isinstance(vals, tuple) or not vals:
+                return f"axis {name!r} needs a non-empty tuple of values"
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in vals):
+                return f"axis {name!r} values must be non-negative integers"
+            if len(set(vals)) != len(vals):
+                return f"axis {name!r} repeats a value"
+        return None
+
+
+@dataclass(frozen=True)
+class OODSample:
+    """One cell of the out-of-distribution grid: its sequences and whether the cell
+    lies in the training distribution (the grid marks it ``*``)."""
+
+    data: TaskData
+    in_distribution: bool
+
+
+@runtime_checkable
+class OODSampler(Protocol):
+    """What a task with ``ood_axes`` implements so the grid can draw its cells (the
+    optional part of ``Task``)."""
+
+    def ood_cell(self, row: int, col: int, n: int, rng: np.random.Generator) -> OODSample | None:
+        """``n`` sequences of cell (``row``, ``col``), or None where no such sequence
+        exists (the grid shows ``·``, e.g. more flags than steps).
+
+        Draw from ``rng`` only: the grid gives each cell its own stream, seeded by the
+        grid's seed and the cell's values, so a cell's sample depends neither on the
+        grid's extent nor on the order cells are drawn in. ``data`` is checked as
+        ``datasets()``' is (features, output, lengths) and must hold ``n`` sequences;
+        cells may differ in length (the grid pads them)."""
+        ...
+
+
+# the grid's sequences and their forward pass are held in memory at once
+MAX_OOD_SAMPLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -199,7 +257,14 @@ class Task(Protocol):
     """A training task; implementations are frozen dataclasses of their options.
 
     ``name`` is a short name for titles; the registry finds a task by its built-in
-    name, its entry point in the ``grutui.tasks`` group, or ``package.module:Class``."""
+    name, its entry point in the ``grutui.tasks`` group, or ``package.module:Class``.
+
+    The out-of-distribution grid is optional: a task whose ``ood_axes`` returns axes
+    also implements ``ood_cell(row, col, n, rng) -> OODSample | None`` (``OODSampler``),
+    which draws one cell; the grid scores every cell through ``output()`` (success
+    rate and mean relative error for a regression, accuracy and mean cross-entropy for
+    a classification). A task with axes but no ``ood_cell`` is refused in one line; a
+    task without axes has no grid."""
 
     name: ClassVar[str]
 
@@ -237,14 +302,18 @@ class Task(Protocol):
         ...
 
     def ood_axes(self) -> OODAxes | None:
-        """The out-of-distribution grid's axes, or None where the task has none."""
+        """The out-of-distribution grid's axes, or None where the task has none (then
+        it needs no ``ood_cell``)."""
         ...
 
 
 __all__ = [
+    "MAX_OOD_SAMPLES",
     "DataShape",
     "Feature",
     "OODAxes",
+    "OODSample",
+    "OODSampler",
     "Output",
     "SequenceData",
     "Task",

@@ -14,7 +14,16 @@ from typing import Any, cast
 import numpy as np
 
 from grutui.core.errors import ConfigError
-from grutui.core.tasks.base import Feature, Output, Task, TaskData
+from grutui.core.tasks.base import (
+    MAX_OOD_SAMPLES,
+    Feature,
+    OODAxes,
+    OODSample,
+    OODSampler,
+    Output,
+    Task,
+    TaskData,
+)
 
 ENTRY_POINT_GROUP = "grutui.tasks"
 # name → "module:Class"; the adding problem is the default (old sessions name no task)
@@ -222,3 +231,43 @@ def _data_problem(ds: TaskData, features: tuple[Feature, ...], out: Output) -> s
     ):
         return f"classes must be integers in [0, {out.classes})"
     return None
+
+
+def ood_cells(
+    task: OODSampler, axes: OODAxes, n: int, seed: int
+) -> list[tuple[tuple[int, int], OODSample]]:
+    """Every cell of ``axes`` that exists, row-major, ``n`` sequences each from
+    ``task.ood_cell`` (the grid's one sampling rule: cell (a, b) draws from
+    ``default_rng([seed, a, b])``), each checked as ``make_datasets`` checks data."""
+    if n < 1:
+        raise ConfigError(f"sample size per cell must be at least 1, got {n}")
+    if n > MAX_OOD_SAMPLES:
+        raise ConfigError(
+            f"sample size per cell is limited to {MAX_OOD_SAMPLES:,}, got {n:,} "
+            "(the grid's sequences and their forward pass are held in memory at once)"
+        )
+    ref = task_ref(cast(Task, task))
+    features, out = describe(cast(Task, task))
+    cells: list[tuple[tuple[int, int], OODSample]] = []
+    for a in axes.rows:
+        for b in axes.cols:
+            call = f"ood_cell({a}, {b})"
+            try:
+                got = task.ood_cell(a, b, n, np.random.default_rng([seed, a, b]))
+            except ConfigError:
+                raise
+            except Exception as exc:
+                raise TaskError(ref, f"{call} failed: {type(exc).__name__}: {exc}") from None
+            if got is None:
+                continue
+            if not isinstance(got, OODSample):
+                raise TaskError(ref, f"{call} must return an OODSample or None")
+            problem = _data_problem(got.data, features, out)
+            if problem is None and len(got.data) != n:
+                problem = f"gave {len(got.data)} sequences, not {n}"
+            if problem:
+                raise TaskError(ref, f"{call} {problem}")
+            cells.append(((a, b), got))
+    if not cells:
+        raise TaskError(ref, "ood_cell() gave no cell of the grid")
+    return cells

@@ -1,6 +1,7 @@
 """OOD pane: the generalization grid over the task's axes (the adding problem's
 sequence length 1–8 × flags 1–4) at the cursor epoch, and the strategy view (every cell
-over the epochs, cursor column marked). A task without axes has no OOD pane.
+over the epochs, cursor column marked). A task without axes, or without a sampler for
+them, has no OOD pane.
 
 The grid comes from ``grutui.core.analysis.ood.OODView`` in the pane's job thread
 (``AnalysisPane``; about 10 ms a grid at hidden 1 here, more for wider nets). The
@@ -23,11 +24,10 @@ from textual.widgets import Footer
 from grutui.core.analysis.history import BARS, OODHistory
 from grutui.core.analysis.ood import (
     DEFAULT_SAMPLES,
-    FLAGS,
-    LENGTHS,
-    SUCCESS_THRESHOLD,
+    RELATIVE,
     OODResult,
     OODView,
+    Scoring,
     ood_unavailable,
     snapshot_epoch,
 )
@@ -146,6 +146,11 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
         app.analyses.compute_history(app.member, self.samples)
         self.sync()
 
+    def _scoring(self) -> Scoring:
+        """How the session's task scores a cell (the titles name its error)."""
+        data = self.grutui.data
+        return RELATIVE if data is None else Scoring.of(data.config.task.output())
+
     # -- the grid ------------------------------------------------------------------------
     def _ood_view(self, samples: int) -> OODView:
         data = self.grutui.data
@@ -177,7 +182,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
             t.append(f"at epoch {res.epoch}", style="bold" if fresh else "dim")
             if not fresh:
                 t.append(" (updating…)", style="dim italic")
-        what = "success rate" if self.metric == "success" else "mean relative error"
+        what = "success rate" if self.metric == "success" else self._scoring().error
         t.append(f"  {what}, {self.samples}/cell", style="dim")
         t.append("  e v s", style="dim")
         self.show_title(t)
@@ -191,15 +196,18 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
         """Fixed-width text, not a rich Table: same shape on every cursor move, so the
         update repaints without a layout pass (``set_text``)."""
         vals = res.table(self.metric)
+        rows, cols = res.axes.rows, res.axes.cols
         ind = np.full(vals.shape, False)
         for (n, k), flag in zip(res.cells, res.in_distribution, strict=True):
-            ind[FLAGS.index(k), LENGTHS.index(n)] = flag
+            ind[cols.index(k), rows.index(n)] = flag
         colour = success_colour if self.metric == "success" else error_colour
+        corner = res.axes.corner("╲")
+        width = max(len(corner), 9)
         t = Text()
-        t.append("flags╲len " + "".join(f" {n:^6} " for n in LENGTHS), style="dim")
-        for i, k in enumerate(FLAGS):
-            t.append(f"\n{k:>9} ", style="dim")
-            for j in range(len(LENGTHS)):
+        t.append(f"{corner:<{width}} " + "".join(f" {n:^6} " for n in rows), style="dim")
+        for i, k in enumerate(cols):
+            t.append(f"\n{k:>{width}} ", style="dim")
+            for j in range(len(rows)):
                 v = float(vals[i, j])
                 if math.isnan(v):
                     t.append(f" {'·':^6} ", style="dim")
@@ -221,8 +229,8 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
                 su = float(res.success[mask].mean())
                 me = res.mean_rel_error[mask]
                 me_s = f"{float(me.mean()):.2f}" if np.isfinite(me).all() else "inf"
-                s.append(f"\n{name:>3}: success {su:.2f}, mean rel. error {me_s}")
-        s.append(f"\nsuccess = relative error < {SUCCESS_THRESHOLD:.0%}", style="dim")
+                s.append(f"\n{name:>3}: success {su:.2f}, {res.scoring.short} {me_s}")
+        s.append(f"\nsuccess = {res.scoring.rule}", style="dim")
         if self.cache.error:
             s.append(f"\n{self.cache.error}", style="red")
         return s
@@ -232,7 +240,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
         an = self.grutui.analyses
         hist = an.history_for(member, self.samples)
         t = Text()
-        what = "success" if self.metric == "success" else "mean rel. error"
+        what = "success" if self.metric == "success" else self._scoring().short
         t.append(f"{what} over epochs ", style="bold")
         if an.history_progress is not None:
             done, total = an.history_progress
@@ -282,7 +290,7 @@ def render_history(hist: OODHistory, epoch: int, width: int, metric: str = "succ
     out = Text(no_wrap=True)
     for j, (n, k) in enumerate(hist.cells):
         mark = "*" if hist.in_distribution[j] else " "
-        out.append(f"L{n}F{k}{mark} ", style="bold" if mark == "*" else "")
+        out.append(f"{hist.axes.tag(n, k)}{mark} ", style="bold" if mark == "*" else "")
         for c, i in enumerate(cols):
             v = float(arr[i, j])
             if metric == "success":
