@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from grutui.core.paths import DATA_DIR_ENV
-from tests.helpers import make_session
+from tests.helpers import PLUGIN, make_session
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +24,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     d = tmp_path_factory.mktemp("data")
     monkeypatch.setenv(DATA_DIR_ENV, str(d))
     return d
+
+
+@pytest.fixture
+def plugin_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test plugin package ``gt_plugin_tasks`` installed for one test: on
+    ``sys.path``, its entry points found, its modules forgotten afterwards."""
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    yield
+    for name in [m for m in sys.modules if m.startswith("gt_plugin_tasks")]:
+        del sys.modules[name]

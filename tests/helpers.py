@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "sessions" / "blog-seed37"
 MODADD_DEMO = REPO / "sessions" / "modadd-grokking"  # a grokking run (README: Demo sessions)
 FLIPFLOP_DEMO = REPO / "sessions" / "flipflop"
+# a third-party task package as pip leaves it (the ``plugin_tasks`` fixture installs it)
+PLUGIN = REPO / "tests" / "data" / "plugin"
 
 POLL = 0.02  # seconds between two looks at a condition
 

@@ -4,8 +4,6 @@ trained through the run driver and the CLI; broken ones refused in one line."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +13,14 @@ from grutui.core.config import TrainConfig
 from grutui.core.driver import RunDriver
 from grutui.core.session import Session
 from grutui.core.tasks import make_task, task_names
-from tests.helpers import REPO, refused
+from tests.helpers import refused
 
-PLUGIN = REPO / "tests" / "data" / "plugin"
 TINY = ["--epochs", "3", "--batch-size", "32", "--threads", "1", "--device", "cpu"]
 
 
 @pytest.fixture(autouse=True)
-def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.syspath_prepend(str(PLUGIN))
-    yield
-    for name in [m for m in sys.modules if m.startswith("gt_plugin_tasks")]:
-        del sys.modules[name]
+def installed(plugin_tasks: None) -> None:
+    """Every test here sees the plugin package installed."""
 
 
 def test_installed_tasks_are_found_by_name() -> None:

@@ -80,6 +80,14 @@ class OODHistory:
             self.scoring,
         )
 
+    def labels(self) -> list[str]:
+        """Each cell's tag and ``*`` where it is in the training distribution, padded to
+        one width (``L4F2*``), what the strips are labelled by."""
+        tags = [self.axes.tag(n, k) for n, k in self.cells]
+        width = max(map(len, tags), default=0) + 1
+        marks = ["*" if m else "" for m in self.in_distribution]
+        return [f"{t}{m}".ljust(width) for t, m in zip(tags, marks, strict=True)]
+
     def series(self, row: int, col: int, which: str = "success") -> np.ndarray:
         """One cell over the evaluated epochs (S,)."""
         j = self.cells.index((row, col))
@@ -121,11 +129,10 @@ def format_history(hist: OODHistory, width: int = 100) -> str:
         f"success rate per cell over epochs {hist.epochs[0]}..{hist.epochs[-1]} "
         f"({len(cols)} of {len(hist)} evaluated epochs shown; * = training distribution)"
     ]
-    for j, (n, k) in enumerate(hist.cells):
+    for j, label in enumerate(hist.labels()):
         vals = hist.success[cols, j]
         bar = "".join(BARS[int(v * (len(BARS) - 1) + 0.5)] for v in vals)
-        mark = "*" if hist.in_distribution[j] else " "
-        lines.append(f"{hist.axes.tag(n, k)}{mark} |{bar}| {vals[-1]:.2f}")
+        lines.append(f"{label} |{bar}| {vals[-1]:.2f}")
     return "\n".join(lines)
 
 

@@ -288,9 +288,8 @@ def render_history(hist: OODHistory, epoch: int, width: int, metric: str = "succ
     cur = int(np.searchsorted(shown, epoch, side="right")) - 1
     arr = hist.success if metric == "success" else hist.mean_rel_error
     out = Text(no_wrap=True)
-    for j, (n, k) in enumerate(hist.cells):
-        mark = "*" if hist.in_distribution[j] else " "
-        out.append(f"{hist.axes.tag(n, k)}{mark} ", style="bold" if mark == "*" else "")
+    for j, label in enumerate(hist.labels()):
+        out.append(f"{label} ", style="bold" if hist.in_distribution[j] else "")
         for c, i in enumerate(cols):
             v = float(arr[i, j])
             if metric == "success":

@@ -10,7 +10,16 @@ from typing import Any
 import numpy as np
 
 from grutui.core.errors import ConfigError, SequenceError
-from grutui.core.tasks import DataShape, Feature, Output, SequenceData, Typed, encode
+from grutui.core.tasks import (
+    DataShape,
+    Feature,
+    OODAxes,
+    OODSample,
+    Output,
+    SequenceData,
+    Typed,
+    encode,
+)
 
 
 @dataclass(frozen=True)
@@ -77,3 +86,35 @@ class FirstToken:
 
     def ood_axes(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class FirstTokenGrid(FirstToken):
+    """``FirstToken`` with an out-of-distribution grid: sequence length × noise
+    amplitude (trained on lengths 2..``max_len`` and noise within ±10); length 1 has
+    no sequence here, to leave cells out."""
+
+    name = "firsttokengrid"
+
+    def ood_axes(self) -> OODAxes:
+        return OODAxes("length", "noise", tuple(range(1, 7)), (0, 10, 40))
+
+    def ood_cell(self, row: int, col: int, n: int, rng: np.random.Generator) -> OODSample | None:
+        if row < 2:
+            return None
+        tokens = rng.integers(0, self.vocab, size=(n, row))
+        noise = rng.integers(-col, col + 1, size=(n, row))
+        x = np.stack([tokens, noise], axis=2).astype(np.float32)
+        lengths = np.full(n, row, np.int64)
+        data = SequenceData(x, tokens[:, 0].astype(np.int64), lengths, self.features())
+        return OODSample(data, row <= self.max_len and col <= 10)
+
+
+@dataclass(frozen=True)
+class AxesOnly(FirstToken):
+    """Declares OOD axes but no ``ood_cell``: no grid can be drawn for it."""
+
+    name = "axesonly"
+
+    def ood_axes(self) -> OODAxes:  # type: ignore[override]
+        return OODAxes("length", "noise", (2, 3), (0, 10))
