@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -44,11 +45,12 @@ def _tasks_section() -> str:
 
 
 def test_the_readme_task_example_installs_and_trains(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The worked example, as written: its module and its pyproject entry point made
     into an installed package (a dist-info on sys.path, what pip leaves), found by name,
-    its syntax parsed, and trained a few epochs through the CLI by both names."""
+    its syntax parsed, trained a few epochs through the CLI by both names, and its
+    out-of-distribution grid drawn."""
     section = _tasks_section()
     code = re.findall(r"```python\n(.+?)\n```", section, re.S)[0]
     toml = re.findall(r"```toml\n(.+?)\n```", section, re.S)[0]
@@ -85,6 +87,11 @@ def test_the_readme_task_example_installs_and_trains(
             with Session(tmp_path / f"s{i}") as s:
                 assert type(s.config.task).__name__ == "Parity" and s.n_epochs == 3
                 assert s.param_shapes["linear.weight"] == (2, 8)
+        # its own out-of-distribution grid: length 1-8 x ones 0-4, ones > length left out
+        assert main(["ood", str(tmp_path / "s0"), "--samples", "10", "--json"]) == 0
+        cells = json.loads(capsys.readouterr().out)["cells"]
+        assert len(cells) == 34 and {"length", "ones", "mean_cross_entropy"} <= set(cells[0])
+        assert [c["in_distribution"] for c in cells].count(True) == 5  # length 6, ones 0-4
     finally:
         for name in [m for m in sys.modules if m == "mypkg" or m.startswith("mypkg.")]:
             del sys.modules[name]
