@@ -695,7 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trace)
 
-    od = sub.add_parser("ood", help="out-of-distribution grid (length × flags) at an epoch")
+    od = sub.add_parser("ood", help="out-of-distribution grid over the task's axes at an epoch")
     od.add_argument("session", type=Path)
     od.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
     od.add_argument("--member", type=int, default=0, help="ensemble member")
