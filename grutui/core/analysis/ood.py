@@ -131,7 +131,7 @@ class SampledGrid:
     in_distribution: np.ndarray  # (C,) bool
 
 
-def sample_grid(task: Task, samples: int, seed: int) -> SampledGrid:
+def _sample_grid(task: Task, samples: int, seed: int) -> SampledGrid:
     """``task``'s grid (which must have one: ``ood_unavailable``), ``samples`` per cell."""
     axes = task.ood_axes()
     assert axes is not None and isinstance(task, OODSampler)
@@ -151,7 +151,7 @@ def sample_grid(task: Task, samples: int, seed: int) -> SampledGrid:
 
 @functools.lru_cache(maxsize=8)
 def _cached_grid(task: Hashable, samples: int, seed: int) -> SampledGrid:
-    return sample_grid(cast(Task, task), samples, seed)
+    return _sample_grid(cast(Task, task), samples, seed)
 
 
 def _grid(task: Task, samples: int, seed: int) -> SampledGrid:
@@ -160,7 +160,7 @@ def _grid(task: Task, samples: int, seed: int) -> SampledGrid:
     try:
         hash(task)
     except TypeError:
-        return sample_grid(task, samples, seed)
+        return _sample_grid(task, samples, seed)
     return _cached_grid(cast(Hashable, task), samples, seed)
 
 
@@ -328,15 +328,14 @@ def snapshot_epoch(session: RunView, epoch: int | str) -> int:
 def format_grid(res: OODResult) -> str:
     """A readable text grid: success rate (mean error), * = in distribution."""
     corner = res.axes.corner("\\")
-    width = max(len(corner), 9)
-    head = f"{corner:<{width}}" + "".join(f"{n:>14} " for n in res.axes.rows)
+    head = corner + "".join(f"{n:>14} " for n in res.axes.rows)
     lines = [
         f"success rate ({res.scoring.error}), {res.samples} samples per cell, "
         f"* = training distribution",
         head.rstrip(),
     ]
     for k in res.axes.cols:
-        row = f"{k:>{width}}"
+        row = f"{k:>{len(corner)}}"
         for n in res.axes.rows:
             if (n, k) not in res.cells:
                 row += f"{'·':>14} "

@@ -178,8 +178,9 @@ class OODAxes:
         return f"{self.row_name[:1].upper()}{row}{self.col_name[:1].upper()}{col}"
 
     def corner(self, sep: str) -> str:
-        """The grid's corner label: column axis name, ``sep``, row axis abbreviated."""
-        return f"{self.col_name}{sep}{self.row_name[:3]}"
+        """The grid's corner label, column axis name, ``sep``, row axis abbreviated
+        (``flags\\len``), padded to at least 9: the width of the grid's line labels."""
+        return f"{self.col_name}{sep}{self.row_name[:3]}".ljust(9)
 
     def problem(self) -> str | None:
         """What makes these axes unusable (one line), or None."""

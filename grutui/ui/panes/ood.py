@@ -202,11 +202,10 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
             ind[cols.index(k), rows.index(n)] = flag
         colour = success_colour if self.metric == "success" else error_colour
         corner = res.axes.corner("╲")
-        width = max(len(corner), 9)
         t = Text()
-        t.append(f"{corner:<{width}} " + "".join(f" {n:^6} " for n in rows), style="dim")
+        t.append(f"{corner} " + "".join(f" {n:^6} " for n in rows), style="dim")
         for i, k in enumerate(cols):
-            t.append(f"\n{k:>{width}} ", style="dim")
+            t.append(f"\n{k:>{len(corner)}} ", style="dim")
             for j in range(len(rows)):
                 v = float(vals[i, j])
                 if math.isnan(v):
