@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 # ~57 MB, and what a `run` call carries (tree and wheels) is capped at 64 MiB.
 WHEELS=(
   rich==15.0.0 markdown-it-py==4.3.0 mdurl==0.1.2 Pygments==2.21.0
-  textual==8.2.8 mdit-py-plugins==0.7.0 linkify-it-py==2.2.0 uc-micro-py platformdirs==4.14.9
+  textual==8.2.8 mdit-py-plugins==0.7.0 linkify-it-py==2.2.0 platformdirs==4.14.9
   typing_extensions==4.16.0 textual-plotext==1.0.1 plotext==5.3.2
   pytest==8.4.2 iniconfig==2.3.1 packaging==26.4 pluggy==1.7.0
   pytest-asyncio==1.5.0 pytest-textual-snapshot==1.1.0 syrupy==4.8.0
