@@ -14,6 +14,9 @@ kind           fields
 ``step``       ``step``: the debugger's time step (0-based)
 ``member``     ``member``: the ensemble member shown
 ``bookmark``   ``op``: ``"add"`` or ``"remove"``; ``epoch``; ``note`` (add only)
+``view``       ``pane``: the pane whose own keys changed what it shows; ``state``: all
+               of that pane's view choices after the key, e.g. ``{"view":
+               "degeneracy", "level": "weights"}`` (the pane's ``view_state``)
 =============  =====================================================================
 
 ``ActionRecorder`` is what the UI calls on every action. A call costs a lock and a
@@ -38,7 +41,7 @@ from typing import Any
 from grutui.core.events import EventLog, read_session_events
 from grutui.core.paths import EVENTS_NAME, store_dir
 
-USER_ACTIONS = ("cursor", "pane", "sequence", "step", "member", "bookmark")
+USER_ACTIONS = ("cursor", "pane", "sequence", "step", "member", "bookmark", "view")
 
 
 class ActionRecorder:

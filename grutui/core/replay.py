@@ -10,8 +10,9 @@ run and browsing it later, or a kill and its resume, do not stall a replay.
 
 A player asks ``timeline.state_at(T)`` what is visible at session time ``T``: the last
 epoch row that had appeared, and the UI state the recorded actions had set (cursor,
-pane, sequence, debugger step, member, bookmarks). ``ReplayClock`` turns real time into
-``T`` at a speed, with pause/play, faster/slower, seeks and stepping to the next event.
+pane, sequence, debugger step, member, bookmarks, each pane's view choices).
+``ReplayClock`` turns real time into ``T`` at a speed, with pause/play, faster/slower,
+seeks and stepping to the next event.
 The default speed is ``auto``: ``max(1, duration / 45 s)``, so a run of any length
 (3000 blog epochs included) replays in at most about 45 s, and a short one in real time.
 """
@@ -60,6 +61,8 @@ class ReplayState:
     step: int | None = None
     member: int | None = None
     bookmarks: dict[int, Bookmark] = field(default_factory=dict)
+    # each pane's view choices, as its last ``view`` event recorded them (pane name → state)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_event: TimelineEvent | None = None
     last_action: TimelineEvent | None = None
 
@@ -157,6 +160,7 @@ class Timeline:
             "step": None,
             "member": None,
             "bookmarks": {},
+            "views": {},
             "last_action": None,
         }
         out = []
@@ -180,6 +184,12 @@ class Timeline:
                     marks = dict(cur["bookmarks"])
                     apply_bookmark(marks, ev.epoch, d, ev.t)
                     cur["bookmarks"] = marks
+                elif (
+                    ev.kind == "view"
+                    and isinstance(d.get("pane"), str)
+                    and isinstance(d.get("state"), dict)
+                ):
+                    cur["views"] = {**cur["views"], d["pane"]: d["state"]}
             out.append(cur)
         return out
 
@@ -215,6 +225,7 @@ class Timeline:
             step=st["step"] if st else None,
             member=st["member"] if st else None,
             bookmarks=st["bookmarks"] if st else {},
+            views=st["views"] if st else {},
             last_event=self.events[n - 1] if n else None,
             last_action=st["last_action"] if st else None,
         )

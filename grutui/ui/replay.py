@@ -5,8 +5,9 @@ held in memory as ``full``. The app's ``data`` starts empty and a timer (``TICK`
 grows it to the rows visible at the clock's time through the app's live-growth path
 (``GrutuiApp.grow``): the panes see a run that grows like a live one and need no replay
 code. A seek backwards rebuilds ``data`` from the first row. Recorded actions (pane,
-cursor, member, debugger sequence and step, bookmarks) are applied as if the user did
-them; the app records nothing in replay mode, so they are not logged twice.
+cursor, member, debugger sequence and step, bookmarks, a pane's view choices) are
+applied as if the user did them; the app records nothing in replay mode, so they are
+not logged twice.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class Replayer:
         self.clock = ReplayClock(self.timeline, speed, clock=clock)
         self._applied: dict[str, Any] = {}
         self._marks: dict[int, Bookmark] | None = None
+        # per pane: its view choices before the replay first changed them (a seek back
+        # to before the first recorded change shows them again)
+        self._view_before: dict[str, dict[str, Any]] = {}
         self._next_frame = 0.0
         self._events_at = -1.0  # session time up to which data has its events
         self.status = ""
@@ -153,6 +157,7 @@ class Replayer:
             self._marks = st.bookmarks
             app.bookmarks = Bookmarks(st.bookmarks)
         self._apply_debugger(st)
+        self._apply_view(st)
 
     def _apply_debugger(self, st: ReplayState) -> None:
         from grutui.ui.panes.debug import DebugPane
@@ -172,6 +177,29 @@ class Replayer:
         except NoMatches:  # not composed yet: the next frame applies it
             done.pop("sequence", None)
             done.pop("step", None)
+
+    def _apply_view(self, st: ReplayState) -> None:
+        """The visible pane's view choices as last recorded (a pane is shown before
+        its choices apply: a ``pane`` event comes first)."""
+        pane = self.app.visible_pane()
+        if pane is None:
+            return
+        mode = pane.PANE_MODE
+        state = next((v for name, v in st.views.items() if pane_mode(name) == mode), None)
+        if state is None:
+            state = self._view_before.get(mode)  # before the first change: as it was
+            if state is None:
+                return
+        key = f"view:{mode}"
+        if state == self._applied.get(key):
+            return
+        before = pane.view_state()
+        try:
+            pane.apply_view(state)
+        except NoMatches:  # not composed yet: the next frame applies it
+            return
+        self._view_before.setdefault(mode, before)
+        self._applied[key] = state
 
     def _show_status(self, st: ReplayState) -> None:
         c = self.clock

@@ -107,6 +107,34 @@ def test_actions_fold_into_the_ui_state_at_each_time() -> None:
     assert [e.kind for e in tl.events_between(base + 1.0, base + 2.0)] == ["pane", "sequence"]
 
 
+def test_view_events_fold_into_each_panes_latest_choices() -> None:
+    seeds = {"view": "degeneracy", "level": "weights"}
+    ev = [
+        _ev(T0, "clock", 0, wall_time=0.5),
+        _ev(T0 + 1.0, "view", 0, pane="seeds", state={"view": "degeneracy", "level": "dynamics"}),
+        _ev(T0 + 1.5, "view", 0, pane="ood", state={"metric": "error"}),
+        _ev(T0 + 2.0, "view", 0, pane="seeds", state=seeds),
+        _ev(T0 + 2.5, "view", 0, pane="seeds", state="not a dict"),  # ignored
+        _ev(T0 + 2.6, "view", 0, state={"view": "members"}),  # no pane: ignored
+        _ev(T0 + 2.7, "zoom", 0, factor=2),  # a kind this version does not know
+    ]
+    tl = Timeline(np.arange(2), [0.5, 1.0], ev)
+    base = tl.events[0].time - 1.0  # unix T0 on the session axis
+    assert tl.state_at(base + 0.5).views == {}
+    first = tl.state_at(base + 1.6)
+    assert first.views == {
+        "seeds": {"view": "degeneracy", "level": "dynamics"},
+        "ood": {"metric": "error"},
+    }
+    last = tl.state_at(tl.duration)
+    assert last.views == {"seeds": seeds, "ood": {"metric": "error"}}
+    assert first.views["seeds"]["level"] == "dynamics"  # earlier states are kept as they were
+    assert [e.is_action for e in tl.events] == [True] * 5 + [False]
+    # a log without view events (every session recorded before them) folds as before
+    old = Timeline(np.arange(2), [0.5, 1.0], [e for e in ev if e["kind"] != "view"])
+    assert old.state_at(old.duration).views == {}
+
+
 def test_resumed_run_places_recomputed_epochs_after_the_resume() -> None:
     # run 1: epochs 0..7 then killed; resumed from epoch 5 a day later (wall continues)
     wall = np.arange(1, 11) * 1.0  # rows 0..9 in the final session

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual.screen import Screen
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 REBUILD_EVERY = 2.0  # seconds between rebuilds of a figure while its run grows
 
+T = TypeVar("T")
+
 
 class PaneScreen(Screen[None]):
     """A pane: a Textual mode's base screen.
@@ -26,6 +29,10 @@ class PaneScreen(Screen[None]):
     gets ``data_grew`` on becoming visible, before ``show_epoch``). Both must be
     quick: they run on every key repeat.
     ``analysis_changed`` when the shared analyses (``app.analyses``) moved.
+
+    A pane whose own keys change what it shows (a view, a level, a selected row) says
+    so in ``view_state`` and calls ``record_view`` after each such key; a replay gives
+    the recorded state back to ``apply_view``.
     """
 
     PANE_MODE: ClassVar[str] = "pane"  # the Textual mode, named like the module and class
@@ -72,6 +79,21 @@ class PaneScreen(Screen[None]):
             return True
         return False
 
+    def view_state(self) -> dict[str, Any]:
+        """This pane's view choices (JSON values), all of them: what a ``view`` event
+        records and ``apply_view`` takes back. Empty: a pane without such keys."""
+        return {}
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        """Show what a recorded ``view_state`` chose (a replay; the pane is mounted and
+        visible). A field that is missing or not one this pane knows leaves that
+        choice as it is: a log from another version must not break a replay."""
+
+    def record_view(self) -> None:
+        """Log the view choices after one of this pane's keys changed them."""
+        app = self.grutui
+        app.record("view", pane=self.PANE_MODE, state=self.view_state(), epoch=app.epoch)
+
     def analysis_changed(self) -> None:
         """The app's shared analyses moved (markers found, history progress or result)."""
 
@@ -95,3 +117,16 @@ class PaneScreen(Screen[None]):
     def on_resize(self) -> None:
         # widths changed: anything laid out by hand (rulers, grids) is redrawn
         self.call_after_refresh(self.sync)
+
+
+def recorded(state: Mapping[str, Any], key: str, choices: Sequence[T], current: T) -> T:
+    """The one of ``choices`` that ``state[key]`` is (of its type too: JSON has 1.0
+    and true for 1), else ``current`` (``apply_view``)."""
+    v = state.get(key)
+    return next((c for c in choices if type(c) is type(v) and c == v), current)
+
+
+def recorded_int(state: Mapping[str, Any], key: str, current: int) -> int:
+    """``state[key]`` when it is an int (not a bool), else ``current``."""
+    v = state.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else current

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
@@ -35,7 +35,7 @@ from grutui.core.rundata import RunData
 from grutui.core.tasks import AddingTask, Feature
 from grutui.ui.analyses import marker_key
 from grutui.ui.colours import Mode, current, levels, magnitude_scale, text_style
-from grutui.ui.panes.base import PaneScreen
+from grutui.ui.panes.base import PaneScreen, recorded, recorded_int
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
 from grutui.ui.widgets.heatgrid import GridData, WeightGrid
@@ -423,9 +423,43 @@ class BrowsePane(PaneScreen):
         return min(int(np.searchsorted(cols, self.col)), len(cols) - 1)
 
     def _refresh_all(self) -> None:
+        """Show the selection a key changed, and log it."""
+        self._show()
+        self.record_view()
+
+    def _show(self) -> None:
         app = self.grutui
         if app.data is not None:
             self.show_epoch(app.data, app.epoch, app.member)
+
+    def view_state(self) -> dict[str, Any]:
+        # the other views' selections too: a token map's selected token is the gate
+        # rows' column for that feature
+        where = [[v, s, c] for v, (s, c) in sorted(self._where.items()) if v != self.view]
+        return {"view": self.view, "sel": self.sel, "col": self.col, "where": where}
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        if not self._shape:
+            self._show()  # the session's rows first: the state indexes them
+        if not self._shape:
+            return
+        where = state.get("where")
+        if isinstance(where, list):
+            self._where = {}
+            for w in where:
+                if (
+                    isinstance(w, list)
+                    and len(w) == 3
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in w)
+                    and 0 <= w[0] <= len(self._maps)
+                ):  # a token map's row is a token: an input column of the gate rows
+                    last = self._maps[w[0] - 1].vocab - 1 if w[0] else max(w[1], 0)
+                    self._where[w[0]] = (min(max(w[1], 0), last), w[2])
+        self.view = recorded(state, "view", range(len(self._maps) + 1), self.view)
+        self.sel = max(recorded_int(state, "sel", self.sel), 0)
+        self.col = recorded_int(state, "col", self.col)
+        self._set_rows()
+        self._show()
 
     # -- the weights ---------------------------------------------------------------
     def _block(self, data: RunData, row_i: int, member: int) -> GridData:

@@ -39,7 +39,7 @@ from grutui.core.sequence import Step
 from grutui.core.tasks import Task
 from grutui.core.tasks.registry import describe
 from grutui.ui.jobs import CachedResults, LatestJob
-from grutui.ui.panes.base import PaneScreen
+from grutui.ui.panes.base import PaneScreen, recorded, recorded_int
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
 from grutui.ui.widgets.textview import TextView
@@ -257,12 +257,22 @@ class DebugPane(PaneScreen):
         if start != shown.start:
             self.unit0 = start
             self._redraw()
+            self.record_view()
 
     def action_unit_page(self, direction: int) -> None:
         self.action_units(direction * max(len(self.units_shown()), 1))
 
     def action_fixed_points(self) -> None:
         self.fixed_view = not self.fixed_view
+        self._redraw()
+        self.record_view()
+
+    def view_state(self) -> dict[str, Any]:
+        return {"fixed_points": self.fixed_view, "unit0": self.unit0}
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        self.fixed_view = bool(recorded(state, "fixed_points", (False, True), self.fixed_view))
+        self.unit0 = max(recorded_int(state, "unit0", self.unit0), 0)
         self._redraw()
 
     def fixed_query(self) -> FixedPointQuery | None:

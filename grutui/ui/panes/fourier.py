@@ -19,8 +19,9 @@ incrementally while a run grows).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
@@ -37,6 +38,7 @@ from grutui.core.rundata import RunData
 from grutui.ui.colours import current
 from grutui.ui.jobs import LatestJob
 from grutui.ui.panes.analysis_base import AnalysisPane
+from grutui.ui.panes.base import recorded, recorded_int
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
 from grutui.ui.widgets.textview import TextView
@@ -148,8 +150,13 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
 
     # -- keys --------------------------------------------------------------------------
     def action_cycle_view(self) -> None:
-        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
-        self.query_one("#fourier-body", VerticalScroll).scroll_to(y=0, animate=False)
+        self._show_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+        self.record_view()
+
+    def _show_view(self, view: str) -> None:
+        if view != self.view:
+            self.view = view
+            self.query_one("#fourier-body", VerticalScroll).scroll_to(y=0, animate=False)
         self.draw()
 
     def action_select(self, delta: int) -> None:
@@ -159,6 +166,7 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
         i = order.index(self.selected) if self.selected in order else 0
         self.selected = order[min(max(i + delta, 0), len(order) - 1)]
         self.draw()
+        self.record_view()
 
     def action_next_circle(self) -> None:
         res = self.cache.shown
@@ -171,6 +179,16 @@ class FourierPane(AnalysisPane[EpochKey, EpochFourier]):
         sel = self.selected or 0
         self.selected = next((k for k in ks if k > sel), ks[0])
         self.draw()
+        self.record_view()
+
+    def view_state(self) -> dict[str, Any]:
+        return {"view": self.view, "selected": self.selected}
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        selected = recorded_int(state, "selected", -1)
+        if selected > 0:  # a frequency k (from 1)
+            self.selected = selected
+        self._show_view(recorded(state, "view", VIEWS, self.view))
 
     def _order(self) -> list[int]:
         """The frequencies in the order the view lists them (↑/↓ walk it)."""

@@ -12,7 +12,8 @@ for sessions opened from disk).
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
@@ -36,6 +37,7 @@ from grutui.core.errors import SessionError
 from grutui.core.rundata import RunData
 from grutui.ui.colours import current, error_colour, error_fraction, on_colour, success_colour
 from grutui.ui.panes.analysis_base import AnalysisPane
+from grutui.ui.panes.base import recorded, recorded_int
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.text import set_text
 from grutui.ui.widgets.textview import TextView
@@ -77,6 +79,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
         self.metric = "success"  # or "error"
         self.view = "grid"  # or "history"
         self.samples = DEFAULT_SAMPLES
+        self.recomputed = 0  # r presses: a replay recomputes the history when it grows
         self._view: OODView | None = None
         self._view_key: tuple[RunData, int] | None = None  # (data, samples)
 
@@ -115,9 +118,16 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
     def action_toggle_metric(self) -> None:
         self.metric = "error" if self.metric == "success" else "success"
         self.sync()
+        self.record_view()
 
     def action_toggle_view(self) -> None:
         self.view = "history" if self.view == "grid" else "grid"
+        self._want_history()
+        self.sync()
+        self.record_view()
+
+    def _want_history(self) -> None:
+        """The history view: its strategy history computed unless it is, or is running."""
         app = self.grutui
         an = app.analyses
         if (
@@ -126,7 +136,6 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
             and not an.history_running
         ):
             an.compute_history(app.member, self.samples)
-        self.sync()
 
     def action_samples(self) -> None:
         i = SAMPLE_CHOICES.index(self.samples) if self.samples in SAMPLE_CHOICES else -1
@@ -135,6 +144,7 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
             app = self.grutui
             app.analyses.compute_history(app.member, self.samples)
         self.sync()
+        self.record_view()
 
     def action_scroll(self, delta: int) -> None:
         body = self.query_one("#ood-body", VerticalScroll)
@@ -143,7 +153,32 @@ class OODPane(AnalysisPane[GridKey, OODResult]):
     def action_recompute(self) -> None:
         app = self.grutui
         self.view = "history"
+        self.recomputed += 1
         app.analyses.compute_history(app.member, self.samples)
+        self.sync()
+        self.record_view()
+
+    def view_state(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "view": self.view,
+            "samples": self.samples,
+            "recomputed": self.recomputed,
+        }
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        self.metric = recorded(state, "metric", ("success", "error"), self.metric)
+        self.view = recorded(state, "view", ("grid", "history"), self.view)
+        samples = recorded(state, "samples", SAMPLE_CHOICES, self.samples)
+        runs = recorded_int(state, "recomputed", self.recomputed)
+        app = self.grutui
+        if self.view == "history" and (
+            samples != self.samples or (runs != self.recomputed and runs > 0)
+        ):  # another sample size, or r was pressed: the history computed again
+            self.samples = samples
+            app.analyses.compute_history(app.member, samples)
+        self.samples, self.recomputed = samples, runs
+        self._want_history()
         self.sync()
 
     def _scoring(self) -> Scoring:

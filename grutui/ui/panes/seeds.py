@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import ClassVar, Protocol
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -50,9 +51,11 @@ from grutui.core.rundata import RunData
 from grutui.ui.colours import success_colour
 from grutui.ui.jobs import CachedResults, LatestJob
 from grutui.ui.panes.analysis_base import AnalysisPane
+from grutui.ui.panes.base import recorded
 from grutui.ui.widgets.cursorbar import CursorBar
 
 MARK = "▶"  # the member the other panes show
+VIEWS = ("members", "degeneracy")
 
 SINGLE = (
     "single-member session: the seed comparison needs an ensemble "
@@ -139,14 +142,27 @@ class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
         self.degen.data_grew(data)
 
     def action_toggle_view(self) -> None:
-        self.view = "degeneracy" if self.view == "members" else "members"
-        self._body_shows = self._body_shape = None  # the body shows the other view now
-        self.sync()
+        self._show_view("degeneracy" if self.view == "members" else "members")
+        self.record_view()
 
     def action_next_level(self) -> None:
         self.level = LEVELS[(LEVELS.index(self.level) + 1) % len(LEVELS)]
         if self.view == "degeneracy":
             self.degen.draw()
+        self.record_view()
+
+    def view_state(self) -> dict[str, Any]:
+        return {"view": self.view, "level": self.level}
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        self.level = recorded(state, "level", LEVELS, self.level)
+        self._show_view(recorded(state, "view", VIEWS, self.view))
+
+    def _show_view(self, view: str) -> None:
+        if view != self.view:
+            self.view = view
+            self._body_shows = self._body_shape = None  # the body shows the other view now
+        self.sync()
 
     def compute(self, key: SeedsKey) -> SeedComparison:
         samples, epoch = key

@@ -10,7 +10,9 @@ OOD jumps are included when the strategy history has been computed for this memb
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.table import Table
@@ -23,7 +25,7 @@ from textual.widgets import Footer, Static
 from grutui.core.analysis.transitions import Transition, accuracy_gap
 from grutui.core.rundata import RunData
 from grutui.ui.analyses import marker_key
-from grutui.ui.panes.base import PaneScreen
+from grutui.ui.panes.base import PaneScreen, recorded_int
 from grutui.ui.panes.browse import downsample
 from grutui.ui.widgets.cursorbar import CursorBar
 from grutui.ui.widgets.cursorplot import CursorPlot, draw_series
@@ -93,6 +95,7 @@ class TransitionsPane(PaneScreen):
     def __init__(self) -> None:
         super().__init__()
         self.sel = -1
+        self.recomputed = 0  # r presses: a replay finds the markers again when it grows
         self._plot_key: tuple[object, ...] | None = None
         self._list_key: tuple[object, ...] | None = None
 
@@ -147,8 +150,14 @@ class TransitionsPane(PaneScreen):
         app.set_epoch(markers[self.sel].epoch, via="transition")
         self.sel = keep  # several candidates can share an epoch: keep the one chosen
         self.sync()
+        self.record_view()
 
     def action_recompute(self) -> None:
+        self.recomputed += 1
+        self._find()
+        self.record_view()
+
+    def _find(self) -> None:
         app = self.grutui
         app.analyses.find_markers(app.member)
         self.sync()
@@ -156,7 +165,29 @@ class TransitionsPane(PaneScreen):
     def action_sigma(self, direction: int) -> None:
         an = self.grutui.analyses
         an.sigma = round(an.sigma * (1.5 if direction > 0 else 1 / 1.5), 2)
-        self.action_recompute()
+        self._find()
+        self.record_view()
+
+    def view_state(self) -> dict[str, Any]:
+        # sigma is the app's (the markers every pane draws), but set by these keys only
+        an = self.grutui.analyses
+        return {"sel": self.sel, "sigma": an.sigma, "recomputed": self.recomputed}
+
+    def apply_view(self, state: Mapping[str, Any]) -> None:
+        an = self.grutui.analyses
+        v = state.get("sigma")
+        sigma = an.sigma
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+            sigma = float(v)
+        runs = recorded_int(state, "recomputed", self.recomputed)
+        find = sigma != an.sigma or (runs != self.recomputed and runs > 0)
+        an.sigma, self.recomputed = sigma, runs
+        # a candidate among several at the cursor's epoch (show_epoch drops another)
+        self.sel = recorded_int(state, "sel", self.sel)
+        if find:
+            self._find()
+        else:
+            self.sync()
 
     # -- drawing -------------------------------------------------------------------------
     def _title(self, data: RunData, markers: list[Transition] | None) -> None:
