@@ -245,8 +245,9 @@ class GrutuiApp(SessionApp):
 
     # -- recording hook --------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
-        """A user action (cursor move, pane switch, debugger sequence or step): to the
-        session's event log when recording (``SessionApp.record_action``)."""
+        """A user action (cursor move, pane switch, debugger sequence or step, a pane's
+        view keys): to the session's event log when recording
+        (``SessionApp.record_action``)."""
         self.record_action(kind, fields)
 
     # -- start-up ----------------------------------------------------------------
