@@ -5,6 +5,7 @@ Fixtures pytest must discover stay in the conftest files; they build on these.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -244,3 +245,36 @@ def tracked_copy(src: Path, repo: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "a session")
     return dest
+
+
+# -- replays ----------------------------------------------------------------------------
+
+REPLAY_EPOCHS = 40  # a replay_session's epochs
+REPLAY_T0 = 1_700_000_000.0  # unix time of the first epoch in write_replay_log's logs
+
+
+def replay_session(path: Path, epochs: int = REPLAY_EPOCHS, members: int = 1) -> Path:
+    """A run with one epoch per (synthetic) second of training, a snapshot each epoch."""
+    rng = np.random.default_rng(0)
+    weights = [random_params(rng, 2, members) for _ in range(epochs)]
+    loss = np.repeat(np.linspace(1.0, 0.01, epochs)[:, None], members, axis=1)
+    return synthetic_session(path, weights, loss)
+
+
+def write_replay_log(path: Path, events: list[dict[str, Any]]) -> None:
+    """Replace the session's event log: epoch e appeared at REPLAY_T0 + e (the clock
+    event's anchor), then ``events``."""
+    from grutui.core.paths import EVENTS_NAME
+
+    lines = [{"t": REPLAY_T0, "kind": "clock", "epoch": 0, "wall_time": 0.0}, *events]
+    (path / EVENTS_NAME).write_text("".join(json.dumps(ev) + "\n" for ev in lines))
+
+
+class FakeClock:
+    """A replay's clock that moves only when a test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -5,13 +5,11 @@ by calling the replayer's tick, so nothing here sleeps for the replay."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from textual.widgets import Input, OptionList
 
@@ -27,43 +25,31 @@ from grutui.ui.dialogs import HelpScreen
 from grutui.ui.panes.debug import DebugPane
 from grutui.ui.panes.train import TrainPane
 from grutui.ui.widgets.cursorbar import CursorBar
-from tests.helpers import REPO, child_env, random_params, synthetic_session, tiny_config, until
+from tests.helpers import (
+    REPLAY_EPOCHS,
+    REPLAY_T0,
+    REPO,
+    FakeClock,
+    child_env,
+    replay_session,
+    tiny_config,
+    until,
+    write_replay_log,
+)
 
-EPOCHS = 40
-T0 = 1_700_000_000.0  # unix time of the first epoch in hand-written logs
-
-
-def _session(path: Path, epochs: int = EPOCHS, members: int = 1) -> Path:
-    """A run with one epoch per (synthetic) second of training, a snapshot each epoch."""
-    rng = np.random.default_rng(0)
-    weights = [random_params(rng, 2, members) for _ in range(epochs)]
-    loss = np.repeat(np.linspace(1.0, 0.01, epochs)[:, None], members, axis=1)
-    return synthetic_session(path, weights, loss)
-
-
-def _write_log(path: Path, events: list[dict[str, Any]]) -> None:
-    """Replace the log: epoch e appeared at T0 + e (the clock event's anchor)."""
-    lines = [{"t": T0, "kind": "clock", "epoch": 0, "wall_time": 0.0}, *events]
-    (path / EVENTS_NAME).write_text("".join(json.dumps(ev) + "\n" for ev in lines))
+EPOCHS = REPLAY_EPOCHS
+T0 = REPLAY_T0  # unix time of the first epoch in hand-written logs
 
 
 def _bar(app: GrutuiApp) -> str:
     return str(app.screen.query_one(CursorBar).render())
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 # -- recording -------------------------------------------------------------------------
 
 
 async def test_actions_are_recorded_with_their_fields(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run", members=2)
+    path = replay_session(tmp_path / "run", members=2)
     before = len(read_events(path / EVENTS_NAME))
     h5 = (path / "session.h5").read_bytes()
     app = GrutuiApp(session=path)
@@ -118,7 +104,7 @@ async def test_a_run_trained_in_the_app_records_into_its_session(tmp_path: Path)
 async def test_an_unwritable_session_is_browsed_without_recording(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _session(tmp_path / "run")
+    path = replay_session(tmp_path / "run")
 
     def refuse(self: Any, p: Path) -> None:
         raise PermissionError(13, "Permission denied", str(p))
@@ -137,7 +123,7 @@ async def test_an_unwritable_session_is_browsed_without_recording(
 
 
 async def test_bookmarks_add_list_jump_and_persist(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run")
+    path = replay_session(tmp_path / "run")
     app = GrutuiApp(session=path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -177,7 +163,7 @@ async def test_bookmarks_add_list_jump_and_persist(tmp_path: Path) -> None:
 
 
 async def test_replay_grows_the_run_with_time_pauses_and_seeks(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run")  # as written by the trainer: no user actions
+    path = replay_session(tmp_path / "run")  # as written by the trainer: no user actions
     log_before = (path / EVENTS_NAME).read_bytes()
     clock = FakeClock()
     app = GrutuiApp(session=path, replay=1.0, replay_clock=clock)
@@ -210,8 +196,8 @@ async def test_replay_grows_the_run_with_time_pauses_and_seeks(tmp_path: Path) -
 
 
 async def test_replay_applies_recorded_actions_at_their_times(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run")
-    _write_log(
+    path = replay_session(tmp_path / "run")
+    write_replay_log(
         path,
         [
             {"t": T0 + 25.5, "kind": "cursor", "epoch": 7},
@@ -264,8 +250,8 @@ async def test_replay_applies_recorded_actions_at_their_times(tmp_path: Path) ->
 
 
 async def test_the_train_pane_lists_the_events_up_to_the_replay_time(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run")
-    _write_log(
+    path = replay_session(tmp_path / "run")
+    write_replay_log(
         path,
         [
             {"t": T0 + 15, "kind": "lr_change", "epoch": 15, "old": 0.01, "new": 0.001},
@@ -375,7 +361,7 @@ async def test_an_open_session_picks_up_epochs_another_process_writes(tmp_path: 
 
 async def test_replay_ticks_while_switching_to_the_analysis_panes(tmp_path: Path) -> None:
     # a tick can reach a pane between its compose and its Mount: it must cope
-    path = _session(tmp_path / "run")
+    path = replay_session(tmp_path / "run")
     clock = FakeClock()
     app = GrutuiApp(session=path, replay=1.0, replay_clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -16,12 +16,23 @@ from grutui.core.paths import EVENTS_NAME
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.base import PaneScreen
 from grutui.ui.panes.seeds import MARK, SeedsPane
-from tests.helpers import random_task_session, shown, tiny_modadd_config, until
+from tests.helpers import (
+    REPLAY_EPOCHS,
+    REPLAY_T0,
+    FakeClock,
+    random_task_session,
+    replay_session,
+    shown,
+    tiny_modadd_config,
+    until,
+    write_replay_log,
+)
 from tests.ui.test_panes_analysis import ensemble_data
-from tests.ui.test_replay import EPOCHS, T0, FakeClock, _session, _write_log
 from tests.ui.test_seeds_degeneracy import settle
 
 SIZE = (80, 24)
+EPOCHS = REPLAY_EPOCHS
+T0 = REPLAY_T0
 
 
 def _pane(app: GrutuiApp, mode: str) -> PaneScreen | None:
@@ -97,8 +108,8 @@ async def test_seeds_degeneracy_view_and_level_replay(tmp_path: Path) -> None:
 
 
 async def test_a_seek_back_shows_the_view_as_it_was_before_the_key(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run", members=2)
-    _write_log(
+    path = replay_session(tmp_path / "run", members=2)
+    write_replay_log(
         path,
         [
             {"t": T0 + 40.5, "kind": "pane", "epoch": EPOCHS - 1, "pane": "seeds"},
@@ -128,9 +139,9 @@ async def test_a_seek_back_shows_the_view_as_it_was_before_the_key(tmp_path: Pat
 
 
 async def test_unknown_and_malformed_events_replay_without_harm(tmp_path: Path) -> None:
-    path = _session(tmp_path / "run", members=2)
+    path = replay_session(tmp_path / "run", members=2)
     e = EPOCHS - 1
-    _write_log(
+    write_replay_log(
         path,
         [
             {"t": T0 + 40.1, "kind": "zoom", "epoch": 3, "factor": 2},  # a future kind
@@ -195,7 +206,7 @@ async def test_a_panes_view_keys_replay(tmp_path: Path, mode: str) -> None:
     if kind == "modadd":
         path = random_task_session(tmp_path / "run", tiny_modadd_config(hidden=4), epochs=4)
     else:
-        path = _session(tmp_path / "run", epochs=8)
+        path = replay_session(tmp_path / "run", epochs=8)
     app = GrutuiApp(session=path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(digit)
