@@ -24,7 +24,10 @@ list append; a background thread writes the buffer every ``flush_interval`` seco
 in one ``write``. Cursor moves are coalesced: at most one ``cursor`` event every
 ``cursor_interval`` seconds (holding an arrow key while scrubbing would otherwise log
 hundreds a second), and the final position is always recorded, with the time it was
-reached. Bookmarks are written at once (they are the user's words). Recording never
+reached. So are a pane's view changes: a ``view`` event holds the pane's whole view,
+so one younger than ``cursor_interval`` that is still buffered, with nothing after
+it, is replaced by the next of the same pane (a held ↓ in Browse). Bookmarks are
+written at once (they are the user's words). Recording never
 raises into the UI: a failed write (read-only or full disk) turns recording off and is
 kept in ``error``.
 """
@@ -129,6 +132,16 @@ class ActionRecorder:
             if self._pending_cursor is not None:
                 self._emit_cursor(self._pending_cursor)
                 self._pending_cursor = None
+            last = self._buf[-1] if self._buf else None
+            if (
+                kind == "view"
+                and last is not None
+                and last["kind"] == "view"
+                and last.get("pane") == fields.get("pane")
+                and ev["t"] - last["t"] < self.cursor_interval
+            ):
+                self._buf[-1] = ev  # the whole view: the newer one says all the older did
+                return
             self._buf.append(ev)
 
     def _emit_cursor(self, ev: dict[str, Any]) -> None:  # lock held

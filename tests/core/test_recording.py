@@ -43,6 +43,30 @@ def test_cursor_moves_are_rate_limited_not_dropped(tmp_path: Path) -> None:
     assert all(b - a >= 0.02 - 1e-3 for a, b in itertools.pairwise(ts[:-1]))
 
 
+def test_a_held_view_key_keeps_the_latest_view_of_its_pane(tmp_path: Path) -> None:
+    with ActionRecorder(tmp_path, cursor_interval=10.0, background=False) as rec:
+        for row in range(50):  # holding ↓ in Browse
+            rec.record("view", 3, pane="browse", state={"row": row})
+        rec.record("view", 3, pane="seeds", state={"level": "weights"})
+        rec.record("view", 3, pane="browse", state={"row": 50})
+        rec.cursor(4)
+        rec.record("view", 4, pane="browse", state={"row": 51})
+    got = [(e["kind"], e.get("pane"), e.get("state")) for e in read_events(tmp_path / EVENTS_NAME)]
+    assert got == [
+        ("view", "browse", {"row": 49}),
+        ("view", "seeds", {"level": "weights"}),
+        ("view", "browse", {"row": 50}),
+        ("cursor", None, None),
+        ("view", "browse", {"row": 51}),
+    ]
+    # slower than the interval: every view is kept
+    (tmp_path / "slow").mkdir()
+    with ActionRecorder(tmp_path / "slow", cursor_interval=0.0, background=False) as rec:
+        for row in range(3):
+            rec.record("view", 3, pane="browse", state={"row": row})
+    assert len(read_events(tmp_path / "slow" / EVENTS_NAME)) == 3
+
+
 def test_other_actions_keep_order_and_fields(tmp_path: Path) -> None:
     with ActionRecorder(tmp_path, cursor_interval=10.0, background=False) as rec:
         rec.cursor(1)
