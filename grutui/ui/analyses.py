@@ -9,12 +9,9 @@ in thread workers (``grutui.ui.jobs``).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from textual.worker import get_current_worker
 
 from grutui.core.analysis.history import OODHistory, ood_history
 from grutui.core.analysis.transitions import (
@@ -25,13 +22,13 @@ from grutui.core.analysis.transitions import (
     previous_marker,
 )
 from grutui.core.paths import export_dir
+from grutui.core.rundata import RunData
 from grutui.ui.jobs import LatestJob
 
 if TYPE_CHECKING:
     from grutui.ui.app import GrutuiApp
 
 HISTORY_TARGET_ROWS = 500  # strategy history: stride so that about this many epochs run
-PROGRESS_INTERVAL = 0.1  # seconds between progress updates posted to the UI
 
 
 def marker_key(markers: list[Transition] | None) -> tuple[Transition, ...] | None:
@@ -45,6 +42,11 @@ class HistoryKey:
     samples: int
     stride: int
     n_snapshots: int  # snapshots the history was computed over
+
+
+# the strategy history job's key: the run and whether to cache (as at the request), and
+# the history wanted
+HistoryJobKey = tuple[RunData, bool, HistoryKey]
 
 
 class Analyses:
@@ -65,7 +67,14 @@ class Analyses:
         self.history_key: HistoryKey | None = None
         self.history_progress: tuple[int, int] | None = None  # (done, total) while running
         self.history_error: str | None = None
-        self._history_run = 0  # id of the computation whose results count
+        self._history_job: LatestJob[HistoryJobKey, OODHistory] = LatestJob(
+            app,
+            "ood-history",
+            self._history,
+            self._history_done,
+            progress=self._history_progress,
+            latest_only=True,
+        )
 
     # -- shared state ------------------------------------------------------------
     @property
@@ -157,64 +166,44 @@ class Analyses:
         if d is None or not len(d.snapshot_epochs):
             return
         stride = stride or self.default_stride()
-        self._history_run += 1
-        run = self._history_run
         key = HistoryKey(member, samples, stride, len(d.snapshot_epochs))
-        use_cache = self.use_cache
         self.history_error = None
         self.history_progress = (0, -(-key.n_snapshots // stride))
-        app = self.app
-
-        def body() -> None:
-            with app.track_worker():
-                worker = get_current_worker()
-                last = 0.0
-
-                def stop() -> bool:
-                    return worker.is_cancelled or app.closing.is_set() or run != self._history_run
-
-                def progress(done: int, total: int) -> None:
-                    nonlocal last
-                    now = time.monotonic()
-                    if now - last >= PROGRESS_INTERVAL or done == total:
-                        last = now
-                        app.call_later(self._history_progress, run, done, total)
-
-                try:
-                    hist: OODHistory | Exception = ood_history(
-                        d,
-                        member,
-                        samples,
-                        stride=stride,
-                        use_cache=use_cache,
-                        should_stop=stop,
-                        on_progress=progress,
-                    )
-                except Exception as exc:
-                    hist = exc
-                app.call_later(self._history_done, run, key, hist)
-
-        app.run_worker(body, thread=True, group="ood-history", exit_on_error=False)
+        self._history_job.request((d, self.use_cache, key))
         self._changed()
 
     @property
     def history_running(self) -> bool:
         return self.history_progress is not None
 
-    def _history_progress(self, run: int, done: int, total: int) -> None:
-        if run == self._history_run and self.history_progress is not None:
-            self.history_progress = (done, total)
-            self._changed()
+    def _history(self, job_key: HistoryJobKey) -> OODHistory:
+        d, use_cache, key = job_key
+        job = self._history_job
 
-    def _history_done(self, run: int, key: HistoryKey, hist: OODHistory | Exception) -> None:
-        if run != self._history_run:
-            return
+        def progress(done: int, total: int) -> None:
+            job.report((done, total), final=done == total)
+
+        return ood_history(
+            d,
+            key.member,
+            key.samples,
+            stride=key.stride,
+            use_cache=use_cache,
+            should_stop=job.should_stop,
+            on_progress=progress,
+        )
+
+    def _history_progress(self, _key: HistoryJobKey, progress: tuple[int, int]) -> None:
+        self.history_progress = progress
+        self._changed()
+
+    def _history_done(self, job_key: HistoryJobKey, hist: OODHistory | Exception) -> None:
         self.history_progress = None
         if isinstance(hist, Exception):
             self.history_error = f"{type(hist).__name__}: {hist}"
             self.app.notify(f"strategy history failed: {self.history_error}", severity="error")
         else:
-            self.history, self.history_key = hist, key
+            self.history, self.history_key = hist, job_key[2]
         self._changed()
 
     # -- export ---------------------------------------------------------------------------

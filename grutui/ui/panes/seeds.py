@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -66,7 +65,9 @@ SINGLE = (
 # (samples, snapshot epoch)
 SeedsKey = tuple[int, int]
 HISTORY_ROWS = 100  # the curves: about this many snapshots (a stride beyond)
-PROGRESS_INTERVAL = 0.5  # seconds between partial curves posted by the worker
+# seconds between partial curves posted by the worker: slower than the jobs' default,
+# as each redraws the whole view (strips and matrix), not a counter
+CURVES_INTERVAL = 0.5
 
 
 class SeedsPane(AnalysisPane[SeedsKey, SeedComparison]):
@@ -505,7 +506,15 @@ class DegeneracyView:
     def mount(self) -> None:
         app = self.pane.grutui
         self.job = LatestJob(app, "seeds-degeneracy", self._compute, self._computed)
-        self.hist_job = LatestJob(app, "seeds-degeneracy-history", self._curves, self._curved)
+        self.hist_job = LatestJob(
+            app,
+            "seeds-degeneracy-history",
+            self._curves,
+            self._curved,
+            progress=self._curved,  # the partial curves
+            interval=CURVES_INTERVAL,
+            latest_only=True,
+        )
 
     def analysis(self) -> DegeneracyAnalysis:
         """One per run (the probe and baselines are made once; worker threads share it)."""
@@ -538,6 +547,8 @@ class DegeneracyView:
             self.cache.clear()
             self.cache.shown = None
             self.history = self.history_for = None
+            if self.hist_job is not None:
+                self.hist_job.abandon()
         if self.pane.view == "degeneracy" and data.members >= 2:
             self._want_curves(data)
 
@@ -559,20 +570,8 @@ class DegeneracyView:
             self.draw()
 
     def _curves(self, key: tuple[int, int]) -> DegeneracyHistory:
-        app = self.pane.grutui
-        an = app.analyses
-        last = 0.0
-
-        def progress(h: DegeneracyHistory) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= PROGRESS_INTERVAL:
-                last = now
-                app.call_later(self._curved, key, h)
-
-        def stop() -> bool:
-            return app.closing.is_set() or self.history_for != key
-
+        job = self.hist_job
+        assert job is not None
         analysis = self.analysis()
         known = self.history  # a growing run: only its new snapshots are computed
         return degeneracy_history(
@@ -580,9 +579,9 @@ class DegeneracyView:
             key[1],
             analysis=analysis,
             known=known if known is not None and known.stride == key[1] else None,
-            use_cache=an.use_cache,
-            should_stop=stop,
-            on_progress=progress,
+            use_cache=self.pane.grutui.analyses.use_cache,
+            should_stop=job.should_stop,
+            on_progress=job.report,
         )
 
     def _curved(self, key: tuple[int, int], res: DegeneracyHistory | Exception) -> None:
