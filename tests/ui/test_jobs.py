@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,46 +93,56 @@ def job_on(
     return job, done, progress
 
 
-def held_first(
-    job: Callable[[], LatestJob[str, str]],
-) -> tuple[Callable[[str], str], threading.Event, threading.Event, dict[str, list[bool]]]:
-    """A compute that holds key "a" until ``go``, noting should_stop before and after."""
+@dataclass
+class Held:
+    """A job whose compute holds key "a" until ``go``, noting should_stop before and
+    after (``stops``) and reporting once."""
+
+    job: LatestJob[str, str]
+    done: list[tuple[str, object]]
+    progress: list[tuple[str, object]]
+    go: threading.Event
+    stops: dict[str, list[bool]]
+
+
+def holding_a(host: FakeHost, **kwargs: Any) -> Held:
+    """Request "a" and return once its computation has started."""
     started, go = threading.Event(), threading.Event()
     stops: dict[str, list[bool]] = {}
 
     def compute(key: str) -> str:
-        stops[key] = [job().should_stop()]
-        job().report(f"{key} began")
+        stops[key] = [job.should_stop()]
+        job.report(f"{key} began")
         if key == "a":
             started.set()
             assert go.wait(WAIT)
-        stops[key].append(job().should_stop())
+        stops[key].append(job.should_stop())
         return key.upper()
 
-    return compute, started, go, stops
+    job, done, progress = job_on(host, compute, **kwargs)
+    job.request("a")
+    assert started.wait(WAIT)
+    return Held(job, done, progress, go, stops)
 
 
 @pytest.mark.parametrize("latest_only", [True, False])
 def test_a_second_request_abandons_the_first(latest_only: bool) -> None:
     host = FakeHost()
-    compute, started, go, stops = held_first(lambda: job)
-    job, done, progress = job_on(host, compute, latest_only=latest_only)
-    job.request("a")
-    assert started.wait(WAIT)
-    job.request("b")
-    job.request("c")  # replaces "b" before it starts: never computed
-    go.set()
+    h = holding_a(host, latest_only=latest_only)
+    h.job.request("b")
+    h.job.request("c")  # replaces "b" before it starts: never computed
+    h.go.set()
     host.join()
     host.deliver()
-    assert stops == {"a": [False, True], "c": [False, False]}
-    assert not job.busy
+    assert h.stops == {"a": [False, True], "c": [False, False]}
+    assert not h.job.busy
     assert len(host.threads) == 1  # one thread served the three requests
     if latest_only:  # the first's progress and partial result are dropped
-        assert done == [("c", "C")]
-        assert progress == [("c", "c began")]
+        assert h.done == [("c", "C")]
+        assert h.progress == [("c", "c began")]
     else:  # every finished result counts (a cache keeps it)
-        assert done == [("a", "A"), ("c", "C")]
-        assert progress == [("a", "a began"), ("c", "c began")]
+        assert h.done == [("a", "A"), ("c", "C")]
+        assert h.progress == [("a", "a began"), ("c", "c began")]
 
 
 def test_a_result_delivered_after_a_newer_request_is_dropped() -> None:
@@ -191,50 +202,41 @@ def test_an_exception_comes_back_as_the_result_and_the_job_goes_on() -> None:
 
 def test_closing_stops_the_computation_and_what_is_pending() -> None:
     host = FakeHost()
-    compute, started, go, stops = held_first(lambda: job)
-    job, done, _progress = job_on(host, compute, latest_only=True)
-    job.request("a")
-    assert started.wait(WAIT)
+    h = holding_a(host, latest_only=True)
     assert host.tracked == 1  # the worker body runs under the app's track_worker
-    job.request("b")
+    h.job.request("b")
     host.closing.set()
-    go.set()
+    h.go.set()
     host.join()
     assert host.tracked == 0 and host.tracked_total == 1
-    assert stops == {"a": [False, True]}  # "b" never started
-    assert not job.busy
+    assert h.stops == {"a": [False, True]}  # "b" never started
+    assert not h.job.busy
     host.deliver()
-    assert done == []  # "a" was superseded by "b"
+    assert h.done == []  # "a" was superseded by "b"
 
 
 def test_a_cancelled_worker_stops_its_computation() -> None:
     host = FakeHost()
-    compute, started, go, stops = held_first(lambda: job)
-    job, _done, _progress = job_on(host, compute)
-    job.request("a")
-    assert started.wait(WAIT)
+    h = holding_a(host)
     host.worker.is_cancelled = True
-    go.set()
+    h.go.set()
     host.join()
-    assert stops == {"a": [False, True]}
+    assert h.stops == {"a": [False, True]}
 
 
 def test_abandon_stops_the_computation_and_drops_its_result() -> None:
     host = FakeHost()
-    compute, started, go, stops = held_first(lambda: job)
-    job, done, progress = job_on(host, compute, latest_only=True)
-    job.request("a")
-    assert started.wait(WAIT)
-    job.abandon()
-    go.set()
+    h = holding_a(host, latest_only=True)
+    h.job.abandon()
+    h.go.set()
     host.join()
     host.deliver()
-    assert stops == {"a": [False, True]}
-    assert done == [] and progress == []
-    job.request("b")  # the job serves later requests
+    assert h.stops == {"a": [False, True]}
+    assert h.done == [] and h.progress == []
+    h.job.request("b")  # the job serves later requests
     host.join()
     host.deliver()
-    assert done == [("b", "B")]
+    assert h.done == [("b", "B")]
 
 
 # -- in the app: the OOD strategy history -----------------------------------------------
