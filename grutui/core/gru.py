@@ -20,6 +20,7 @@ import numpy as np
 from grutui.core.layout import PARAM_NAMES
 
 GATES = ("r", "z", "n")
+MEMBER_BLOCK = 2**18  # float32 gate terms (members × sequences × 3H) of one block: ~1 MB
 
 
 @dataclass(frozen=True)
@@ -208,23 +209,29 @@ def gru_states(
     members: Sequence[GRUWeights], x: np.ndarray, lengths: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Several models on the same input ``x`` (B, T, I): every hidden state (K, B, T, H)
-    and the read-outs (K, B, O) at ``lengths`` − 1, all members stepped at once through
-    the step function (K per-member traces cost K times the Python per step)."""
+    and the read-outs (K, B, O) at ``lengths`` − 1, members stepped together through the
+    step function (K per-member traces cost K times the Python per step), a block of
+    about ``MEMBER_BLOCK`` gate terms at a time: 64 members × 64 sequences at hidden 64
+    in one block (3 MB arrays, mapped afresh at every step) take twice as long."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 2:
         x = x[None]
     b, t, _ = x.shape
-    w = GRUWeights.stack(members)
-    k, hs = len(members), w.hidden_size
+    k, hs = len(members), members[0].hidden_size
     lens = np.full(b, t, dtype=np.int64) if lengths is None else np.asarray(lengths, np.int64)
-    w_i = np.swapaxes(w.w_ih, -1, -2)
-    h = np.zeros((k, b, hs), np.float32)
     hist = np.empty((k, b, t, hs), np.float32)
-    for step in range(t):
-        h = _cell(w, x[:, step] @ w_i + w.b_ih, h)[-1]
-        hist[:, :, step] = h
-    last = hist[:, np.arange(b), lens - 1]  # (K, B, H)
-    return hist, last @ np.swapaxes(w.w_out, -1, -2) + w.b_out
+    outputs = []
+    per = max(1, MEMBER_BLOCK // (b * 3 * hs))
+    for m in range(0, k, per):
+        w = GRUWeights.stack(members[m : m + per])
+        w_i = np.swapaxes(w.w_ih, -1, -2)
+        h = np.zeros((len(w_i), b, hs), np.float32)
+        for step in range(t):
+            h = _cell(w, x[:, step] @ w_i + w.b_ih, h)[-1]
+            hist[m : m + per, :, step] = h
+        last = hist[m : m + per, np.arange(b), lens - 1]  # (K, B, H)
+        outputs.append(last @ np.swapaxes(w.w_out, -1, -2) + w.b_out)
+    return hist, np.concatenate(outputs)
 
 
 def gru_output(weights: GRUWeights, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:

@@ -5,19 +5,22 @@ the over-epochs cache (a round trip, and a grown session computing only new rows
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grutui.core.analysis.compare import compare_members
+from grutui.core.analysis.compare import BASELINE_DRAWS, compare_members, distance, transform
 from grutui.core.analysis.degeneracy import (
+    BASELINE_PAIRS,
     LEVELS,
     DegeneracyAnalysis,
     degeneracy_history,
     dsa,
     dsa_distances,
     dsa_operators,
+    weight_distances,
 )
 from grutui.core.analysis.rowcache import ANALYSIS_NAME
 from grutui.core.config import preset
@@ -187,3 +190,114 @@ def test_history_grows_from_known_rows_without_a_cache(tmp_path: Path) -> None:
         grown = degeneracy_history(s, use_cache=False, known=part)
     assert grown.computed == 2 and grown.complete
     np.testing.assert_allclose(grown.means, full.means, rtol=1e-12)
+
+
+def _reference_assignment(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Unit by unit and pair by pair: the linear assignment on per-unit features, each
+    pair of units at the closer of ±, written out plainly (no batching, no reduction)."""
+    from scipy.optimize import linear_sum_assignment
+
+    hs = a["gru.weight_hh_l0"].shape[1]
+
+    def units(p: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+        w_ih, w_hh = (np.asarray(p[f"gru.weight_{n}_l0"], np.float64) for n in ("ih", "hh"))
+        b_ih, b_hh = (np.asarray(p[f"gru.bias_{n}_l0"], np.float64) for n in ("ih", "hh"))
+        w_out = np.asarray(p["linear.weight"], np.float64)
+        r, z, n = (np.arange(hs) + g * hs for g in range(3))
+        return [
+            (  # what a flip of the unit leaves alone, then what flips with it
+                np.r_[
+                    w_ih[r[u]],
+                    w_ih[z[u]],
+                    b_ih[r[u]],
+                    b_ih[z[u]],
+                    b_hh[r[u]],
+                    b_hh[z[u]],
+                    w_hh[n[u], u],
+                ],
+                np.r_[
+                    w_ih[n[u]], b_ih[n[u]], b_hh[n[u]], w_out[:, u], w_hh[r[u], u], w_hh[z[u], u]
+                ],
+            )
+            for u in range(hs)
+        ]
+
+    ua, ub = units(a), units(b)
+    cost = np.zeros((hs, hs))
+    flip = np.zeros((hs, hs), bool)
+    for u, v in itertools.product(range(hs), repeat=2):
+        same = np.sum((ua[u][0] - ub[v][0]) ** 2)
+        plus, minus = (np.sum((ua[u][1] - sgn * ub[v][1]) ** 2) for sgn in (1.0, -1.0))
+        cost[u, v] = same + min(plus, minus)
+        flip[u, v] = minus < plus
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(hs, np.int64)
+    perm[rows] = cols
+    return perm, np.where(flip[np.arange(hs), perm], -1.0, 1.0)
+
+
+def _reference_weight_distances(params: list[dict], seed: int = 0) -> tuple[np.ndarray, float]:
+    k = len(params)
+    hs = params[0]["gru.weight_hh_l0"].shape[1]
+    rng = np.random.default_rng(seed)
+    draws = [(rng.permutation(hs), rng.choice([-1.0, 1.0], hs)) for _ in range(BASELINE_DRAWS)]
+    pairs = list(itertools.combinations(range(k), 2))
+    if len(pairs) > BASELINE_PAIRS:
+        pick = rng.choice(len(pairs), BASELINE_PAIRS, replace=False)
+        pairs = [pairs[int(i)] for i in np.sort(pick)]
+    base = [distance(params[i], transform(params[j], p, s)) for i, j in pairs for p, s in draws]
+    out = np.zeros((k, k))
+    for i, j in itertools.combinations(range(k), 2):
+        perm, signs = _reference_assignment(params[i], params[j])
+        out[i, j] = out[j, i] = distance(params[i], transform(params[j], perm, signs))
+    return out, float(np.mean(base))
+
+
+@pytest.mark.parametrize(("hidden", "k"), [(6, 4), (9, 12), (16, 7)])  # 66 pairs: a sample
+def test_weights_level_equals_a_pair_by_pair_reference(hidden: int, k: int) -> None:
+    rng = np.random.default_rng(hidden)
+    stack = flipflop_params(rng, hidden, k)
+    params = [{n: v[m] for n, v in stack.items()} for m in range(k)]
+    got, base = weight_distances(params)
+    want, want_base = _reference_weight_distances(params)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=0)
+    assert base == pytest.approx(want_base, rel=1e-9)
+    np.testing.assert_array_equal(got, got.T)
+
+
+def test_a_diverged_member_leaves_gaps_in_the_weights_level(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    stack = flipflop_params(rng, 8, 3)  # beyond the exhaustive search: the assignment
+    params = [{n: v[m] for n, v in stack.items()} for m in range(3)]
+    params[2] = {n: np.full_like(v, np.nan) for n, v in params[2].items()}
+    m, base = weight_distances(params)
+    assert np.isnan(m[2, :2]).all() and np.isnan(m[:2, 2]).all()
+    assert np.isfinite(m[0, 1]) and np.isfinite(base)
+
+
+def test_dsa_distances_equal_the_best_matching_by_brute_force() -> None:
+    rng = np.random.default_rng(6)
+    ops = rng.normal(size=(5, 5, 5))
+    ops[3] = np.nan  # a diverged member: NaN against every other, 0 on the diagonal
+    got = dsa_distances(ops)
+    ev = [np.linalg.eigvals(o) if np.isfinite(o).all() else None for o in ops]
+    for i, j in itertools.combinations(range(5), 2):
+        a, b = ev[i], ev[j]
+        if a is None or b is None:
+            assert np.isnan(got[i, j]) and np.isnan(got[j, i])
+            continue
+        best = min(np.mean(np.abs(a - b[list(p)]) ** 2) for p in itertools.permutations(range(5)))
+        assert got[i, j] == got[j, i] == pytest.approx(np.sqrt(best), rel=1e-9)
+    np.testing.assert_array_equal(np.diag(got), 0.0)
+
+
+def test_dsa_operators_fitted_a_few_at_a_time_equal_all_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from grutui.core.analysis import degeneracy
+
+    traj = np.random.default_rng(7).normal(size=(5, 4, 9, 3))
+    monkeypatch.setattr(degeneracy, "OPERATOR_CHUNK", 10**9)
+    whole = dsa_operators(traj, delays=2, rank=4)
+    monkeypatch.setattr(degeneracy, "OPERATOR_CHUNK", 2 * 4 * 9 * 2 * 3)  # two networks a chunk
+    np.testing.assert_allclose(dsa_operators(traj, delays=2, rank=4), whole, rtol=1e-9, atol=1e-12)

@@ -62,6 +62,7 @@ BASELINE_PAIRS = 64  # pairs whose random-symmetry distances make the weights ba
 OOD_SAMPLES = 50  # per grid cell: the behaviour level needs the spread, not the digits
 RANK = 8  # DSA operator size (eigen-time-delay coordinates kept)
 DELAY_COLUMNS = 16  # delays so that the embedding has at least this many columns
+OPERATOR_CHUNK = 2**18  # float64 elements of the embeddings fitted at once (~2 MB)
 
 Params = Mapping[str, np.ndarray]
 
@@ -87,7 +88,17 @@ def dsa_operators(trajectories: np.ndarray, delays: int, rank: int = RANK) -> np
     probe: v(t+1) ≈ A v(t) in each one's leading r eigen-time-delay coordinates v
     (the right singular vectors of its Hankel matrix, signs fixed by their largest
     entry so that a rotated copy of the states gives the same v). Sequences are
-    regressed within themselves (no step crosses from one sequence to the next)."""
+    regressed within themselves (no step crosses from one sequence to the next).
+    A few networks at a time: 64 members' float64 embeddings at hidden 64 are 100 MB of
+    temporaries, slower to map than to fill."""
+    k, n, t, h = trajectories.shape
+    step = max(1, OPERATOR_CHUNK // (n * t * delays * h))
+    return np.concatenate(
+        [_operators(trajectories[c : c + step], delays, rank) for c in range(0, k, step)]
+    )
+
+
+def _operators(trajectories: np.ndarray, delays: int, rank: int) -> np.ndarray:
     k, n, _t, _h = trajectories.shape
     emb = delay_embed(trajectories.reshape(k * n, *trajectories.shape[2:]), delays)
     t = emb.shape[1]
@@ -129,13 +140,20 @@ def dsa_distances(ops: np.ndarray) -> np.ndarray:
     k = len(ops)
     out = np.zeros((k, k))
     ev = spectra(ops)
-    for i, j in itertools.combinations(range(k), 2):
-        if not (np.isfinite(ev[i]).all() and np.isfinite(ev[j]).all()):
-            out[i, j] = out[j, i] = np.nan
-            continue
-        cost = np.abs(ev[i][:, None] - ev[j][None, :]) ** 2
-        rows, cols = linear_sum_assignment(cost)
-        out[i, j] = out[j, i] = math.sqrt(float(cost[rows, cols].mean()))
+    finite = np.isfinite(ev).all(axis=1)
+    ii, jj = np.triu_indices(k, 1)
+    ok = finite[ii] & finite[jj]
+    ii, jj = ii[ok], jj[ok]
+    # every pair's cost at once; only the assignments go one by one (rows come back in
+    # order for a square problem)
+    cost = np.abs(ev[ii][:, :, None] - ev[jj][:, None, :]) ** 2
+    cols = np.array([linear_sum_assignment(c)[1] for c in cost], np.int64)
+    cols = cols.reshape(len(ii), ev.shape[1])
+    d = np.sqrt(np.take_along_axis(cost, cols[:, :, None], axis=2)[..., 0].mean(axis=1))
+    nan = ~finite[:, None] | ~finite[None, :]
+    out[nan] = np.nan
+    out[ii, jj] = out[jj, ii] = d
+    np.fill_diagonal(out, 0.0)
     return out
 
 
@@ -343,8 +361,13 @@ def weight_distances(params: Sequence[Params], seed: int = 0) -> tuple[np.ndarra
     if len(pairs) > BASELINE_PAIRS:
         pick = rng.choice(len(pairs), BASELINE_PAIRS, replace=False)
         pairs = [pairs[int(i)] for i in np.sort(pick)]
+    # pair by pair, each pair's draws in turn: the order the mean has always summed
+    ii = np.repeat([i for i, _ in pairs], len(draws))
+    jj = np.repeat([j for _, j in pairs], len(draws))
+    perms = np.tile(np.stack([p for p, _ in draws]), (len(pairs), 1))
+    signs = np.tile(np.stack([s for _, s in draws]), (len(pairs), 1))
     with np.errstate(all="ignore"):
-        ds = np.array([pw.pair(i, j, p, s) for i, j in pairs for p, s in draws])
+        ds = pw.aligned(ii, jj, perms, signs)
     ds = ds[np.isfinite(ds)]
     base = float(ds.mean()) if ds.size else math.nan
     if hs <= EXHAUSTIVE_MAX:
