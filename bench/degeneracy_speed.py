@@ -6,12 +6,15 @@ Writes a two-epoch flip-flop ensemble session with random weights to a temporary
 directory and times ``DegeneracyAnalysis.at`` (all three levels) and each level's part:
 the members' traces on the probe, the DSA operators and distances, the weight
 distances. The baselines at the initial weights are made once per session (timed
-apart). Best of a few repeats: the machine is shared.
+apart). The weights level's assignments are also timed pair by pair (``assign_units``,
+``transform`` and ``distance`` for each pair, the baseline of the batched code, in the
+same process) and the two compared. Best of a few repeats: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +22,13 @@ from pathlib import Path
 import numpy as np
 from _timing import best
 
+from grutui.core.analysis.compare import (
+    Params,
+    assign_units,
+    assigned_distances,
+    distance,
+    transform,
+)
 from grutui.core.analysis.degeneracy import (
     DegeneracyAnalysis,
     delays_for,
@@ -61,6 +71,16 @@ def write_session(path: Path, hidden: int, members: int) -> None:
             )
 
 
+def per_pair(params: list[Params]) -> np.ndarray:
+    """``assigned_distances`` one pair at a time through the one-pair functions."""
+    k = len(params)
+    out = np.zeros((k, k))
+    for i, j in itertools.combinations(range(k), 2):
+        perm, signs = assign_units(params[i], params[j])
+        out[i, j] = out[j, i] = distance(params[i], transform(params[j], perm, signs))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hidden", type=int, default=64)
@@ -83,6 +103,9 @@ def main() -> None:
             ops = dsa_operators(traj, d)
             dist_t = best(repeats=3, warm=False, fn=lambda: dsa_distances(ops))
             w_t = best(repeats=2, warm=False, fn=lambda: weight_distances(params))
+            batched = best(repeats=2, warm=False, fn=lambda: assigned_distances(params))
+            one_by_one = best(repeats=1, warm=False, fn=lambda: per_pair(params))
+            same = np.array_equal(assigned_distances(params), per_pair(params))
     pairs = args.members * (args.members - 1) // 2
     print(
         f"degeneracy at one epoch, hidden {args.hidden}, {args.members} members "
@@ -93,7 +116,12 @@ def main() -> None:
     print(f"  DSA operators     {ops_t * 1e3:7.0f} ms")
     print(f"  DSA distances     {dist_t * 1e3:7.0f} ms")
     print(f"  weight distances  {w_t * 1e3:7.0f} ms")
+    print(
+        f"    assignments     {batched * 1e3:7.0f} ms  (pair by pair {one_by_one * 1e3:.0f} ms, "
+        f"×{one_by_one / batched:.1f}; {'the same' if same else 'DIFFERENT'} distances)"
+    )
     print(f"  baselines (once)  {base * 1e3:7.0f} ms")
+    print(f"goal: one epoch under 1 s: {total:.2f} s ({'met' if total < 1 else 'not met'})")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def transform(p: Params, perm: np.ndarray, signs: np.ndarray) -> dict[str, np.nd
     batch = perm.shape[:-1]
     rows = np.concatenate([perm, perm + hs, perm + 2 * hs], axis=-1)  # same π in r, z, n
     row_sign = np.concatenate([np.ones((*batch, 2 * hs), np.float32), s], axis=-1)  # n flips
-    # W[rows[r], perm[c]] by one flat take: a third of the time of two index arrays
+    # W[rows[r], perm[c]] by one flat take: under half the time of two index arrays
     flat = rows[..., :, None] * hs + perm[..., None, :]
     w_hh = (
         np.take(np.asarray(p["gru.weight_hh_l0"]).ravel(), flat)
@@ -460,9 +460,9 @@ class PairwiseDistances:
     parameters' own indices)."""
 
     BLOCK = 2**22  # float64 elements of one (rows × members × parameters) block
-    # elements of one block of ``aligned``: ~1 MB arrays stay in cache and are reused by
-    # the allocator (larger ones are mapped afresh each time: page faults cost as much as
-    # the arithmetic)
+    # elements of one block of ``aligned`` (and of ``assigned_distances``' costs): ~1 MB
+    # arrays stay in cache and are reused by the allocator (larger ones are mapped afresh
+    # each time: page faults cost as much as the arithmetic)
     ALIGNED_BLOCK = 2**17
 
     def __init__(self, params: Sequence[Params]) -> None:
