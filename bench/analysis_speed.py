@@ -30,7 +30,7 @@ def params(hidden: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 def main() -> None:
     ev = OODEvaluator(TaskConfig(), samples=200)
-    x, lengths = ev.x, ev.grid.data.lengths
+    x, lengths = ev.grid.x, ev.grid.lengths
     print(f"OOD grid: {len(ev.cells)} cells × {ev.samples} = {len(x)} sequences, T={x.shape[1]}")
     for hidden in (1, 8, 64):
         p = params(hidden)

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from grutui.core.paths import DATA_DIR_ENV
-from tests.helpers import PLUGIN, make_session
+from grutui.cli import one_blas_thread
+
+one_blas_thread()  # as the app and the commands run numpy (before numpy is imported here)
+
+from grutui.core.paths import DATA_DIR_ENV  # noqa: E402
+from tests.helpers import PLUGIN, make_session  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from grutui.cli import main
 from grutui.core.debug import trace_sequence
 from grutui.core.sequence import parse_sequence
 from grutui.core.session import Session
+from tests.helpers import child_env
 
 TINY = [
     "--epochs",
@@ -141,3 +143,33 @@ def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
         )
         assert p.returncode == 2
         assert "Traceback" not in p.stderr and p.stderr.startswith("grutui: error:")
+
+
+@pytest.mark.parametrize(
+    ("env", "want"),
+    [
+        ({}, "1"),  # the analyses' small matrices: one thread
+        ({"OPENBLAS_NUM_THREADS": "3"}, "3"),  # the user's choice stands
+        ({"OMP_NUM_THREADS": "4"}, None),  # OpenBLAS follows it: left alone
+    ],
+)
+def test_openblas_gets_one_thread_unless_the_user_chose(
+    env: dict[str, str], want: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grutui import cli
+
+    for var in cli.BLAS_THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    cli.one_blas_thread()
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == want
+
+
+def test_the_cli_imports_no_numpy_before_main_runs() -> None:
+    # OpenBLAS reads its thread count when numpy loads it: main() must come first
+    code = "import sys, grutui.cli; print(sorted({'numpy', 'scipy', 'torch'} & set(sys.modules)))"
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=True
+    )
+    assert p.stdout.strip() == "[]"
