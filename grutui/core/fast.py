@@ -70,14 +70,11 @@ PLATEAU_THRESHOLD, PLATEAU_EPS = 1e-4, 1e-8
 def member_init(config: TrainConfig, seed: int) -> tuple[dict[str, np.ndarray], torch.Generator]:
     """Seed ``seed``'s initial weights and a generator holding torch's RNG state right
     after the model was built — where the reference run's DataLoader draws start."""
-    from grutui.core.model import AddingGRU
+    from grutui.core.model import initial_params
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = AddingGRU(config.input_size, config.hidden, config.output_size, init=config.init)
-        params = model.numpy_params()
-        gen = torch.Generator()
-        gen.set_state(torch.get_rng_state())
+    gen = torch.Generator()
+    gen.manual_seed(seed)  # torch.manual_seed(seed)'s stream, on a generator of its own
+    params = initial_params(config.input_size, config.hidden, config.output_size, config.init, gen)
     return params, gen
 
 
