@@ -216,6 +216,8 @@ def main() -> None:
     ap.add_argument("--k-wide", type=int, default=256, help="hidden-64 ensemble size")
     a = ap.parse_args()
     if a.device is not None:
+        if a.device.startswith("cuda") and not torch.cuda.is_available():
+            sys.exit(f"train_speed: --device {a.device}: CUDA is not available here")
         device_table(a.device, a.epochs, a.k_large, a.k_wide)
         return
     epochs, reps = (8, 1) if a.quick else (a.epochs, a.reps)
