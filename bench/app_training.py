@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 
 from grutui.core.config import TrainConfig, preset
+from grutui.core.device import resolve_device
 from grutui.core.driver import RunDriver
+from grutui.core.errors import ConfigError
 from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 
@@ -80,6 +82,10 @@ def main() -> None:
     cfg = preset("blog").replace(
         epochs=args.epochs, engine=args.engine, threads=args.threads, device=args.device
     )
+    try:
+        resolve_device(cfg)
+    except ConfigError as exc:
+        raise SystemExit(f"app_training: {exc}") from None
     panes = args.panes.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
