@@ -1,6 +1,8 @@
 """Speed of the analyses that run on every cursor move or over a whole session.
 
-    PYTHONPATH=. python bench/analysis_speed.py
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python bench/analysis_speed.py
+
+(one BLAS thread, as ``grutui`` runs numpy: ``cli.one_blas_thread``)
 
 Prints the OOD grid's time per epoch (26 cells × 200 sequences, one ``gru_output``
 call) at several hidden sizes, against the same grid through ``gru_trace`` (which

@@ -1,6 +1,8 @@
 """Speed of one epoch's degeneracy analysis (the Seeds pane's degeneracy view).
 
-    PYTHONPATH=. python bench/degeneracy_speed.py [--hidden 64] [--members 64]
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python bench/degeneracy_speed.py [--hidden H] [--members K]
+
+(one BLAS thread, as ``grutui`` runs numpy: ``cli.one_blas_thread``)
 
 Writes a two-epoch flip-flop ensemble session with random weights to a temporary
 directory and times ``DegeneracyAnalysis.at`` (all three levels) and each level's part:

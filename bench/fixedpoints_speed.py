@@ -1,6 +1,8 @@
 """Speed of the Debug pane's fixed-point search (``f``) at one epoch.
 
-    PYTHONPATH=. python bench/fixedpoints_speed.py [--hidden 1,8,16,64]
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python bench/fixedpoints_speed.py [--hidden 1,8,16,64]
+
+(one BLAS thread, as ``grutui`` runs numpy: ``cli.one_blas_thread``)
 
 For each hidden size: a seeded random GRU (recurrent weights at gain 1.5, so it has
 several fixed points), a flip-flop-sized input (3 channels) held at zero and a typed

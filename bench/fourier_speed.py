@@ -1,6 +1,8 @@
 """Speed of the Fourier analysis at the grokking preset's size (p = 97, hidden 64).
 
-    PYTHONPATH=. python bench/fourier_speed.py [SNAPSHOTS]
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python bench/fourier_speed.py [SNAPSHOTS]
+
+(one BLAS thread, as ``grutui`` runs numpy: ``cli.one_blas_thread``)
 
 Writes a session of SNAPSHOTS (default 121: a 6000-epoch run with a snapshot every 50)
 random-walk weight snapshots, then times: the spectrum at one epoch (from memory, as
