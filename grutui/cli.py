@@ -506,13 +506,23 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _epoch_option(p: argparse.ArgumentParser) -> None:
+    """``--epoch``: which epoch a command reads (``Session.resolve_epoch``)."""
+    p.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+
+
+def _member_option(p: argparse.ArgumentParser) -> None:
+    """``--member``: which ensemble member a command reads."""
+    p.add_argument("--member", type=int, default=0, help="ensemble member")
+
+
 def _degeneracy_parser(sub: Any) -> None:
     dg = sub.add_parser(
         "degeneracy",
         help="how alike an ensemble's members are: behaviour, dynamics (DSA), weights",
     )
     dg.add_argument("session", type=Path)
-    dg.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+    _epoch_option(dg)
     dg.add_argument(
         "--history",
         action="store_true",
@@ -596,8 +606,8 @@ def _fourier_parser(sub: Any) -> None:
         "fourier", help="Fourier circles of the token embedding at an epoch, and their survival"
     )
     fo.add_argument("session", type=Path)
-    fo.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
-    fo.add_argument("--member", type=int, default=0, help="ensemble member")
+    _epoch_option(fo)
+    _member_option(fo)
     fo.add_argument(
         "--history", action="store_true", help="with --json: the signal at every snapshot too"
     )
@@ -691,15 +701,15 @@ def build_parser() -> argparse.ArgumentParser:
         help='in the task\'s syntax: "12:0 37:1 12:0 21:1" (adding), "3 5" (modadd), '
         '"+1 0 -1; 0 0 0" (flipflop)',
     )
-    tr.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
-    tr.add_argument("--member", type=int, default=0, help="ensemble member")
+    _epoch_option(tr)
+    _member_option(tr)
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(func=cmd_trace)
 
     od = sub.add_parser("ood", help="out-of-distribution grid over the task's axes at an epoch")
     od.add_argument("session", type=Path)
-    od.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
-    od.add_argument("--member", type=int, default=0, help="ensemble member")
+    _epoch_option(od)
+    _member_option(od)
     od.add_argument("--samples", type=int, default=200, help="sequences per cell")
     od.add_argument("--seed", type=int, default=0, help="seed of the grid's sample")
     od.add_argument(
@@ -714,7 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     tn = sub.add_parser("transitions", help="candidate transitions in training, with evidence")
     tn.add_argument("session", type=Path)
     tn.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing σ in epochs")
-    tn.add_argument("--member", type=int, default=0, help="ensemble member")
+    _member_option(tn)
     tn.add_argument("--top", type=int, default=8, help="candidates kept per detector")
     tn.add_argument(
         "--min-score",
@@ -732,7 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cp = sub.add_parser("compare", help="compare the members of an ensemble session")
     cp.add_argument("session", type=Path)
-    cp.add_argument("--epoch", default="last", help="epoch number, negative from the end, or last")
+    _epoch_option(cp)
     cp.add_argument("--samples", type=int, default=200, help="OOD sequences per cell")
     cp.add_argument("--json", action="store_true")
     cp.set_defaults(func=cmd_compare)
