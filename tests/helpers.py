@@ -168,13 +168,17 @@ def synthetic_session(
     snapshot_every: int = 1,
     initial: dict[str, np.ndarray] | None = None,
     test_loss: np.ndarray | None = None,
+    cfg: TrainConfig | None = None,
 ) -> Path:
     """A session written from records whose weights and losses the test controls: one
     record per epoch; ``weights[e]`` and ``train_loss[e]`` carry the member axis
-    (K, ...). Weights are snapshotted every ``snapshot_every`` epochs."""
+    (K, ...). Weights are snapshotted every ``snapshot_every`` epochs. ``cfg``: the
+    session's config (its epochs and snapshot stride are set here), by default the
+    tiny blog config at the weights' hidden size."""
     epochs = len(weights)
     hidden = int(weights[0]["gru.weight_hh_l0"].shape[-1])
-    cfg = tiny_config(epochs=epochs, hidden=hidden, snapshot_every=snapshot_every)
+    base = tiny_config(hidden=hidden) if cfg is None else cfg
+    cfg = base.replace(epochs=epochs, snapshot_every=snapshot_every)
     tl = np.asarray(train_loss, float).reshape(epochs, -1)
     with SessionWriter(path, cfg) as w:
         for e in range(epochs):
@@ -203,24 +207,12 @@ def random_task_session(path: Path, cfg: TrainConfig, epochs: int = 3, seed: int
     features, out = describe(cfg.task)
     shapes = param_shapes(cfg.hidden, input_size(features), out.size)
     rng = np.random.default_rng(seed)
-    cfg = cfg.replace(epochs=epochs, snapshot_every=1, eval_every=1)
-    with SessionWriter(path, cfg) as w:
-        for e in range(epochs):
-            weights = {
-                n: rng.normal(scale=0.7, size=(1, *shapes[n])).astype(np.float32)
-                for n in PARAM_NAMES
-            }
-            w.append(
-                EpochRecord(
-                    epoch=e,
-                    train_loss=np.array([1.0 / (e + 1)]),
-                    test_loss=None,
-                    lr=np.full(1, 1e-3),
-                    wall_time=float(e),
-                    weights=weights,
-                )
-            )
-    return path
+    weights = [
+        {n: rng.normal(scale=0.7, size=(1, *shapes[n])).astype(np.float32) for n in PARAM_NAMES}
+        for _ in range(epochs)
+    ]
+    loss = 1.0 / np.arange(1, epochs + 1)
+    return synthetic_session(path, weights, loss, cfg=cfg.replace(eval_every=1))
 
 
 # -- git -------------------------------------------------------------------------------

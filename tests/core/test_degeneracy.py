@@ -27,10 +27,8 @@ from grutui.core.config import preset
 from grutui.core.errors import SessionError
 from grutui.core.gru import GRUWeights, gru_trace
 from grutui.core.layout import PARAM_NAMES, param_shapes
-from grutui.core.records import EpochRecord
 from grutui.core.session import Session
 from grutui.core.tasks import FlipFlopTask
-from grutui.core.writer import SessionWriter
 from tests.helpers import random_params, synthetic_session
 
 
@@ -45,27 +43,18 @@ def flipflop_params(rng: np.random.Generator, hidden: int, members: int = 1) -> 
 def flipflop_session(path: Path, members: int = 3, hidden: int = 8, epochs: int = 4) -> Path:
     """An ensemble on a small flip-flop task whose members drift apart each epoch."""
     task = FlipFlopTask(bits=2, seq_len=12, pulse_prob=0.2, n_samples=80)
-    cfg = preset("flipflop").replace(task=task, hidden=hidden, epochs=epochs, snapshot_every=1)
+    cfg = preset("flipflop").replace(task=task, hidden=hidden)
     rng = np.random.default_rng(3)
     init = flipflop_params(rng, hidden, members)
-    with SessionWriter(path, cfg) as w:
-        for e in range(epochs):
-            weights = {
-                n: (v + 0.2 * (e + 1) * rng.normal(size=v.shape)).astype(np.float32)
-                for n, v in init.items()
-            }
-            w.append(
-                EpochRecord(
-                    epoch=e,
-                    train_loss=np.ones(members),
-                    test_loss=np.ones(members),
-                    lr=np.full(members, 1e-3),
-                    wall_time=float(e),
-                    weights=weights,
-                    initial_weights=init if e == 0 else None,
-                )
-            )
-    return path
+    weights = [
+        {
+            n: (v + 0.2 * (e + 1) * rng.normal(size=v.shape)).astype(np.float32)
+            for n, v in init.items()
+        }
+        for e in range(epochs)
+    ]
+    ones = np.ones((epochs, members))
+    return synthetic_session(path, weights, ones, initial=init, test_loss=ones, cfg=cfg)
 
 
 def _pulses(rng: np.random.Generator, n: int, t: int, bits: int) -> np.ndarray:
