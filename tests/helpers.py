@@ -144,6 +144,16 @@ def tiny_modadd_config(**changes: object) -> TrainConfig:
     return tiny_config().replace(**base)
 
 
+def tiny_circles_argv(p: int, epochs: int, snapshot_every: int = 1) -> list[str]:
+    """``grutui train`` options for a tiny modular-addition run (the circles preset at
+    ``p``, half the pairs trained, hidden 4): what the Fourier tests train."""
+    return [
+        "--preset", "circles", "--task-option", f"p={p}", "--task-option", "train_fraction=0.5",
+        "--hidden", "4", "--epochs", str(epochs), "--snapshot-every", str(snapshot_every),
+        "--threads", "1", "--device", "cpu",
+    ]  # fmt: skip
+
+
 def make_session(path: Path, cfg: TrainConfig | None = None) -> Path:
     """A session trained for real and recorded as ``grutui train`` records it."""
     cfg = cfg or tiny_config()

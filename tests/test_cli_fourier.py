@@ -12,13 +12,9 @@ import pytest
 from grutui.cli import main
 from grutui.core.analysis.fourier import fourier_at, survival_history
 from grutui.core.session import Session
-from tests.helpers import refused
+from tests.helpers import refused, tiny_circles_argv
 
-TINY = [
-    "--preset", "circles", "--task-option", "p=11", "--task-option", "train_fraction=0.5",
-    "--hidden", "4", "--epochs", "6", "--snapshot-every", "2", "--threads", "1",
-    "--device", "cpu",
-]  # fmt: skip
+TINY = tiny_circles_argv(11, 6, snapshot_every=2)
 
 
 @pytest.fixture(scope="module")

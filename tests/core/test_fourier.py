@@ -18,13 +18,10 @@ from grutui.core.layout import param_shapes
 from grutui.core.rundata import RunData
 from grutui.core.session import Session
 from grutui.core.tasks import ModAddTask
+from tests.helpers import tiny_circles_argv
 
 P = 11
-TINY = [
-    "--preset", "circles", "--task-option", f"p={P}", "--task-option", "train_fraction=0.5",
-    "--hidden", "4", "--epochs", "6", "--snapshot-every", "1", "--threads", "1",
-    "--device", "cpu",
-]  # fmt: skip
+TINY = tiny_circles_argv(P, 6)
 
 
 @pytest.fixture(scope="module")

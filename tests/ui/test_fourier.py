@@ -20,15 +20,11 @@ from grutui.core.session import Session
 from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.fourier import FourierPane, render_survival
 from grutui.ui.widgets.cursorbar import CursorBar
-from tests.helpers import shown, until
+from tests.helpers import shown, tiny_circles_argv, until
 
 SIZE = (80, 24)
 P = 13
-TINY = [
-    "--preset", "circles", "--task-option", f"p={P}", "--task-option", "train_fraction=0.5",
-    "--hidden", "4", "--epochs", "8", "--snapshot-every", "1", "--threads", "1",
-    "--device", "cpu",
-]  # fmt: skip
+TINY = tiny_circles_argv(P, 8)
 
 
 @pytest.fixture(scope="module")
