@@ -18,30 +18,14 @@ from grutui.core.session import Session
 from grutui.core.tasks import ModAddTask, make_datasets, make_task, task_names
 from grutui.core.train import train
 from grutui.core.writer import SessionWriter
-from tests.helpers import DEMO, make_session, tiny_config
+from tests.helpers import DEMO, make_session, tiny_config, tiny_modadd_config
 
 TOL = 1e-5
 
 
 def _cfg(**changes: object) -> TrainConfig:
-    """A tiny grokking-style run: p = 7, AdamW, full batch."""
-    task = ModAddTask(p=7, train_fraction=0.5)
-    base: dict[str, object] = {
-        "task": task,
-        "hidden": 16,
-        "optimizer": "adamw",
-        "lr": 1e-2,
-        "weight_decay": 1.0,
-        "betas": (0.9, 0.98),
-        "batch_size": task.data_shape().n_train,
-        "grad_clip": None,
-        "plateau_factor": None,
-        "epochs": 4,
-        "eval_every": 1,
-        "seed": 0,
-    }
-    base.update(changes)
-    return tiny_config().replace(**base)
+    """A tiny grokking-style run: p = 7, AdamW, full batch; hidden 16, the preset's betas."""
+    return tiny_modadd_config(**{"hidden": 16, "betas": (0.9, 0.98), **changes})
 
 
 def test_the_data_is_every_pair_split_by_seed() -> None:
