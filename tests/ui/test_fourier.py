@@ -21,6 +21,7 @@ from grutui.ui.app import GrutuiApp
 from grutui.ui.panes.fourier import FourierPane, render_survival
 from grutui.ui.widgets.cursorbar import CursorBar
 from tests.helpers import shown, tiny_circles_argv, until
+from tests.ui.noting import Noting
 
 SIZE = (80, 24)
 P = 13
@@ -150,16 +151,6 @@ async def test_history_cached_for_a_session_opened_from_disk(modadd: Path, tmp_p
         again = fourier.survival_history(s)
     assert again.computed == 0
     np.testing.assert_array_equal(again.signal, surv.signal)
-
-
-class Noting(GrutuiApp):
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.notes: list[str] = []
-
-    def notify(self, message: str, **kw: Any) -> None:  # type: ignore[override]
-        self.notes.append(message)
-        super().notify(message, **kw)
 
 
 async def test_hidden_for_a_task_without_tokens(demo_data: RunData) -> None:

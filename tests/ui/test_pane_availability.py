@@ -3,8 +3,6 @@ no tab, no palette entry and no start; its key says why and changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from grutui.core.config import TrainConfig
@@ -13,6 +11,7 @@ from grutui.ui.app import GrutuiApp
 from grutui.ui.commands import pane_applies
 from grutui.ui.panes.ood import OODPane
 from grutui.ui.widgets.cursorbar import CursorBar
+from tests.ui.noting import Noting
 
 REASON = "this task has no generalisation axes"
 
@@ -23,16 +22,6 @@ def no_ood(monkeypatch: pytest.MonkeyPatch) -> None:
         return REASON
 
     monkeypatch.setattr(OODPane, "unavailable", classmethod(unavailable))
-
-
-class Noting(GrutuiApp):
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.notes: list[str] = []
-
-    def notify(self, message: str, **kw: Any) -> None:  # type: ignore[override]
-        self.notes.append(message)
-        super().notify(message, **kw)
 
 
 async def test_a_pane_that_does_not_apply_is_hidden(no_ood: None, demo_data: RunData) -> None:

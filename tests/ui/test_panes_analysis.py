@@ -24,6 +24,7 @@ from grutui.ui.panes.ood import OODPane, history_columns, render_history
 from grutui.ui.panes.seeds import SINGLE, SeedsPane
 from grutui.ui.panes.transitions import TransitionsPane
 from tests.helpers import make_session, random_params, synthetic_session, tiny_config, until
+from tests.ui.noting import Noting
 
 SIZE = (80, 24)
 ANALYSIS_GROUPS = {"ood", "ood-history", "transitions", "seeds"}
@@ -304,7 +305,7 @@ async def test_export_writes_svg_and_csv_into_the_session_directory(
     demo_data: RunData, tmp_path: Path
 ) -> None:
     demo_data.dir = tmp_path
-    app = GrutuiApp(data=demo_data, start_pane="ood")
+    app = Noting(data=demo_data, start_pane="ood")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("x")
@@ -314,8 +315,7 @@ async def test_export_writes_svg_and_csv_into_the_session_directory(
         assert svg.read_text().lstrip().startswith("<svg")
         assert "generalization" in svg.read_text().replace("&#160;", " ")
         assert csv.read_text() == metrics_csv(demo_data)
-        notes = [n.message for n in app._notifications]
-        assert any(str(svg) in n and csv.name in n for n in notes)
+        assert any(str(svg) in n and csv.name in n for n in app.notes)
 
 
 async def test_export_falls_back_to_the_working_directory(

@@ -36,6 +36,7 @@ from tests.helpers import (
     until,
     write_replay_log,
 )
+from tests.ui.noting import Noting
 
 EPOCHS = REPLAY_EPOCHS
 T0 = REPLAY_T0  # unix time of the first epoch in hand-written logs
@@ -110,12 +111,12 @@ async def test_an_unwritable_session_is_browsed_without_recording(
         raise PermissionError(13, "Permission denied", str(p))
 
     monkeypatch.setattr(recording.EventLog, "__init__", refuse)
-    app = GrutuiApp(session=path)
+    app = Noting(session=path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("left", "2", "1", "left")
         assert app.recorder is None and app.epoch == EPOCHS - 3
-        notes = [n.message for n in app._notifications if "not recording" in n.message]
+        notes = [n for n in app.notes if "not recording" in n]
         assert len(notes) == 1 and "Permission denied" in notes[0]
 
 
