@@ -358,8 +358,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _positive(name: str, v: int) -> None:
-    from grutui.core.errors import ConfigError
-
     if v < 1:
         raise ConfigError(f"{name} must be at least 1, got {v}")
 
@@ -396,12 +394,9 @@ def cmd_ood(args: argparse.Namespace) -> int:
 
 
 def cmd_transitions(args: argparse.Namespace) -> int:
-    import math
-
     from grutui.core.analysis.history import ood_history
     from grutui.core.analysis.ood import ood_unavailable
     from grutui.core.analysis.transitions import accuracy_gap, find_transitions
-    from grutui.core.errors import ConfigError
     from grutui.core.session import Session
 
     if not args.sigma >= 0:
